@@ -1,0 +1,19 @@
+//! start-invalidation: validates the request and creates the invalidations; the work is
+//! [`invalidation::start::start_invalidation`].
+
+use std::time::SystemTime;
+
+use invalidation::start::start_invalidation;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    invalidation::logging::init();
+    let config = aws_config::load_from_env().await;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    run(service_fn(|event: LambdaEvent<Value>| {
+        start_invalidation(&cloudfront, event.payload, SystemTime::now())
+    }))
+    .await
+}

@@ -1,0 +1,173 @@
+//! Records a run's result on its CodePipeline job, and makes sure the signal is not lost.
+//!
+//! A job without a result hangs its pipeline until the action times out, so transient errors
+//! (throttling, 5xx, timeouts) are retried here with exponential backoff and jitter, bounded in
+//! attempts, before the state machine's own retries. A retry can meet a result that the previous
+//! attempt did record although its answer was lost: CodePipeline then says
+//! `InvalidJobStateException`, which after a retry means "already recorded".
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aws_sdk_codepipeline::types::{
+    ExecutionDetails, FailureDetails, FailureType as SdkFailureType,
+};
+use aws_sdk_codepipeline::Client;
+use backon::{ExponentialBuilder, Retryable};
+
+use crate::aws_error::classify;
+use crate::error::{ErrorKind, FailureType, WorkflowError};
+
+/// CodePipeline's longest `executionDetails.summary`.
+pub const MAX_SUMMARY_CHARS: usize = 2048;
+/// CodePipeline's longest `failureDetails.message`.
+pub const MAX_FAILURE_MESSAGE_CHARS: usize = 5000;
+
+/// The result to record on a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    /// PutJobSuccessResult.
+    Success {
+        /// `executionDetails.summary`; cut to [`MAX_SUMMARY_CHARS`].
+        summary: String,
+        /// `outputVariables`, readable by later pipeline actions.
+        output_variables: HashMap<String, String>,
+    },
+    /// PutJobFailureResult.
+    Failure {
+        /// `failureDetails.type`.
+        failure_type: FailureType,
+        /// `failureDetails.message`; cut to [`MAX_FAILURE_MESSAGE_CHARS`].
+        message: String,
+    },
+}
+
+impl JobResult {
+    /// The name of the CodePipeline call that records this result.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Success { .. } => "PutJobSuccessResult",
+            Self::Failure { .. } => "PutJobFailureResult",
+        }
+    }
+}
+
+/// The retry policy for recording a result: 5 retries from 200 ms, doubling to 5 s, with
+/// jitter — at most about 15 s, well inside report-result's timeout.
+pub fn report_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(5)
+        .with_jitter()
+}
+
+/// Records the result on the job. Returns whether CodePipeline already had it (a retry met the
+/// result an earlier attempt recorded).
+pub async fn record_job_result(
+    client: &Client,
+    job_id: &str,
+    result: &JobResult,
+    backoff: ExponentialBuilder,
+) -> Result<bool, WorkflowError> {
+    let attempts = AtomicU32::new(0);
+    let outcome = (|| async {
+        attempts.fetch_add(1, Ordering::Relaxed);
+        send(client, job_id, result).await
+    })
+    .retry(backoff)
+    .sleep(tokio::time::sleep)
+    .when(WorkflowError::is_transient)
+    .notify(|error, wait| {
+        tracing::warn!(
+            job_id,
+            error = error.name(),
+            message = %error.message,
+            retry_in_ms = wait.as_millis() as u64,
+            "recording the job result failed; retrying"
+        );
+    })
+    .await;
+    match outcome {
+        Ok(()) => Ok(false),
+        Err(error)
+            if error.kind == ErrorKind::JobAlreadyClosed
+                && attempts.load(Ordering::Relaxed) > 1 =>
+        {
+            tracing::info!(job_id, "the job result was recorded by an earlier attempt");
+            Ok(true)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), WorkflowError> {
+    let call = format!("{} for job {job_id}", result.operation());
+    match result {
+        JobResult::Success {
+            summary,
+            output_variables,
+        } => client
+            .put_job_success_result()
+            .job_id(job_id)
+            .execution_details(
+                ExecutionDetails::builder()
+                    .summary(truncate_chars(summary, MAX_SUMMARY_CHARS))
+                    .percent_complete(100)
+                    .build(),
+            )
+            .set_output_variables((!output_variables.is_empty()).then(|| output_variables.clone()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| classify(&call, e)),
+        JobResult::Failure {
+            failure_type,
+            message,
+        } => {
+            let details = FailureDetails::builder()
+                .r#type(SdkFailureType::from(failure_type.as_str()))
+                .message(truncate_chars(message, MAX_FAILURE_MESSAGE_CHARS))
+                .build()
+                .map_err(|e| {
+                    WorkflowError::new(ErrorKind::JobReportRejected, format!("{call}: {e}"))
+                })?;
+            client
+                .put_job_failure_result()
+                .job_id(job_id)
+                .failure_details(details)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| classify(&call, e))
+        }
+    }
+}
+
+/// The text cut to at most `max` characters, ending in `…` when cut.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_within_the_limit_is_kept_and_longer_text_is_cut_to_the_limit() {
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abcd", 3), "ab…");
+        assert_eq!(truncate_chars("ééééé", 4).chars().count(), 4);
+        let long = "x".repeat(6000);
+        assert_eq!(
+            truncate_chars(&long, MAX_FAILURE_MESSAGE_CHARS)
+                .chars()
+                .count(),
+            5000
+        );
+    }
+}

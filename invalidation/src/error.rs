@@ -1,0 +1,230 @@
+//! The error names the state machine matches, and what each one means for CodePipeline.
+//!
+//! Every function reports failures as a [`WorkflowError`]; its variant name becomes the Lambda
+//! `errorType`, which Step Functions uses as the error name in `Retry` and `Catch`. The names are
+//! part of the contract: `statemachine/invalidation.asl.json` and the README list them, so renaming
+//! a variant is a breaking change.
+
+use lambda_runtime::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+/// What kind of failure a step met; the variant name is the error name Step Functions sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The request (console input, UserParameters or a function payload) is malformed or holds a
+    /// value CloudFront would reject. Nothing was created. Not retried.
+    InvalidInput,
+    /// CloudFront has no distribution with the requested id. Not retried.
+    DistributionNotFound,
+    /// The function's role may not act on the distribution, or the pipeline job. Not retried.
+    AccessDenied,
+    /// The distribution already has as many invalidations in progress as CloudFront allows.
+    /// Retried by the state machine: the other invalidations finish.
+    TooManyInvalidationsInProgress,
+    /// An AWS API answered with a throttling error. Retried with backoff.
+    Throttled,
+    /// An AWS API answered 5xx, or could not be reached in time. Retried with backoff.
+    ServiceUnavailable,
+    /// The same caller reference was already used for a different set of paths, so CloudFront
+    /// refused to create a second invalidation under it. Not retried.
+    InvalidationConflict,
+    /// CloudFront does not know an invalidation this run created. Not retried.
+    InvalidationNotFound,
+    /// The invalidations did not complete before the run's deadline (`timeoutSeconds`).
+    InvalidationTimedOut,
+    /// The CodePipeline job already had a result before this run tried to record its own.
+    JobAlreadyClosed,
+    /// CodePipeline refused the result (unknown job, invalid field). Not retried.
+    JobReportRejected,
+    /// Any other error an AWS API returned. Not retried.
+    AwsRequestFailed,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order (for documentation checks and tests).
+    pub const ALL: [ErrorKind; 12] = [
+        Self::InvalidInput,
+        Self::DistributionNotFound,
+        Self::AccessDenied,
+        Self::TooManyInvalidationsInProgress,
+        Self::Throttled,
+        Self::ServiceUnavailable,
+        Self::InvalidationConflict,
+        Self::InvalidationNotFound,
+        Self::InvalidationTimedOut,
+        Self::JobAlreadyClosed,
+        Self::JobReportRejected,
+        Self::AwsRequestFailed,
+    ];
+
+    /// The stable error name: the Lambda `errorType` and the Step Functions error name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "InvalidInput",
+            Self::DistributionNotFound => "DistributionNotFound",
+            Self::AccessDenied => "AccessDenied",
+            Self::TooManyInvalidationsInProgress => "TooManyInvalidationsInProgress",
+            Self::Throttled => "Throttled",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InvalidationConflict => "InvalidationConflict",
+            Self::InvalidationNotFound => "InvalidationNotFound",
+            Self::InvalidationTimedOut => "InvalidationTimedOut",
+            Self::JobAlreadyClosed => "JobAlreadyClosed",
+            Self::JobReportRejected => "JobReportRejected",
+            Self::AwsRequestFailed => "AwsRequestFailed",
+        }
+    }
+
+    /// Whether waiting and calling again can succeed. The state machine retries exactly these
+    /// names; the functions use the same answer for their in-process retries.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::Throttled | Self::ServiceUnavailable | Self::TooManyInvalidationsInProgress
+        )
+    }
+}
+
+/// A failure of one step of the workflow. The message names the value that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct WorkflowError {
+    /// What kind of failure; decides retries and the CodePipeline failure type.
+    pub kind: ErrorKind,
+    /// What failed and why, for a person.
+    pub message: String,
+}
+
+impl WorkflowError {
+    /// An error of this kind with this message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for an [`ErrorKind::InvalidInput`] error.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// The stable error name of this error's kind.
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// Whether the state machine retries this error.
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+
+    /// The same error with more context appended to its message.
+    pub fn with_context(mut self, context: impl std::fmt::Display) -> Self {
+        self.message = format!("{}; {context}", self.message);
+        self
+    }
+}
+
+impl From<WorkflowError> for Diagnostic {
+    fn from(error: WorkflowError) -> Self {
+        Diagnostic {
+            error_type: error.name().to_owned(),
+            error_message: error.message,
+        }
+    }
+}
+
+/// The `failureDetails.type` of a PutJobFailureResult, chosen by what went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureType {
+    /// The pipeline's configuration is wrong: bad input, unknown distribution.
+    ConfigurationError,
+    /// The function's role lacks a permission.
+    PermissionError,
+    /// Anything else.
+    JobFailed,
+}
+
+impl FailureType {
+    /// The failure type for an error name as Step Functions reports it: one of ours, or one of
+    /// its own (`States.Timeout`, `Lambda.Unknown`, …), which are all `JobFailed`.
+    pub fn for_error_name(name: &str) -> Self {
+        match name {
+            "InvalidInput" | "DistributionNotFound" => Self::ConfigurationError,
+            "AccessDenied" => Self::PermissionError,
+            _ => Self::JobFailed,
+        }
+    }
+
+    /// The name CodePipeline uses for this type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfigurationError => "ConfigurationError",
+            Self::PermissionError => "PermissionError",
+            Self::JobFailed => "JobFailed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_carries_the_stable_name_and_the_message() {
+        let diagnostic = Diagnostic::from(WorkflowError::new(
+            ErrorKind::DistributionNotFound,
+            "no E123",
+        ));
+        assert_eq!(diagnostic.error_type, "DistributionNotFound");
+        assert_eq!(diagnostic.error_message, "no E123");
+    }
+
+    #[test]
+    fn names_are_the_variant_names() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+    }
+
+    #[test]
+    fn failure_type_follows_the_cause() {
+        let expect = [
+            ("InvalidInput", FailureType::ConfigurationError),
+            ("DistributionNotFound", FailureType::ConfigurationError),
+            ("AccessDenied", FailureType::PermissionError),
+            ("InvalidationTimedOut", FailureType::JobFailed),
+            ("States.Timeout", FailureType::JobFailed),
+            ("Lambda.Unknown", FailureType::JobFailed),
+        ];
+        for (name, failure_type) in expect {
+            assert_eq!(FailureType::for_error_name(name), failure_type, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_throttling_unavailability_and_the_in_progress_limit_are_transient() {
+        let transient: Vec<_> = ErrorKind::ALL
+            .into_iter()
+            .filter(|kind| kind.is_transient())
+            .map(ErrorKind::name)
+            .collect();
+        assert_eq!(
+            transient,
+            [
+                "TooManyInvalidationsInProgress",
+                "Throttled",
+                "ServiceUnavailable"
+            ]
+        );
+    }
+
+    #[test]
+    fn context_is_appended_and_the_name_kept() {
+        let error = WorkflowError::new(ErrorKind::AccessDenied, "denied on E1")
+            .with_context("already created I1 on E0");
+        assert_eq!(error.name(), "AccessDenied");
+        assert_eq!(error.message, "denied on E1; already created I1 on E0");
+    }
+}

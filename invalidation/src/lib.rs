@@ -1,0 +1,31 @@
+//! The contract of the CloudFront invalidation workflow.
+//!
+//! Three Lambda functions, chained by the state machine in `statemachine/`, create CloudFront
+//! invalidations, wait until CloudFront reports them `Completed`, and report the outcome to
+//! CodePipeline. Each function's `main.rs` only wires a client to one function of this crate;
+//! everything they agree on lives here.
+//!
+//! # Layout
+//! - [`request`]: the execution input in its three forms, and the checks it must pass.
+//! - [`payload`]: the payloads passed between the functions and the execution's output.
+//! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
+//! - [`schedule`]: how long to wait between status checks.
+//! - [`cloudfront`] and [`codepipeline`]: the AWS calls, with errors mapped to [`error`].
+//! - [`start`], [`check`], [`report`]: what each function does.
+//! - [`secrets`]: keeps the job's artifact credentials out of every message.
+//! - [`logging`]: the functions' log setup.
+
+mod aws_error;
+pub mod check;
+pub mod cloudfront;
+pub mod codepipeline;
+pub mod error;
+pub mod logging;
+pub mod payload;
+pub mod report;
+pub mod request;
+pub mod schedule;
+pub mod secrets;
+pub mod start;
+
+pub use error::{ErrorKind, FailureType, WorkflowError};

@@ -1,0 +1,111 @@
+//! Log setup for the functions: JSON lines in Lambda, and never a raw event.
+//!
+//! lambda_runtime logs every raw event at TRACE level ("raw JSON event received from Lambda").
+//! The CodePipeline job event holds temporary artifact credentials, so TRACE events from
+//! lambda_runtime are dropped whatever level a person sets.
+
+use std::env;
+
+use tracing::level_filters::LevelFilter;
+use tracing::{Level, Metadata, Subscriber};
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::registry::Registry;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Installs the global subscriber. Level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else
+/// INFO; JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON` (Lambda's advanced logging controls).
+pub fn init() {
+    let level = env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let json = env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    subscriber(&level, json, std::io::stdout).init();
+}
+
+/// The subscriber [`init`] installs, writing to `writer` (tests capture it).
+pub fn subscriber<W>(level: &str, json: bool, writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(level);
+    // Boxed so that both formats have one type; the format layer sits on the bare registry.
+    let format: Box<dyn Layer<Registry> + Send + Sync> = {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .without_time() // Lambda stamps each line itself.
+            .with_ansi(false)
+            .with_writer(writer);
+        if json {
+            layer.json().flatten_event(true).boxed()
+        } else {
+            layer.boxed()
+        }
+    };
+    tracing_subscriber::registry()
+        .with(format)
+        .with(filter)
+        .with(filter_fn(is_not_a_raw_event))
+}
+
+fn is_not_a_raw_event(metadata: &Metadata<'_>) -> bool {
+    !(*metadata.level() == Level::TRACE && metadata.target().starts_with("lambda_runtime"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logs_of(level: &str, json: bool, emit: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing::subscriber::with_default(subscriber(level, json, move || writer.clone()), emit);
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn raw_events_of_lambda_runtime_are_dropped_even_at_trace_level() {
+        let logs = logs_of("trace", true, || {
+            tracing::trace!(
+                target: "lambda_runtime::layers::api_response",
+                body = "{\"secretAccessKey\":\"SECRETEXAMPLEVALUE\"}",
+                "raw JSON event received from Lambda"
+            );
+            tracing::debug!(target: "lambda_runtime", "runtime debug line");
+            tracing::info!(invalidation_id = "I123", "invalidation created");
+        });
+        assert!(!logs.contains("SECRETEXAMPLEVALUE"), "{logs}");
+        assert!(logs.contains("runtime debug line"), "{logs}");
+        let line = logs.lines().last().unwrap();
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(json["invalidation_id"], "I123");
+        assert_eq!(json["level"], "INFO");
+    }
+
+    #[test]
+    fn the_default_level_is_info() {
+        let logs = logs_of("", false, || {
+            tracing::debug!("hidden");
+            tracing::info!("shown");
+        });
+        assert!(logs.contains("shown") && !logs.contains("hidden"), "{logs}");
+    }
+}

@@ -1,0 +1,438 @@
+//! What a person asks for, and the checks it must pass before anything is sent to AWS.
+//!
+//! The execution input takes one of three forms (see the README's input reference):
+//! console input (`{"distributionId": …}`), the same keys as the JSON string of a CodePipeline
+//! job's `UserParameters`, or a bare distribution id as `UserParameters`. All three become one
+//! [`InvalidationRequest`].
+
+use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::WorkflowError;
+
+/// The key under which CodePipeline puts the job in a Lambda invoke event.
+pub const CODEPIPELINE_JOB_KEY: &str = "CodePipeline.job";
+/// Paths invalidated when the request names none.
+pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
+/// How long a run waits for `Completed` when the request does not say.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 3600;
+/// The longest accepted `timeoutSeconds`: CodePipeline fails any action after 24 hours.
+pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// CloudFront's longest invalidation path.
+pub const MAX_PATH_LENGTH: usize = 4000;
+/// CloudFront's limit of file paths in progress per distribution.
+pub const MAX_FILE_PATHS: usize = 3000;
+/// CloudFront's limit of wildcard paths in progress per distribution.
+pub const MAX_WILDCARD_PATHS: usize = 15;
+
+/// A request that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationRequest {
+    /// The CodePipeline job to report to, when the run was started with a job event.
+    pub job_id: Option<String>,
+    /// The distributions to invalidate, without duplicates, in the order given.
+    pub distribution_ids: Vec<String>,
+    /// The paths to invalidate on each distribution, without duplicates, in the order given.
+    pub paths: Vec<String>,
+    /// How long to wait for every invalidation to complete.
+    pub timeout_seconds: u64,
+}
+
+/// The keys a person may set, in console input or in a JSON `UserParameters`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Parameters {
+    distribution_id: Option<String>,
+    distribution_ids: Option<Vec<String>>,
+    paths: Option<Vec<String>>,
+    timeout_seconds: Option<u64>,
+}
+
+/// Reads and checks the execution input, in any of its three forms.
+pub fn parse_request(input: &Value) -> Result<InvalidationRequest, WorkflowError> {
+    let Value::Object(fields) = input else {
+        return Err(WorkflowError::invalid_input(format!(
+            "the input must be a JSON object, not {}",
+            describe_json_type(input)
+        )));
+    };
+    if !fields.contains_key(CODEPIPELINE_JOB_KEY) {
+        let parameters = Parameters::deserialize(input)
+            .map_err(|e| WorkflowError::invalid_input(format!("input: {e}")))?;
+        return validate(parameters, None);
+    }
+    if let Some(other) = fields.keys().find(|key| *key != CODEPIPELINE_JOB_KEY) {
+        return Err(WorkflowError::invalid_input(format!(
+            "input: unknown key `{other}` beside `{CODEPIPELINE_JOB_KEY}`"
+        )));
+    }
+    // Never format this event with `{:?}`: it holds the artifact credentials.
+    let event = CodePipelineJobEvent::deserialize(input).map_err(|e| {
+        WorkflowError::invalid_input(format!("the CodePipeline job event is malformed: {e}"))
+    })?;
+    let job = event.code_pipeline_job;
+    let job_id = job
+        .id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| WorkflowError::invalid_input("the CodePipeline job event has no job id"))?;
+    let user_parameters = job
+        .data
+        .action_configuration
+        .configuration
+        .user_parameters
+        .unwrap_or_default();
+    validate(parse_user_parameters(&user_parameters)?, Some(job_id))
+}
+
+/// `UserParameters` is one string: a bare distribution id, or a JSON object of [`Parameters`].
+fn parse_user_parameters(text: &str) -> Result<Parameters, WorkflowError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(WorkflowError::invalid_input(
+            "UserParameters is empty: set it to a distribution id, or to a JSON object such as \
+             {\"distributionId\":\"E2QWRUHEXAMPLE\",\"paths\":[\"/*\"]}",
+        ));
+    }
+    if text.starts_with('{') {
+        return serde_json::from_str(text)
+            .map_err(|e| WorkflowError::invalid_input(format!("UserParameters: {e}")));
+    }
+    if is_distribution_id(text) {
+        return Ok(Parameters {
+            distribution_id: Some(text.to_owned()),
+            ..Parameters::default()
+        });
+    }
+    Err(WorkflowError::invalid_input(format!(
+        "UserParameters `{}` is neither a distribution id nor a JSON object",
+        shorten(text)
+    )))
+}
+
+fn validate(
+    parameters: Parameters,
+    job_id: Option<String>,
+) -> Result<InvalidationRequest, WorkflowError> {
+    let distribution_ids = match (parameters.distribution_id, parameters.distribution_ids) {
+        (Some(_), Some(_)) => {
+            return Err(WorkflowError::invalid_input(
+                "give either distributionId or distributionIds, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(WorkflowError::invalid_input(
+                "no distribution: set distributionId (or distributionIds)",
+            ))
+        }
+        (Some(id), None) => vec![id],
+        (None, Some(ids)) if ids.is_empty() => {
+            return Err(WorkflowError::invalid_input(
+                "distributionIds is empty: name at least one distribution",
+            ))
+        }
+        (None, Some(ids)) => ids,
+    };
+    if let Some(bad) = distribution_ids.iter().find(|id| !is_distribution_id(id)) {
+        return Err(WorkflowError::invalid_input(format!(
+            "distribution id `{}` is not a CloudFront distribution id (an E followed by \
+             uppercase letters and digits, such as E2QWRUHEXAMPLE)",
+            shorten(bad)
+        )));
+    }
+    let paths = match parameters.paths {
+        None => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
+        Some(paths) => validate_paths(paths)?,
+    };
+    let timeout_seconds = parameters
+        .timeout_seconds
+        .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout_seconds) {
+        return Err(WorkflowError::invalid_input(format!(
+            "timeoutSeconds {timeout_seconds} is out of range: give 1 to {MAX_TIMEOUT_SECONDS}"
+        )));
+    }
+    Ok(InvalidationRequest {
+        job_id,
+        distribution_ids: without_duplicates(distribution_ids),
+        paths,
+        timeout_seconds,
+    })
+}
+
+/// Checks each path against CloudFront's rules and drops repeats.
+fn validate_paths(paths: Vec<String>) -> Result<Vec<String>, WorkflowError> {
+    if paths.is_empty() {
+        return Err(WorkflowError::invalid_input(
+            "paths is empty: name at least one path, or leave paths out to invalidate /*",
+        ));
+    }
+    for path in &paths {
+        check_path(path)?;
+    }
+    let paths = without_duplicates(paths);
+    let wildcards = paths.iter().filter(|p| is_wildcard(p)).count();
+    let files = paths.len() - wildcards;
+    if files > MAX_FILE_PATHS {
+        return Err(WorkflowError::invalid_input(format!(
+            "{files} file paths exceed CloudFront's limit of {MAX_FILE_PATHS} in progress per \
+             distribution: use wildcards such as /img/*"
+        )));
+    }
+    if wildcards > MAX_WILDCARD_PATHS {
+        return Err(WorkflowError::invalid_input(format!(
+            "{wildcards} wildcard paths exceed CloudFront's limit of {MAX_WILDCARD_PATHS} in \
+             progress per distribution: use fewer, broader wildcards"
+        )));
+    }
+    Ok(paths)
+}
+
+fn check_path(path: &str) -> Result<(), WorkflowError> {
+    let problem = if !path.starts_with('/') {
+        "must start with /"
+    } else if path.len() > MAX_PATH_LENGTH {
+        "is longer than 4000 characters"
+    } else if path.find('*').is_some_and(|at| at != path.len() - 1) {
+        "may hold * only as its last character"
+    } else if path.chars().any(char::is_control) {
+        "holds a control character"
+    } else {
+        return Ok(());
+    };
+    Err(WorkflowError::invalid_input(format!(
+        "path `{}` {problem}",
+        shorten(path).escape_debug()
+    )))
+}
+
+/// A CloudFront distribution id: `E` and uppercase letters or digits, 6 to 32 characters.
+pub fn is_distribution_id(text: &str) -> bool {
+    (6..=32).contains(&text.len())
+        && text.starts_with('E')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A path that invalidates everything under a prefix; CloudFront counts these separately.
+pub fn is_wildcard(path: &str) -> bool {
+    path.ends_with('*')
+}
+
+fn without_duplicates(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
+}
+
+/// Long values are cut in messages so that one bad path does not flood a pipeline's console.
+fn shorten(text: &str) -> String {
+    const KEEP: usize = 100;
+    match text.char_indices().nth(KEEP) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+fn describe_json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job_event(user_parameters: &str) -> Value {
+        json!({"CodePipeline.job": {
+            "id": "11111111-abcd-1111-abcd-111111abcdef",
+            "accountId": "111111111111",
+            "data": {
+                "actionConfiguration": {"configuration": {
+                    "FunctionName": "start-pipeline-run",
+                    "UserParameters": user_parameters
+                }},
+                "inputArtifacts": [],
+                "outputArtifacts": [],
+                "artifactCredentials": {
+                    "accessKeyId": "AKIAEXAMPLEKEY",
+                    "secretAccessKey": "SECRETEXAMPLEVALUE",
+                    "sessionToken": "TOKENEXAMPLEVALUE"
+                }
+            }
+        }})
+    }
+
+    fn rejection(input: Value) -> String {
+        let error = parse_request(&input).expect_err("input should be rejected");
+        assert_eq!(error.name(), "InvalidInput");
+        error.message
+    }
+
+    #[test]
+    fn console_input_with_one_distribution_defaults_paths_and_timeout() {
+        let request = parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE"})).unwrap();
+        assert_eq!(
+            request,
+            InvalidationRequest {
+                job_id: None,
+                distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
+                paths: vec!["/*".into()],
+                timeout_seconds: 3600,
+            }
+        );
+    }
+
+    #[test]
+    fn several_distributions_and_paths_keep_their_order_without_repeats() {
+        let request = parse_request(&json!({
+            "distributionIds": ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0", "E2QWRUHEXAMPLE"],
+            "paths": ["/index.html", "/css/*", "/index.html"],
+            "timeoutSeconds": 900
+        }))
+        .unwrap();
+        assert_eq!(
+            request.distribution_ids,
+            ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0"]
+        );
+        assert_eq!(request.paths, ["/index.html", "/css/*"]);
+        assert_eq!(request.timeout_seconds, 900);
+    }
+
+    #[test]
+    fn a_bare_distribution_id_in_user_parameters_is_accepted() {
+        let request = parse_request(&job_event(" E2QWRUHEXAMPLE ")).unwrap();
+        assert_eq!(
+            request.job_id.as_deref(),
+            Some("11111111-abcd-1111-abcd-111111abcdef")
+        );
+        assert_eq!(request.distribution_ids, ["E2QWRUHEXAMPLE"]);
+        assert_eq!(request.paths, ["/*"]);
+    }
+
+    #[test]
+    fn json_user_parameters_take_the_console_keys() {
+        let request = parse_request(&job_event(
+            r#"{"distributionIds":["E1U5RQF7T870K0"],"paths":["/a.html"]}"#,
+        ))
+        .unwrap();
+        assert_eq!(request.distribution_ids, ["E1U5RQF7T870K0"]);
+        assert_eq!(request.paths, ["/a.html"]);
+    }
+
+    #[test]
+    fn user_parameters_that_are_neither_id_nor_json_are_named() {
+        let message = rejection(job_event("my-distribution"));
+        assert!(message.contains("`my-distribution`"), "{message}");
+        let message = rejection(job_event(r#"{"distributionId": "E2QWRUHEXAMPLE""#));
+        assert!(message.starts_with("UserParameters: EOF"), "{message}");
+        let message = rejection(job_event(""));
+        assert!(message.starts_with("UserParameters is empty"), "{message}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "pathz": ["/"]}));
+        assert!(message.contains("unknown field `pathz`"), "{message}");
+        let message = rejection(job_event(r#"{"distributionId":"E2QWRUHEXAMPLE","ttl":1}"#));
+        assert!(message.contains("unknown field `ttl`"), "{message}");
+    }
+
+    #[test]
+    fn bad_distribution_ids_are_named() {
+        for bad in ["e2qwruhexample", "X2QWRUHEXAMPLE", "E2Q", "E2QW RUHEXAMPLE"] {
+            let message = rejection(json!({"distributionIds": ["E1U5RQF7T870K0", bad]}));
+            assert!(message.contains(&format!("`{bad}`")), "{message}");
+        }
+        assert!(rejection(json!({"distributionIds": []})).contains("distributionIds is empty"));
+        assert!(rejection(json!({})).starts_with("no distribution"));
+        assert!(rejection(
+            json!({"distributionId": "E1U5RQF7T870K0", "distributionIds": ["E2QWRUHEXAMPLE"]})
+        )
+        .contains("not both"));
+    }
+
+    #[test]
+    fn bad_paths_are_named_with_the_rule_they_break() {
+        let cases = [
+            ("index.html", "must start with /"),
+            ("/img/*.png", "may hold * only as its last character"),
+            ("/a\nb", "holds a control character"),
+        ];
+        for (path, rule) in cases {
+            let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": [path]}));
+            assert!(message.contains(rule), "{message}");
+            assert!(
+                message.contains(&path.escape_debug().to_string()),
+                "{message}"
+            );
+        }
+        let long = format!("/{}", "a".repeat(MAX_PATH_LENGTH));
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": [long]}));
+        assert!(message.contains("longer than 4000"), "{message}");
+        assert!(message.contains("/aaaa"), "{message}");
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": []}));
+        assert!(message.starts_with("paths is empty"), "{message}");
+    }
+
+    #[test]
+    fn path_counts_are_held_to_cloudfront_limits() {
+        let files: Vec<String> = (0..=MAX_FILE_PATHS).map(|i| format!("/f{i}")).collect();
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files}));
+        assert!(message.starts_with("3001 file paths"), "{message}");
+        let exactly: Vec<String> = (0..MAX_FILE_PATHS).map(|i| format!("/f{i}")).collect();
+        assert!(
+            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": exactly})).is_ok()
+        );
+
+        let wildcards: Vec<String> = (0..=MAX_WILDCARD_PATHS)
+            .map(|i| format!("/d{i}/*"))
+            .collect();
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards}));
+        assert!(message.starts_with("16 wildcard paths"), "{message}");
+    }
+
+    #[test]
+    fn timeout_outside_one_second_to_a_day_is_rejected() {
+        for bad in [json!(0), json!(86_401), json!(-5), json!("60")] {
+            let message =
+                rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "timeoutSeconds": bad}));
+            assert!(
+                message.contains("timeoutSeconds") || message.contains("invalid"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn input_that_is_not_an_object_is_rejected() {
+        assert_eq!(
+            rejection(json!("E2QWRUHEXAMPLE")),
+            "the input must be a JSON object, not a string"
+        );
+    }
+
+    #[test]
+    fn a_malformed_job_event_never_quotes_its_credentials() {
+        let mut event = job_event("E2QWRUHEXAMPLE");
+        event["CodePipeline.job"]["data"]["artifactCredentials"]["secretAccessKey"] =
+            json!(12345678901234u64);
+        let message = rejection(event);
+        // serde names the bad value; the start function redacts it (see secrets.rs), and the
+        // request parser itself must at least say which event was malformed.
+        assert!(
+            message.starts_with("the CodePipeline job event is malformed"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! start-invalidation: checks the request, then creates one invalidation per distribution.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudfront::Client;
+use aws_smithy_types::date_time::{DateTime, Format};
+use serde_json::Value;
+
+use crate::cloudfront::create_invalidation;
+use crate::error::WorkflowError;
+use crate::payload::{from_payload, InvalidationState, Run, StartInput};
+use crate::request::parse_request;
+use crate::schedule::seconds_before_next_check;
+use crate::secrets::Secrets;
+
+/// Validates the execution input and creates the invalidations, idempotently: the same job (or
+/// execution) and distribution always give the same CallerReference, so a retried step or a
+/// redriven run gets the existing invalidation back instead of a second, billed one.
+///
+/// Nothing is sent to CloudFront unless the whole request is valid. No message this returns
+/// holds the job event's artifact credentials.
+pub async fn start_invalidation(
+    client: &Client,
+    payload: Value,
+    now: SystemTime,
+) -> Result<Run, WorkflowError> {
+    let input: StartInput = from_payload("start-invalidation", payload)?;
+    let secrets = Secrets::from_request(&input.request);
+    create_all(client, &input, now)
+        .await
+        .map_err(|error| secrets.redact_error(error))
+}
+
+async fn create_all(
+    client: &Client,
+    input: &StartInput,
+    now: SystemTime,
+) -> Result<Run, WorkflowError> {
+    let request = parse_request(&input.request)?;
+    let started = parse_time("execution.startTime", &input.execution.start_time)?;
+    let deadline = started + Duration::from_secs(request.timeout_seconds);
+    let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
+
+    let mut invalidations: Vec<InvalidationState> = Vec::new();
+    for distribution_id in &request.distribution_ids {
+        let caller_reference = caller_reference(source, distribution_id);
+        let created =
+            create_invalidation(client, distribution_id, &caller_reference, &request.paths).await;
+        match created {
+            Ok(invalidation) => {
+                tracing::info!(
+                    distribution_id = %invalidation.distribution_id,
+                    invalidation_id = %invalidation.invalidation_id,
+                    status = %invalidation.status,
+                    paths = request.paths.len(),
+                    "invalidation created"
+                );
+                invalidations.push(invalidation);
+            }
+            // Say what exists already, so a person knows what the failed run left behind.
+            Err(error) if !invalidations.is_empty() => {
+                return Err(error.with_context(format!(
+                    "already created: {}",
+                    describe_invalidations(&invalidations)
+                )))
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let until_deadline = deadline.duration_since(now).unwrap_or_default();
+    Ok(Run {
+        job_id: request.job_id.clone(),
+        deadline: format_time(deadline),
+        path_count: request.paths.len(),
+        all_completed: invalidations.iter().all(InvalidationState::is_completed),
+        invalidations,
+        checks: 0,
+        wait_seconds: seconds_before_next_check(0, until_deadline),
+    })
+}
+
+/// The CallerReference for one distribution of one job or execution. Deterministic on purpose:
+/// CloudFront returns the existing invalidation for a repeated reference with the same paths.
+pub fn caller_reference(job_or_execution: &str, distribution_id: &str) -> String {
+    format!("{job_or_execution}-{distribution_id}")
+}
+
+/// "I1 on E1, I2 on E2", for messages.
+pub fn describe_invalidations<'a>(
+    invalidations: impl IntoIterator<Item = &'a InvalidationState>,
+) -> String {
+    invalidations
+        .into_iter()
+        .map(|i| format!("{} on {}", i.invalidation_id, i.distribution_id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads an RFC 3339 time such as Step Functions' `$$.Execution.StartTime`.
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<SystemTime, WorkflowError> {
+    DateTime::from_str(text, Format::DateTime)
+        .ok()
+        .and_then(|time| SystemTime::try_from(time).ok())
+        .ok_or_else(|| {
+            WorkflowError::invalid_input(format!("{field} `{text}` is not an RFC 3339 time"))
+        })
+}
+
+fn format_time(time: SystemTime) -> String {
+    DateTime::from(time)
+        .fmt(Format::DateTime)
+        .expect("a SystemTime after the epoch formats as RFC 3339")
+}

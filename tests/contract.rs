@@ -1,0 +1,206 @@
+//! The state machine, template.yaml, the function crates and the README agree with the
+//! library's contract: placeholders, binary names, error names, retries and timeouts.
+
+use std::collections::BTreeSet;
+
+use invalidation::ErrorKind;
+use serde_json::Value;
+use workflow_tests::{read_repo_file, read_repo_json, repo_root};
+use yaml_rust2::{Yaml, YamlLoader};
+
+const STATE_MACHINE: &str = "statemachine/invalidation.asl.json";
+const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+fn template() -> Yaml {
+    YamlLoader::load_from_str(&read_repo_file("template.yaml"))
+        .expect("template.yaml is YAML")
+        .remove(0)
+}
+
+fn tasks(definition: &Value) -> Vec<(&String, &Value)> {
+    definition["States"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, state)| state["Type"] == "Task")
+        .collect()
+}
+
+fn error_names(retriers_or_catchers: &Value) -> Vec<String> {
+    retriers_or_catchers
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .flat_map(|entry| entry["ErrorEquals"].as_array().unwrap())
+                .map(|name| name.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `"${Name}"` → `Name`, for a Task's Resource.
+fn placeholder(resource: &str) -> &str {
+    resource
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("Resource {resource} is not a ${{placeholder}}"))
+}
+
+#[test]
+fn every_task_resource_is_substituted_by_the_template_with_a_function_arn() {
+    let definition = read_repo_json(STATE_MACHINE);
+    let template = template();
+    let machine = &template["Resources"]["InvalidationStateMachine"]["Properties"];
+    assert_eq!(machine["DefinitionUri"].as_str(), Some(STATE_MACHINE));
+    let substitutions = machine["DefinitionSubstitutions"].as_hash().unwrap();
+    let substituted: BTreeSet<&str> = substitutions.keys().map(|k| k.as_str().unwrap()).collect();
+    let used: BTreeSet<&str> = tasks(&definition)
+        .iter()
+        .map(|(_, task)| placeholder(task["Resource"].as_str().unwrap()))
+        .collect();
+    assert_eq!(used, substituted);
+    for (key, value) in substitutions {
+        // `!GetAtt XFunction.Arn` loads as the scalar `XFunction.Arn`.
+        let target = value.as_str().unwrap();
+        let function = target
+            .strip_suffix(".Arn")
+            .unwrap_or_else(|| panic!("{target}"));
+        assert_eq!(
+            template["Resources"][function]["Type"].as_str(),
+            Some("AWS::Serverless::Function"),
+            "{key:?} → {target}"
+        );
+    }
+}
+
+#[test]
+fn each_function_resource_builds_a_workspace_binary_of_the_same_name() {
+    let template = template();
+    let functions: Vec<(&str, &str)> = template["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(id, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                resource["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda")
+            );
+            (id.as_str().unwrap(), binary)
+        })
+        .collect();
+    assert!(functions.len() >= 3);
+    for (logical_id, binary) in functions {
+        let camel: String = binary
+            .split('-')
+            .map(|word| word[..1].to_uppercase() + &word[1..])
+            .collect();
+        assert_eq!(logical_id, format!("{camel}Function"));
+        let manifest = repo_root()
+            .join("functions")
+            .join(binary)
+            .join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(
+            text.contains(&format!("name = \"{binary}\"")),
+            "{}",
+            manifest.display()
+        );
+    }
+}
+
+#[test]
+fn every_error_name_the_state_machine_matches_is_a_stable_name() {
+    let definition = read_repo_json(STATE_MACHINE);
+    let ours: BTreeSet<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
+    for (name, task) in tasks(&definition) {
+        for error in error_names(&task["Retry"])
+            .iter()
+            .chain(&error_names(&task["Catch"]))
+        {
+            assert!(
+                error.starts_with("States.")
+                    || error.starts_with("Lambda.")
+                    || ours.contains(error.as_str()),
+                "{name} matches unknown error {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_task_has_a_timeout_retries_and_a_catch_that_reports() {
+    let definition = read_repo_json(STATE_MACHINE);
+    for (name, task) in tasks(&definition) {
+        assert!(
+            task["TimeoutSeconds"].as_u64().is_some_and(|t| t > 0),
+            "{name}"
+        );
+        let retried = error_names(&task["Retry"]);
+        for error in LAMBDA_SERVICE_ERRORS
+            .iter()
+            .copied()
+            .chain(["Throttled", "ServiceUnavailable"])
+        {
+            assert!(
+                retried.iter().any(|r| r == error),
+                "{name} does not retry {error}"
+            );
+        }
+        for retrier in task["Retry"].as_array().unwrap() {
+            assert!(retrier["BackoffRate"].as_f64().unwrap() > 1.0, "{name}");
+            assert_eq!(retrier["JitterStrategy"], "FULL", "{name}");
+        }
+        let catch = &task["Catch"][0];
+        assert_eq!(
+            catch["ErrorEquals"],
+            serde_json::json!(["States.ALL"]),
+            "{name}"
+        );
+        let next = catch["Next"].as_str().unwrap();
+        assert!(
+            next == "ReportResult" || definition["States"][next]["Type"] == "Fail",
+            "{name} catches into {next}"
+        );
+    }
+    let start = &definition["States"]["StartInvalidation"];
+    assert!(error_names(&start["Retry"]).contains(&"TooManyInvalidationsInProgress".to_owned()));
+}
+
+#[test]
+fn task_timeouts_exceed_the_function_timeouts() {
+    let definition = read_repo_json(STATE_MACHINE);
+    let template = template();
+    for (name, task) in tasks(&definition) {
+        let function = placeholder(task["Resource"].as_str().unwrap()).trim_end_matches("Arn");
+        let lambda_timeout = template["Resources"][function]["Properties"]["Timeout"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{function} has no Timeout"));
+        let task_timeout = task["TimeoutSeconds"].as_i64().unwrap();
+        // Lambda's own timeout should fire first, so the log says which function ran long.
+        assert!(
+            task_timeout > lambda_timeout,
+            "{name}: {task_timeout} <= {lambda_timeout}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_lists_every_error_name() {
+    let readme = read_repo_file("README.md");
+    for kind in ErrorKind::ALL {
+        assert!(
+            readme.contains(&format!("`{}`", kind.name())),
+            "README lacks `{}`",
+            kind.name()
+        );
+    }
+}

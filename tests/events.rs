@@ -1,0 +1,81 @@
+//! Every file in events/ parses into the type it stands for, survives a serialize → parse round
+//! trip, and (for execution inputs) is accepted by the request checks.
+
+use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
+use invalidation::payload::{ReportInput, Run, StartInput};
+use invalidation::request::parse_request;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use workflow_tests::{read_repo_json, repo_root};
+
+fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(file: &str) -> T {
+    let parsed: T =
+        serde_json::from_value(read_repo_json(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let again: T = serde_json::from_value(serde_json::to_value(&parsed).unwrap()).unwrap();
+    assert_eq!(parsed, again, "{file} changes in a round trip");
+    parsed
+}
+
+const EXECUTION_INPUTS: [&str; 4] = [
+    "events/console-input.json",
+    "events/console-input-several.json",
+    "events/codepipeline-job.json",
+    "events/codepipeline-job-distribution-id.json",
+];
+
+#[test]
+fn execution_inputs_pass_the_request_checks() {
+    for file in EXECUTION_INPUTS {
+        let request =
+            parse_request(&read_repo_json(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!request.distribution_ids.is_empty(), "{file}");
+    }
+}
+
+#[test]
+fn job_events_are_codepipeline_job_events() {
+    for file in [
+        "events/codepipeline-job.json",
+        "events/codepipeline-job-distribution-id.json",
+    ] {
+        let event: CodePipelineJobEvent = round_trip(file);
+        assert_eq!(
+            event.code_pipeline_job.id.as_deref(),
+            Some("11111111-abcd-1111-abcd-111111abcdef")
+        );
+    }
+}
+
+#[test]
+fn function_samples_are_their_payload_types() {
+    let start: StartInput = round_trip("events/start-invalidation.json");
+    parse_request(&start.request).unwrap();
+    let run: Run = round_trip("events/check-status.json");
+    assert!(!run.all_completed);
+    let report: ReportInput = round_trip("events/report-result.json");
+    assert!(report.run.unwrap().all_completed);
+    let report: ReportInput = round_trip("events/report-result-timed-out.json");
+    assert_eq!(report.error.unwrap().error, "InvalidationTimedOut");
+}
+
+#[test]
+fn every_events_file_is_covered_here() {
+    let covered = [
+        &EXECUTION_INPUTS[..],
+        &[
+            "events/start-invalidation.json",
+            "events/check-status.json",
+            "events/report-result.json",
+            "events/report-result-timed-out.json",
+        ],
+    ]
+    .concat();
+    let mut files: Vec<String> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|entry| format!("events/{}", entry.unwrap().file_name().to_string_lossy()))
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = covered.iter().map(|f| f.to_string()).collect();
+    expected.sort();
+    assert_eq!(files, expected, "add a check for each new events/ file");
+}
