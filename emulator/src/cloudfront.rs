@@ -1,0 +1,555 @@
+//! CloudFront's invalidation operations (REST-XML, API version 2020-05-31):
+//! routing, validation, limits and the caller-reference rules.
+
+use std::collections::BTreeSet;
+use std::time::{Instant, SystemTime};
+
+use crate::config::Operation;
+use crate::server::ApiError;
+use crate::state::{format_timestamp, Shared, StoredInvalidation, IN_PROGRESS};
+use crate::xml::{self, InvalidationDoc, SummaryDoc};
+
+/// URL prefix of every CloudFront call of this API version.
+pub const API_PREFIX: &str = "/2020-05-31/";
+
+/// In-progress file paths allowed per distribution (CloudFront quota).
+pub const MAX_IN_PROGRESS_PATHS: usize = 3000;
+/// In-progress wildcard paths allowed per distribution (CloudFront quota).
+pub const MAX_IN_PROGRESS_WILDCARDS: usize = 15;
+/// Longest path CloudFront accepts.
+pub const MAX_PATH_LEN: usize = 4000;
+/// Page size when `MaxItems` is not given, and the most a page holds.
+pub const DEFAULT_MAX_ITEMS: usize = 100;
+
+/// A recognised CloudFront request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Create { distribution: String },
+    Get { distribution: String, id: String },
+    List { distribution: String },
+}
+
+impl Route {
+    pub fn operation(&self) -> Operation {
+        match self {
+            Route::Create { .. } => Operation::CreateInvalidation,
+            Route::Get { .. } => Operation::GetInvalidation,
+            Route::List { .. } => Operation::ListInvalidations,
+        }
+    }
+
+    fn distribution(&self) -> &str {
+        match self {
+            Route::Create { distribution }
+            | Route::Get { distribution, .. }
+            | Route::List { distribution } => distribution,
+        }
+    }
+}
+
+/// Matches a method and path under [`API_PREFIX`]. `Err` carries the error
+/// for a path that is CloudFront's but not one of the emulated operations.
+pub(crate) fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let rest = path.strip_prefix(API_PREFIX).unwrap_or(path);
+    let segments: Vec<String> = rest
+        .trim_end_matches('/')
+        .split('/')
+        .map(|seg| percent_decode(seg, false))
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let route = match segs.as_slice() {
+        ["distribution", dist, "invalidation"] if !dist.is_empty() => match method {
+            "POST" => Route::Create {
+                distribution: dist.to_string(),
+            },
+            "GET" => Route::List {
+                distribution: dist.to_string(),
+            },
+            _ => return Err(method_not_allowed(method)),
+        },
+        ["distribution", dist, "invalidation", id] if !dist.is_empty() && !id.is_empty() => {
+            match method {
+                "GET" => Route::Get {
+                    distribution: dist.to_string(),
+                    id: id.to_string(),
+                },
+                _ => return Err(method_not_allowed(method)),
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                404,
+                "UnknownOperation",
+                format!("The emulator does not implement {method} {path}"),
+            ))
+        }
+    };
+    Ok(route)
+}
+
+fn method_not_allowed(method: &str) -> ApiError {
+    ApiError::new(
+        405,
+        "MethodNotAllowed",
+        format!("The method {method} is not allowed on this resource"),
+    )
+}
+
+/// What a successful CloudFront call answers.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+/// Runs one CloudFront call against the state. Nothing is changed unless
+/// the call succeeds.
+pub(crate) fn handle(
+    shared: &Shared,
+    route: &Route,
+    query: Option<&str>,
+    body: &[u8],
+    host: &str,
+) -> Result<Reply, ApiError> {
+    let dist = route.distribution();
+    // Permission is checked before anything else, as IAM would.
+    if shared.config.denied.contains(dist) {
+        return Err(ApiError::new(
+            403,
+            "AccessDenied",
+            format!("User is not authorized to perform this action on distribution {dist}"),
+        ));
+    }
+    match route {
+        Route::Create { distribution } => create(shared, distribution, body, host),
+        Route::Get { distribution, id } => {
+            known_distribution(shared, distribution)?;
+            get(shared, distribution, id)
+        }
+        Route::List { distribution } => {
+            known_distribution(shared, distribution)?;
+            list(shared, distribution, query)
+        }
+    }
+}
+
+fn known_distribution(shared: &Shared, dist: &str) -> Result<(), ApiError> {
+    if shared.config.distributions.contains(dist) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            404,
+            "NoSuchDistribution",
+            format!("The specified distribution does not exist: {dist}"),
+        ))
+    }
+}
+
+/// A batch that passed the syntactic checks.
+struct Batch {
+    paths: Vec<String>,
+    caller_reference: String,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "InvalidArgument", message)
+}
+
+/// Checks the body in the order a request is read: present, well-formed,
+/// counts consistent, each value valid.
+fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            400,
+            "MissingBody",
+            "This operation requires a body. Ensure that the body is present and the Content-Type header is set.",
+        ));
+    }
+    let parsed = xml::parse_invalidation_batch(body).map_err(|why| {
+        ApiError::new(
+            400,
+            "MalformedXML",
+            format!("The XML you provided was not well-formed: {why}"),
+        )
+    })?;
+    if !parsed.has_paths {
+        return Err(invalid("Paths is required"));
+    }
+    let quantity = parsed
+        .quantity
+        .as_deref()
+        .ok_or_else(|| invalid("Paths.Quantity is required"))?;
+    let quantity: usize = quantity.trim().parse().map_err(|_| {
+        invalid(format!(
+            "Paths.Quantity must be a non-negative integer, got '{}'",
+            quantity.trim()
+        ))
+    })?;
+    if quantity != parsed.paths.len() {
+        return Err(ApiError::new(
+            400,
+            "InconsistentQuantities",
+            format!(
+                "The value of Quantity ({quantity}) and the size of Items ({}) don't match.",
+                parsed.paths.len()
+            ),
+        ));
+    }
+    if parsed.paths.is_empty() {
+        return Err(invalid(
+            "Your request must contain at least one invalidation path.",
+        ));
+    }
+    for path in &parsed.paths {
+        validate_path(path)?;
+    }
+    let caller_reference = match parsed.caller_reference {
+        Some(r) if !r.is_empty() => r,
+        _ => return Err(invalid("CallerReference is required")),
+    };
+    Ok(Batch {
+        paths: parsed.paths,
+        caller_reference,
+    })
+}
+
+fn validate_path(path: &str) -> Result<(), ApiError> {
+    if !path.starts_with('/') {
+        return Err(invalid(format!(
+            "Your request contains an invalid path: '{}'. Paths must begin with '/'.",
+            clip(path)
+        )));
+    }
+    if path.chars().count() > MAX_PATH_LEN {
+        return Err(invalid(format!(
+            "Your request contains a path longer than {MAX_PATH_LEN} characters."
+        )));
+    }
+    if let Some(pos) = path.find('*') {
+        if pos != path.len() - 1 {
+            return Err(invalid(format!(
+                "Your request contains an invalid path: '{}'. The wildcard '*' may only be the last character.",
+                clip(path)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Shortens a value echoed in a message.
+fn clip(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push_str("...");
+        out
+    }
+}
+
+fn is_wildcard(path: &str) -> bool {
+    path.ends_with('*')
+}
+
+/// (file paths, wildcard paths) in `paths`. CloudFront counts the two
+/// against separate, independent quotas.
+fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize) {
+    paths.into_iter().fold((0, 0), |(files, wild), p| {
+        if is_wildcard(p) {
+            (files, wild + 1)
+        } else {
+            (files + 1, wild)
+        }
+    })
+}
+
+fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply, ApiError> {
+    let batch = parse_batch(body)?;
+    known_distribution(shared, dist)?;
+    let duration = shared.config.invalidation_duration;
+    let mut inner = shared.lock();
+
+    // The same CallerReference on the same distribution either replays the
+    // original invalidation (same paths, compared as a set) or is refused.
+    if let Some(existing) = inner
+        .invalidations
+        .iter()
+        .find(|inv| inv.distribution_id == dist && inv.caller_reference == batch.caller_reference)
+    {
+        let same: bool = existing.paths.iter().collect::<BTreeSet<_>>()
+            == batch.paths.iter().collect::<BTreeSet<_>>();
+        if !same {
+            return Err(ApiError::new(
+                409,
+                "InvalidationBatchAlreadyExists",
+                format!(
+                    "An invalidation batch with CallerReference '{}' already exists with different paths.",
+                    clip(&batch.caller_reference)
+                ),
+            ));
+        }
+        let existing = existing.clone();
+        return Ok(created_reply(&existing, duration, host));
+    }
+
+    let (files, wildcards) = count_paths(&batch.paths);
+    if files > MAX_IN_PROGRESS_PATHS || wildcards > MAX_IN_PROGRESS_WILDCARDS {
+        return Err(ApiError::new(
+            413,
+            "BatchTooLarge",
+            format!(
+                "Invalidation batch specified is too large: {files} file paths (max {MAX_IN_PROGRESS_PATHS}) and {wildcards} wildcard paths (max {MAX_IN_PROGRESS_WILDCARDS})."
+            ),
+        ));
+    }
+    let (busy_files, busy_wildcards) = count_paths(
+        inner
+            .invalidations
+            .iter()
+            .filter(|inv| inv.distribution_id == dist && inv.status(duration) == IN_PROGRESS)
+            .flat_map(|inv| inv.paths.iter()),
+    );
+    if busy_files + files > MAX_IN_PROGRESS_PATHS
+        || busy_wildcards + wildcards > MAX_IN_PROGRESS_WILDCARDS
+    {
+        return Err(ApiError::new(
+            400,
+            "TooManyInvalidationsInProgress",
+            format!(
+                "Processing your request would cause you to exceed the maximum number of in-progress invalidations: {busy_files} file paths and {busy_wildcards} wildcard paths are in progress (max {MAX_IN_PROGRESS_PATHS} and {MAX_IN_PROGRESS_WILDCARDS})."
+            ),
+        ));
+    }
+
+    let stored = StoredInvalidation {
+        distribution_id: dist.to_string(),
+        id: inner.new_invalidation_id(),
+        caller_reference: batch.caller_reference,
+        paths: batch.paths,
+        created: Instant::now(),
+        created_at: SystemTime::now(),
+    };
+    inner.invalidations.push(stored.clone());
+    drop(inner);
+    tracing::info!(
+        distribution = dist,
+        id = %stored.id,
+        paths = stored.paths.len(),
+        "created invalidation"
+    );
+    Ok(created_reply(&stored, duration, host))
+}
+
+/// 201 with `Location`, for a new invalidation or a replayed one: CloudFront
+/// documents that a replay "returns information about the invalidation
+/// request that you previously created", and the operation's only modelled
+/// success code is 201.
+fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: &str) -> Reply {
+    Reply {
+        status: 201,
+        location: Some(format!(
+            "http://{host}{API_PREFIX}distribution/{}/invalidation/{}",
+            inv.distribution_id, inv.id
+        )),
+        body: document(inv, duration),
+    }
+}
+
+fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
+    xml::invalidation_document(&InvalidationDoc {
+        id: &inv.id,
+        status: inv.status(duration),
+        create_time: &format_timestamp(inv.created_at),
+        paths: &inv.paths,
+        caller_reference: &inv.caller_reference,
+    })
+}
+
+fn get(shared: &Shared, dist: &str, id: &str) -> Result<Reply, ApiError> {
+    let inner = shared.lock();
+    let inv = inner
+        .invalidations
+        .iter()
+        .find(|inv| inv.distribution_id == dist && inv.id == id)
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NoSuchInvalidation",
+                format!("The specified invalidation does not exist: {id}"),
+            )
+        })?;
+    Ok(Reply {
+        status: 200,
+        location: None,
+        body: document(inv, shared.config.invalidation_duration),
+    })
+}
+
+fn list(shared: &Shared, dist: &str, query: Option<&str>) -> Result<Reply, ApiError> {
+    let mut marker = String::new();
+    let mut max_items = DEFAULT_MAX_ITEMS;
+    for (key, value) in parse_query(query.unwrap_or("")) {
+        match key.as_str() {
+            "Marker" => marker = value,
+            "MaxItems" => {
+                max_items = value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "MaxItems must be a positive integer, got '{}'",
+                            clip(&value)
+                        ))
+                    })?
+                    // Larger pages are cut to the default rather than refused.
+                    .min(DEFAULT_MAX_ITEMS);
+            }
+            _ => {}
+        }
+    }
+
+    let duration = shared.config.invalidation_duration;
+    let inner = shared.lock();
+    // Newest first, as CloudFront lists them.
+    let all: Vec<&StoredInvalidation> = inner
+        .invalidations
+        .iter()
+        .rev()
+        .filter(|inv| inv.distribution_id == dist)
+        .collect();
+    // The marker is the id of the last item of the previous page; an unknown
+    // marker yields an empty page rather than restarting, so that a paginator
+    // cannot loop.
+    let start = if marker.is_empty() {
+        0
+    } else {
+        all.iter()
+            .position(|inv| inv.id == marker)
+            .map_or(all.len(), |i| i + 1)
+    };
+    let page: Vec<&StoredInvalidation> = all.iter().skip(start).take(max_items).copied().collect();
+    let truncated = start + page.len() < all.len();
+    let times: Vec<String> = page
+        .iter()
+        .map(|inv| format_timestamp(inv.created_at))
+        .collect();
+    let items: Vec<SummaryDoc<'_>> = page
+        .iter()
+        .zip(&times)
+        .map(|(inv, t)| SummaryDoc {
+            id: &inv.id,
+            create_time: t,
+            status: inv.status(duration),
+        })
+        .collect();
+    let next = truncated
+        .then(|| page.last().map(|inv| inv.id.as_str()))
+        .flatten();
+    Ok(Reply {
+        status: 200,
+        location: None,
+        body: xml::invalidation_list_document(&marker, next, max_items, &items),
+    })
+}
+
+/// Splits a query string into decoded pairs.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes, and `+` as a space when `plus_as_space` (query
+/// strings only: in a path `+` is itself); malformed escapes are kept as
+/// they are.
+pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' if plus_as_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            route("POST", "/2020-05-31/distribution/E1/invalidation").unwrap(),
+            Route::Create {
+                distribution: "E1".into()
+            }
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/distribution/E1/invalidation/I2").unwrap(),
+            Route::Get {
+                distribution: "E1".into(),
+                id: "I2".into()
+            }
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/distribution/E1/invalidation").unwrap(),
+            Route::List {
+                distribution: "E1".into()
+            }
+        );
+        assert_eq!(
+            route("DELETE", "/2020-05-31/distribution/E1/invalidation")
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/distribution/E1")
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn decodes_percent() {
+        assert_eq!(percent_decode("a%2Fb+c", true), "a/b c");
+        assert_eq!(percent_decode("a+b", false), "a+b");
+        assert_eq!(percent_decode("100%", true), "100%");
+        assert_eq!(percent_decode("%zz", true), "%zz");
+        assert_eq!(percent_decode("%4", true), "%4");
+    }
+
+    #[test]
+    fn validates_paths() {
+        assert!(validate_path("/a/*").is_ok());
+        assert!(validate_path("/*").is_ok());
+        assert!(validate_path("a").is_err());
+        assert!(validate_path("/a*/b").is_err());
+        assert!(validate_path(&format!("/{}", "x".repeat(MAX_PATH_LEN))).is_err());
+        assert!(validate_path(&format!("/{}", "x".repeat(MAX_PATH_LEN - 1))).is_ok());
+    }
+}

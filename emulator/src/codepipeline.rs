@@ -1,0 +1,512 @@
+//! CodePipeline's job-result operations (JSON 1.1): input validation as the
+//! service model constrains it, job state, and recording of every result.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Operation;
+use crate::server::ApiError;
+use crate::state::{format_timestamp, JobResult, Shared};
+
+/// `X-Amz-Target` prefix of every CodePipeline operation.
+pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
+
+/// The allowed values of `failureDetails.type`.
+pub const FAILURE_TYPES: [&str; 6] = [
+    "JobFailed",
+    "ConfigurationError",
+    "PermissionError",
+    "RevisionOutOfSync",
+    "RevisionUnavailable",
+    "SystemUnavailable",
+];
+
+const JOB_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const OUTPUT_KEY_PATTERN: &str = "[A-Za-z0-9@\\-_]+";
+
+/// `currentRevision` of a success result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentRevision {
+    /// The revision id.
+    pub revision: String,
+    /// The change identifier.
+    pub change_identifier: String,
+    /// Creation time, in epoch seconds as the JSON protocol sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<f64>,
+    /// A summary of the revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_summary: Option<String>,
+}
+
+/// `executionDetails` of a success result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionDetails {
+    /// A summary of the action's run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The id of the run in the external system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_execution_id: Option<String>,
+    /// 0..=100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_complete: Option<i32>,
+}
+
+/// `failureDetails` of a failure result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureDetails {
+    /// One of [`FAILURE_TYPES`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The failure's message.
+    pub message: String,
+    /// The id of the run in the external system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_execution_id: Option<String>,
+}
+
+// Wire forms: every member optional, so that a missing required member is
+// reported as the service reports it (a ValidationException) rather than as
+// a parse error.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SuccessInput {
+    job_id: Option<String>,
+    current_revision: Option<WireRevision>,
+    continuation_token: Option<String>,
+    execution_details: Option<WireDetails>,
+    output_variables: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRevision {
+    revision: Option<String>,
+    change_identifier: Option<String>,
+    created: Option<f64>,
+    revision_summary: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDetails {
+    summary: Option<String>,
+    external_execution_id: Option<String>,
+    percent_complete: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureInput {
+    job_id: Option<String>,
+    failure_details: Option<WireFailure>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireFailure {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<String>,
+    external_execution_id: Option<String>,
+}
+
+/// Maps an `X-Amz-Target` value to the emulated operation.
+pub(crate) fn operation_for_target(target: &str) -> Result<Operation, ApiError> {
+    match target.strip_prefix(TARGET_PREFIX) {
+        Some("PutJobSuccessResult") => Ok(Operation::PutJobSuccessResult),
+        Some("PutJobFailureResult") => Ok(Operation::PutJobFailureResult),
+        _ => Err(ApiError::new(
+            400,
+            "UnknownOperationException",
+            format!("The emulator does not implement the operation {target}"),
+        )),
+    }
+}
+
+/// Collects constraint violations in the service's wording, e.g.
+/// `Value 'x' at 'jobId' failed to satisfy constraint: Member must ...`.
+#[derive(Default)]
+struct Violations(Vec<String>);
+
+impl Violations {
+    fn push(&mut self, value: Option<&str>, at: &str, constraint: impl AsRef<str>) {
+        let value = match value {
+            Some(v) => format!("'{}'", clip(v)),
+            None => "null".to_string(),
+        };
+        self.0.push(format!(
+            "Value {value} at '{at}' failed to satisfy constraint: {}",
+            constraint.as_ref()
+        ));
+    }
+
+    fn required(&mut self, value: Option<&str>, at: &str) -> bool {
+        if value.is_none() {
+            self.push(None, at, "Member must not be null");
+        }
+        value.is_some()
+    }
+
+    fn length(&mut self, value: Option<&str>, at: &str, min: usize, max: usize) {
+        let Some(v) = value else { return };
+        // Smithy lengths count characters (code points), not bytes.
+        let n = v.chars().count();
+        if n < min {
+            self.push(
+                value,
+                at,
+                format!("Member must have length greater than or equal to {min}"),
+            );
+        } else if n > max {
+            self.push(
+                value,
+                at,
+                format!("Member must have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    fn into_result(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let n = self.0.len();
+        Err(validation(format!(
+            "{n} validation error{} detected: {}",
+            if n == 1 { "" } else { "s" },
+            self.0.join("; ")
+        )))
+    }
+}
+
+fn validation(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "ValidationException", message)
+}
+
+/// Shortens an echoed value; a 5000-character message need not come back.
+fn clip(s: &str) -> String {
+    const MAX: usize = 100;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push_str("...");
+        out
+    }
+}
+
+/// Full match of the (unanchored, in the model) job id pattern.
+fn is_job_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
+fn is_output_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '-' | '_'))
+}
+
+fn check_job_id(v: &mut Violations, job_id: Option<&str>) {
+    if v.required(job_id, "jobId") {
+        if let Some(id) = job_id.filter(|id| !is_job_id(id)) {
+            v.push(
+                Some(id),
+                "jobId",
+                format!("Member must satisfy regular expression pattern: {JOB_ID_PATTERN}"),
+            );
+        }
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    // An empty body reads as `{}`, so missing members are reported as such.
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "SerializationException",
+            format!("Could not read the request body: {e}"),
+        )
+    })
+}
+
+/// Runs one CodePipeline call. Nothing is recorded unless it succeeds.
+pub(crate) fn handle(shared: &Shared, op: Operation, body: &[u8]) -> Result<(), ApiError> {
+    let result = match op {
+        Operation::PutJobSuccessResult => success_result(parse(body)?)?,
+        Operation::PutJobFailureResult => failure_result(parse(body)?)?,
+        _ => unreachable!("not a CodePipeline operation: {op}"),
+    };
+    record(shared, result)
+}
+
+/// A validated result, not yet numbered.
+struct Pending {
+    job_id: String,
+    operation: Operation,
+    continuation_token: Option<String>,
+    current_revision: Option<CurrentRevision>,
+    execution_details: Option<ExecutionDetails>,
+    output_variables: Option<BTreeMap<String, String>>,
+    failure_details: Option<FailureDetails>,
+}
+
+fn success_result(input: SuccessInput) -> Result<Pending, ApiError> {
+    let mut v = Violations::default();
+    check_job_id(&mut v, input.job_id.as_deref());
+    if let Some(rev) = &input.current_revision {
+        if v.required(rev.revision.as_deref(), "currentRevision.revision") {
+            v.length(rev.revision.as_deref(), "currentRevision.revision", 1, 1500);
+        }
+        if v.required(
+            rev.change_identifier.as_deref(),
+            "currentRevision.changeIdentifier",
+        ) {
+            v.length(
+                rev.change_identifier.as_deref(),
+                "currentRevision.changeIdentifier",
+                1,
+                100,
+            );
+        }
+        v.length(
+            rev.revision_summary.as_deref(),
+            "currentRevision.revisionSummary",
+            1,
+            2048,
+        );
+    }
+    v.length(
+        input.continuation_token.as_deref(),
+        "continuationToken",
+        1,
+        2048,
+    );
+    if let Some(d) = &input.execution_details {
+        v.length(d.summary.as_deref(), "executionDetails.summary", 1, 2048);
+        v.length(
+            d.external_execution_id.as_deref(),
+            "executionDetails.externalExecutionId",
+            1,
+            1500,
+        );
+        if let Some(p) = d.percent_complete {
+            let text = p.to_string();
+            if p < 0 {
+                v.push(
+                    Some(&text),
+                    "executionDetails.percentComplete",
+                    "Member must have value greater than or equal to 0",
+                );
+            } else if p > 100 {
+                v.push(
+                    Some(&text),
+                    "executionDetails.percentComplete",
+                    "Member must have value less than or equal to 100",
+                );
+            }
+        }
+    }
+    if let Some(vars) = &input.output_variables {
+        if let Some(bad) = vars.keys().find(|k| !is_output_key(k)) {
+            v.push(
+                Some(bad),
+                "outputVariables",
+                format!("Map keys must satisfy constraint: [Member must satisfy regular expression pattern: {OUTPUT_KEY_PATTERN}]"),
+            );
+        }
+    }
+    v.into_result()?;
+    // Documented on the model: "outputVariables can be included only when
+    // there is no continuation token on the request."
+    if input.output_variables.is_some() && input.continuation_token.is_some() {
+        return Err(validation(
+            "outputVariables can be included only when there is no continuation token on the request.",
+        ));
+    }
+
+    Ok(Pending {
+        job_id: input.job_id.unwrap_or_default(),
+        operation: Operation::PutJobSuccessResult,
+        continuation_token: input.continuation_token,
+        current_revision: input.current_revision.map(|r| CurrentRevision {
+            revision: r.revision.unwrap_or_default(),
+            change_identifier: r.change_identifier.unwrap_or_default(),
+            created: r.created,
+            revision_summary: r.revision_summary,
+        }),
+        execution_details: input.execution_details.map(|d| ExecutionDetails {
+            summary: d.summary,
+            external_execution_id: d.external_execution_id,
+            // Checked to be within 0..=100 above.
+            percent_complete: d.percent_complete.map(|p| p as i32),
+        }),
+        output_variables: input.output_variables,
+        failure_details: None,
+    })
+}
+
+fn failure_result(input: FailureInput) -> Result<Pending, ApiError> {
+    let mut v = Violations::default();
+    check_job_id(&mut v, input.job_id.as_deref());
+    if v.required(input.failure_details.as_ref().map(|_| ""), "failureDetails") {
+        let f = input.failure_details.as_ref().expect("checked above");
+        if v.required(f.kind.as_deref(), "failureDetails.type") {
+            if let Some(kind) = f.kind.as_deref().filter(|k| !FAILURE_TYPES.contains(k)) {
+                v.push(
+                    Some(kind),
+                    "failureDetails.type",
+                    format!(
+                        "Member must satisfy enum value set: [{}]",
+                        FAILURE_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
+        if v.required(f.message.as_deref(), "failureDetails.message") {
+            v.length(f.message.as_deref(), "failureDetails.message", 1, 5000);
+        }
+        v.length(
+            f.external_execution_id.as_deref(),
+            "failureDetails.externalExecutionId",
+            1,
+            1500,
+        );
+    }
+    v.into_result()?;
+    let f = input.failure_details.expect("validated above");
+    Ok(Pending {
+        job_id: input.job_id.unwrap_or_default(),
+        operation: Operation::PutJobFailureResult,
+        continuation_token: None,
+        current_revision: None,
+        execution_details: None,
+        output_variables: None,
+        failure_details: Some(FailureDetails {
+            kind: f.kind.unwrap_or_default(),
+            message: f.message.unwrap_or_default(),
+            external_execution_id: f.external_execution_id,
+        }),
+    })
+}
+
+fn record(shared: &Shared, p: Pending) -> Result<(), ApiError> {
+    let config = &shared.config;
+    let unknown = config.unknown_jobs.contains(&p.job_id)
+        || config
+            .known_jobs
+            .as_ref()
+            .is_some_and(|known| !known.contains(&p.job_id));
+    if unknown {
+        return Err(ApiError::new(
+            400,
+            "JobNotFoundException",
+            format!("The job {} cannot be found.", p.job_id),
+        ));
+    }
+    let mut inner = shared.lock();
+    if let Some(seq) = inner.finished_jobs.get(&p.job_id) {
+        return Err(ApiError::new(
+            400,
+            "InvalidJobStateException",
+            format!(
+                "The job {} already has a final result (result #{seq}); it cannot accept another.",
+                p.job_id
+            ),
+        ));
+    }
+    let sequence = inner.next_sequence();
+    let result = JobResult {
+        sequence,
+        job_id: p.job_id,
+        operation: p.operation,
+        recorded_at: format_timestamp(SystemTime::now()),
+        continuation_token: p.continuation_token,
+        current_revision: p.current_revision,
+        execution_details: p.execution_details,
+        output_variables: p.output_variables,
+        failure_details: p.failure_details,
+    };
+    if result.is_terminal() {
+        inner.finished_jobs.insert(result.job_id.clone(), sequence);
+    }
+    tracing::info!(
+        job_id = %result.job_id,
+        operation = %result.operation,
+        sequence,
+        terminal = result.is_terminal(),
+        "recorded job result"
+    );
+    inner.job_results.push(result);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+    #[test]
+    fn job_id_pattern_is_a_full_match() {
+        assert!(is_job_id(JOB));
+        assert!(!is_job_id("11111111-2222-3333-4444-55555555555A"));
+        assert!(!is_job_id(&format!("x{JOB}")));
+        assert!(!is_job_id("job-1"));
+    }
+
+    #[test]
+    fn output_keys() {
+        assert!(is_output_key("a-B_9@"));
+        assert!(!is_output_key("a b"));
+        assert!(!is_output_key(""));
+    }
+
+    #[test]
+    fn reports_every_violation() {
+        let input: FailureInput = serde_json::from_str(
+            r#"{"jobId":"nope","failureDetails":{"type":"Oops","message":""}}"#,
+        )
+        .unwrap();
+        let err = failure_result(input).err().unwrap();
+        assert_eq!(err.code, "ValidationException");
+        assert!(
+            err.message.starts_with("3 validation errors detected"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn missing_members_are_null() {
+        let input: FailureInput = serde_json::from_str("{}").unwrap();
+        let err = failure_result(input).err().unwrap();
+        assert!(
+            err.message.contains("Value null at 'jobId'"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("Value null at 'failureDetails'"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! What the emulator is told before it starts: which distributions exist, how
+//! long an invalidation takes, which jobs are unknown, and which faults to
+//! inject.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// One emulated API operation; the unit that fault injection and the call
+/// counters are keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    /// CloudFront `CreateInvalidation`.
+    CreateInvalidation,
+    /// CloudFront `GetInvalidation`.
+    GetInvalidation,
+    /// CloudFront `ListInvalidations`.
+    ListInvalidations,
+    /// CodePipeline `PutJobSuccessResult`.
+    PutJobSuccessResult,
+    /// CodePipeline `PutJobFailureResult`.
+    PutJobFailureResult,
+}
+
+impl Operation {
+    /// Every operation, in a stable order.
+    pub const ALL: [Operation; 5] = [
+        Operation::CreateInvalidation,
+        Operation::GetInvalidation,
+        Operation::ListInvalidations,
+        Operation::PutJobSuccessResult,
+        Operation::PutJobFailureResult,
+    ];
+
+    /// The operation's AWS name, e.g. `CreateInvalidation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::CreateInvalidation => "CreateInvalidation",
+            Operation::GetInvalidation => "GetInvalidation",
+            Operation::ListInvalidations => "ListInvalidations",
+            Operation::PutJobSuccessResult => "PutJobSuccessResult",
+            Operation::PutJobFailureResult => "PutJobFailureResult",
+        }
+    }
+
+    /// Whether the operation belongs to CloudFront (REST-XML) rather than
+    /// CodePipeline (JSON 1.1); decides the shape of an injected error.
+    pub fn is_cloudfront(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateInvalidation
+                | Operation::GetInvalidation
+                | Operation::ListInvalidations
+        )
+    }
+
+    /// Parses a comma-separated list of operation names or short aliases
+    /// (see [`Operation::from_str`]); `put` expands to both CodePipeline
+    /// operations and `all` to every operation.
+    pub fn parse_list(list: &str) -> Result<Vec<Operation>, Error> {
+        let mut out = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let ops: Vec<Operation> = match item.to_ascii_lowercase().as_str() {
+                "all" => Operation::ALL.to_vec(),
+                "put" => vec![
+                    Operation::PutJobSuccessResult,
+                    Operation::PutJobFailureResult,
+                ],
+                "cloudfront" => Operation::ALL[..3].to_vec(),
+                "codepipeline" => Operation::ALL[3..].to_vec(),
+                _ => vec![item.parse()?],
+            };
+            for op in ops {
+                if !out.contains(&op) {
+                    out.push(op);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Operation {
+    type Err = Error;
+
+    /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
+    /// `list`, `success`, `failure`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        let op = match lower.as_str() {
+            "create" | "createinvalidation" => Operation::CreateInvalidation,
+            "get" | "getinvalidation" => Operation::GetInvalidation,
+            "list" | "listinvalidations" => Operation::ListInvalidations,
+            "success" | "putjobsuccessresult" => Operation::PutJobSuccessResult,
+            "failure" | "putjobfailureresult" => Operation::PutJobFailureResult,
+            _ => return Err(Error::InvalidConfig(format!("unknown operation `{s}`"))),
+        };
+        Ok(op)
+    }
+}
+
+/// A kind of transient failure the emulator can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FaultCode {
+    /// CloudFront: 400 `Throttling`; CodePipeline: 400 `ThrottlingException`.
+    Throttling,
+    /// 500 `InternalError` (CloudFront) / `InternalFailure` (CodePipeline).
+    InternalError,
+    /// 503 `ServiceUnavailable`.
+    ServiceUnavailable,
+}
+
+impl FaultCode {
+    /// Parses a comma-separated list such as `throttling,500,503`.
+    pub fn parse_list(list: &str) -> Result<Vec<FaultCode>, Error> {
+        let mut out = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let code: FaultCode = item.parse()?;
+            if !out.contains(&code) {
+                out.push(code);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The HTTP status the fault is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            FaultCode::Throttling => 400,
+            FaultCode::InternalError => 500,
+            FaultCode::ServiceUnavailable => 503,
+        }
+    }
+}
+
+impl FromStr for FaultCode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "throttling" | "throttle" | "429" => Ok(FaultCode::Throttling),
+            "500" | "internal" | "internalerror" => Ok(FaultCode::InternalError),
+            "503" | "unavailable" | "serviceunavailable" => Ok(FaultCode::ServiceUnavailable),
+            _ => Err(Error::InvalidConfig(format!(
+                "unknown fault code `{s}` (expected throttling, 500 or 503)"
+            ))),
+        }
+    }
+}
+
+/// Fault settings for one operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// Probability in `0.0..=1.0` that a call fails with one of `codes`.
+    pub error_rate: f64,
+    /// The faults drawn from (uniformly) when a call is chosen to fail.
+    pub codes: Vec<FaultCode>,
+    /// Delay added before every call of the operation, faulted or not.
+    pub latency: Duration,
+}
+
+impl Default for FaultSpec {
+    fn default() -> Self {
+        FaultSpec {
+            error_rate: 0.0,
+            codes: vec![
+                FaultCode::Throttling,
+                FaultCode::InternalError,
+                FaultCode::ServiceUnavailable,
+            ],
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// Everything the emulator is configured with; see [`crate::start`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Distribution ids that exist; any other id gets `NoSuchDistribution`.
+    pub distributions: BTreeSet<String>,
+    /// Distribution ids whose every call gets `AccessDenied`, as if the
+    /// caller's role lacked permission on them.
+    pub denied: BTreeSet<String>,
+    /// How long a new invalidation stays `InProgress` before it reads as
+    /// `Completed`.
+    pub invalidation_duration: Duration,
+    /// If set, only these job ids are accepted; others get
+    /// `JobNotFoundException`. If unset, any well-formed id is accepted,
+    /// because the emulator cannot know the jobs a real pipeline would create.
+    pub known_jobs: Option<BTreeSet<String>>,
+    /// Job ids that get `JobNotFoundException` even when `known_jobs` is unset.
+    pub unknown_jobs: BTreeSet<String>,
+    /// Fault settings per operation; operations absent here never fault.
+    pub faults: BTreeMap<Operation, FaultSpec>,
+    /// Seed of every pseudo-random choice (faults, invalidation and request
+    /// ids), so that a run can be repeated.
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            distributions: BTreeSet::new(),
+            denied: BTreeSet::new(),
+            invalidation_duration: Duration::from_secs(5),
+            known_jobs: None,
+            unknown_jobs: BTreeSet::new(),
+            faults: BTreeMap::new(),
+            seed: 0,
+        }
+    }
+}
+
+impl Config {
+    /// A default config that knows the given distribution ids.
+    pub fn with_distributions<I, S>(ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Config {
+            distributions: ids.into_iter().map(Into::into).collect(),
+            ..Config::default()
+        }
+    }
+
+    /// Adds a known distribution id.
+    pub fn distribution(mut self, id: impl Into<String>) -> Self {
+        self.distributions.insert(id.into());
+        self
+    }
+
+    /// Adds a distribution id that answers `AccessDenied`.
+    pub fn deny(mut self, id: impl Into<String>) -> Self {
+        self.denied.insert(id.into());
+        self
+    }
+
+    /// Sets how long invalidations stay `InProgress`.
+    pub fn invalidation_duration(mut self, duration: Duration) -> Self {
+        self.invalidation_duration = duration;
+        self
+    }
+
+    /// Sets the fault settings of one operation.
+    pub fn fault(mut self, op: Operation, spec: FaultSpec) -> Self {
+        self.faults.insert(op, spec);
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks values that would otherwise fail later or silently.
+    pub fn validate(&self) -> Result<(), Error> {
+        for (op, spec) in &self.faults {
+            if !(0.0..=1.0).contains(&spec.error_rate) {
+                return Err(Error::InvalidConfig(format!(
+                    "{op}: error rate {} is outside 0..=1",
+                    spec.error_rate
+                )));
+            }
+            if spec.error_rate > 0.0 && spec.codes.is_empty() {
+                return Err(Error::InvalidConfig(format!(
+                    "{op}: an error rate needs at least one fault code"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_operation_aliases() {
+        assert_eq!(
+            Operation::parse_list("create,get, put").unwrap(),
+            vec![
+                Operation::CreateInvalidation,
+                Operation::GetInvalidation,
+                Operation::PutJobSuccessResult,
+                Operation::PutJobFailureResult
+            ]
+        );
+        assert_eq!(Operation::parse_list("all").unwrap().len(), 5);
+        assert!(Operation::parse_list("delete").is_err());
+    }
+
+    #[test]
+    fn parses_fault_codes() {
+        assert_eq!(
+            FaultCode::parse_list("throttling,500,503,500").unwrap(),
+            vec![
+                FaultCode::Throttling,
+                FaultCode::InternalError,
+                FaultCode::ServiceUnavailable
+            ]
+        );
+        assert!(FaultCode::parse_list("404").is_err());
+    }
+
+    #[test]
+    fn rejects_bad_rates() {
+        let bad = Config::default().fault(
+            Operation::GetInvalidation,
+            FaultSpec {
+                error_rate: 1.5,
+                ..FaultSpec::default()
+            },
+        );
+        assert!(bad.validate().is_err());
+    }
+}

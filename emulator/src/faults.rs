@@ -1,0 +1,141 @@
+//! Seeded fault injection and the small PRNG behind every random choice.
+//!
+//! Each operation draws from its own stream, derived from the seed and the
+//! operation, so that the faults one operation sees do not depend on how its
+//! calls interleave with other operations' calls.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::config::{FaultCode, FaultSpec, Operation};
+
+/// SplitMix64: tiny, fast, and good enough for test choices; not for secrets.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`, on the stream named by `stream` so that two
+    /// uses of one seed do not repeat each other.
+    pub fn new(seed: u64, stream: u64) -> Self {
+        let mut rng = Rng(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F));
+        // Mix once so nearby seeds start far apart.
+        rng.next_u64();
+        rng
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform float in `0.0..1.0`.
+    pub fn next_f64(&mut self) -> f64 {
+        // 53 bits fill an f64 mantissa exactly.
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A uniform index in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Decides, per call, whether to delay and whether to fail.
+#[derive(Debug)]
+pub struct FaultInjector {
+    ops: BTreeMap<Operation, (FaultSpec, Mutex<Rng>)>,
+}
+
+impl FaultInjector {
+    /// Builds one stream per configured operation.
+    pub fn new(seed: u64, specs: &BTreeMap<Operation, FaultSpec>) -> Self {
+        let ops = specs
+            .iter()
+            .map(|(op, spec)| {
+                // Stream numbers 1..=5; 0 and above 100 are used elsewhere.
+                let stream = 1 + Operation::ALL.iter().position(|o| o == op).unwrap_or(0) as u64;
+                (*op, (spec.clone(), Mutex::new(Rng::new(seed, stream))))
+            })
+            .collect();
+        FaultInjector { ops }
+    }
+
+    /// The delay to add before handling a call of `op`.
+    pub fn latency(&self, op: Operation) -> Duration {
+        self.ops
+            .get(&op)
+            .map_or(Duration::ZERO, |(spec, _)| spec.latency)
+    }
+
+    /// Draws whether this call of `op` fails, and how.
+    pub fn draw(&self, op: Operation) -> Option<FaultCode> {
+        let (spec, rng) = self.ops.get(&op)?;
+        if spec.error_rate <= 0.0 || spec.codes.is_empty() {
+            return None;
+        }
+        let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+        // Always draw both numbers so the stream advances the same way
+        // whatever the outcome: a call's fate depends only on its position.
+        let roll = rng.next_f64();
+        let pick = rng.below(spec.codes.len());
+        (roll < spec.error_rate).then(|| spec.codes[pick])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn injector(seed: u64, rate: f64) -> FaultInjector {
+        let mut specs = BTreeMap::new();
+        specs.insert(
+            Operation::CreateInvalidation,
+            FaultSpec {
+                error_rate: rate,
+                ..FaultSpec::default()
+            },
+        );
+        FaultInjector::new(seed, &specs)
+    }
+
+    #[test]
+    fn same_seed_same_faults() {
+        let a = injector(7, 0.5);
+        let b = injector(7, 0.5);
+        let run = |f: &FaultInjector| {
+            (0..50)
+                .map(|_| f.draw(Operation::CreateInvalidation))
+                .collect::<Vec<_>>()
+        };
+        let ra = run(&a);
+        assert_eq!(ra, run(&b));
+        assert!(ra.iter().any(Option::is_some));
+        assert!(ra.iter().any(Option::is_none));
+        assert_ne!(ra, run(&injector(8, 0.5)));
+    }
+
+    #[test]
+    fn rate_bounds() {
+        let never = injector(1, 0.0);
+        let always = injector(1, 1.0);
+        for _ in 0..100 {
+            assert!(never.draw(Operation::CreateInvalidation).is_none());
+            assert!(always.draw(Operation::CreateInvalidation).is_some());
+            assert!(always.draw(Operation::GetInvalidation).is_none());
+        }
+    }
+
+    #[test]
+    fn floats_in_range() {
+        let mut rng = Rng::new(0, 0);
+        for _ in 0..1000 {
+            let x = rng.next_f64();
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! A local emulator of the two AWS APIs this workflow calls — CloudFront
+//! invalidations (REST-XML, API 2020-05-31) and CodePipeline job results
+//! (JSON 1.1) — speaking their wire protocols, so that unchanged AWS SDK
+//! clients (Rust, boto3, the AWS CLI) pointed at it with
+//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
+//!
+//! It keeps everything in memory, answers with the error codes and HTTP
+//! statuses of the real services, and can inject seeded, repeatable faults
+//! (throttling, 500, 503) and latency per operation. Signatures are not
+//! verified, but a call without an `Authorization` header is refused, as AWS
+//! would refuse it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), aws_emulator::Error> {
+//! use std::time::Duration;
+//! let config = aws_emulator::Config::with_distributions(["E2QWRUHAPOMQZL"])
+//!     .invalidation_duration(Duration::from_millis(300));
+//! let emulator = aws_emulator::start(config).await?;
+//! // Point SDK clients at `emulator.endpoint_url()`, then inspect:
+//! let seen = emulator.snapshot();
+//! assert!(seen.invalidations.is_empty());
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`] — what
+//!   the emulator is told at start.
+//! - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the two
+//!   protocols apart, applies latency, the authorization-header check and
+//!   faults, and serves `GET /_emulator/state` and `GET /_emulator/health`.
+//! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations —
+//!   routing, validation, per-distribution limits, caller references.
+//! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
+//!   against the service model, job state, recording.
+//! - `faults`: the seeded PRNG and per-operation fault draws.
+//! - `state`: the in-memory store and the [`Snapshot`] types.
+//! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents.
+
+mod cloudfront;
+mod codepipeline;
+mod config;
+mod faults;
+mod server;
+mod state;
+mod xml;
+
+pub use cloudfront::{
+    API_PREFIX, DEFAULT_MAX_ITEMS, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
+};
+pub use codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES};
+pub use config::{Config, FaultCode, FaultSpec, Operation};
+pub use server::{start, EmulatorHandle};
+pub use state::{InjectedFault, InvalidationRecord, JobResult, Snapshot, COMPLETED, IN_PROGRESS};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of range or unknown.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port asked for (0 = any).
+        port: u16,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}

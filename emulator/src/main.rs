@@ -1,0 +1,133 @@
+//! `aws-emulator`: runs the CloudFront + CodePipeline emulator until SIGINT
+//! or SIGTERM. Wiring only; the behaviour lives in the library.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
+use clap::Parser;
+
+/// Local emulator of the CloudFront invalidation and CodePipeline job-result
+/// APIs. Point clients at it with AWS_ENDPOINT_URL=<printed URL>.
+#[derive(Debug, Parser)]
+#[command(name = "aws-emulator", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// A distribution id that exists (repeatable, or comma-separated).
+    #[arg(long = "distribution", value_delimiter = ',')]
+    distributions: Vec<String>,
+    /// A distribution id that answers AccessDenied (repeatable).
+    #[arg(long, value_delimiter = ',')]
+    denied: Vec<String>,
+    /// Seconds an invalidation stays InProgress (fractions allowed).
+    #[arg(long, default_value_t = 5.0)]
+    invalidation_seconds: f64,
+    /// A job id that answers JobNotFoundException (repeatable).
+    #[arg(long = "unknown-job", value_delimiter = ',')]
+    unknown_jobs: Vec<String>,
+    /// Probability (0..=1) that a call of a --fault-ops operation fails.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Operations faults and latency apply to: create, get, list, success,
+    /// failure, put (both put ops), cloudfront, codepipeline, all.
+    #[arg(long, default_value = "all")]
+    fault_ops: String,
+    /// Faults to draw from: throttling, 500, 503.
+    #[arg(long, default_value = "throttling,500,503")]
+    fault_codes: String,
+    /// Milliseconds added before every call of a --fault-ops operation.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Seed of every random choice; the same seed repeats a run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl Args {
+    fn into_config(self) -> Result<Config, aws_emulator::Error> {
+        if !self.invalidation_seconds.is_finite() || self.invalidation_seconds < 0.0 {
+            return Err(aws_emulator::Error::InvalidConfig(
+                "--invalidation-seconds must be a non-negative number".into(),
+            ));
+        }
+        let mut config = Config {
+            port: self.port,
+            distributions: self.distributions.into_iter().collect(),
+            denied: self.denied.into_iter().collect(),
+            invalidation_duration: Duration::from_secs_f64(self.invalidation_seconds),
+            unknown_jobs: self.unknown_jobs.into_iter().collect(),
+            seed: self.seed,
+            ..Config::default()
+        };
+        if self.fault_rate > 0.0 || self.latency_ms > 0 {
+            let spec = FaultSpec {
+                error_rate: self.fault_rate,
+                codes: FaultCode::parse_list(&self.fault_codes)?,
+                latency: Duration::from_millis(self.latency_ms),
+            };
+            for op in Operation::parse_list(&self.fault_ops)? {
+                config = config.fault(op, spec.clone());
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        // Colour codes only help a person at a terminal, not a CI log.
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let config = match Args::parse().into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("aws-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.distributions.is_empty() {
+        tracing::warn!(
+            "no --distribution given: every CloudFront call will get NoSuchDistribution"
+        );
+    }
+    let emulator = match aws_emulator::start(config).await {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("aws-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The one line on stdout, for scripts that wait for it.
+    println!("listening on {}", emulator.endpoint_url());
+    let _ = std::io::stdout().flush();
+
+    wait_for_signal().await;
+    emulator.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The HTTP listener: tells the two protocols apart, applies latency, the
+//! authorization-header check and injected faults, then hands the call to
+//! `cloudfront` or `codepipeline` and writes the protocol's answer.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LOCATION};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::cloudfront::{self, API_PREFIX};
+use crate::codepipeline;
+use crate::config::{Config, FaultCode};
+use crate::state::{Shared, Snapshot};
+use crate::{xml, Error};
+
+/// Largest request body read: 3000 paths of 4000 characters fit.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// An error answer, in whichever protocol the call used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: Cow<'static, str>,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(
+        status: u16,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The two wire protocols served on one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// CloudFront: REST with XML bodies and the `ErrorResponse` document.
+    RestXml,
+    /// CodePipeline: `POST /` with `X-Amz-Target`, JSON bodies, `__type` errors.
+    Json11,
+}
+
+/// The error a fault of `kind` shows as in `protocol`.
+fn fault_error(kind: FaultCode, protocol: Protocol) -> ApiError {
+    let (code, message) = match (kind, protocol) {
+        (FaultCode::Throttling, Protocol::RestXml) => ("Throttling", "Rate exceeded"),
+        (FaultCode::Throttling, Protocol::Json11) => ("ThrottlingException", "Rate exceeded"),
+        (FaultCode::InternalError, Protocol::RestXml) => (
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+        (FaultCode::InternalError, Protocol::Json11) => (
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        (FaultCode::ServiceUnavailable, _) => (
+            "ServiceUnavailable",
+            "The service is unavailable. Please try again later.",
+        ),
+    };
+    ApiError::new(kind.status(), code, message)
+}
+
+/// A running emulator; dropping it stops the listener.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// The URL to give SDK clients, e.g. `http://127.0.0.1:41234`; the same
+    /// value works as `AWS_ENDPOINT_URL`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configuration the emulator runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// What the emulator has seen so far.
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// Stops accepting connections, drops open ones and waits for the
+    /// listener task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds 127.0.0.1 on `config.port` (0 picks a free port) and starts serving
+/// in the background on the current Tokio runtime.
+pub async fn start(config: Config) -> Result<EmulatorHandle, Error> {
+    config.validate()?;
+    let port = config.port;
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| Error::Bind { port, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { port, source })?;
+    let shared = Arc::new(Shared::new(config));
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
+    tracing::info!(%addr, "emulator listening");
+    Ok(EmulatorHandle {
+        addr,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    // Connections live in the set so that ending the loop drops (aborts) them.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| serve(shared.clone(), req));
+                    if let Err(e) = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    tracing::info!("emulator stopped");
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+fn response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn set_header(resp: &mut HttpResponse, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpResponse {
+    match protocol {
+        Protocol::RestXml => {
+            let body = xml::error_document(&err.code, &err.message, request_id, err.status < 500);
+            let mut resp = response(err.status, "text/xml", body);
+            set_header(&mut resp, "x-amz-request-id", request_id);
+            resp
+        }
+        Protocol::Json11 => {
+            let body = serde_json::json!({ "__type": err.code, "message": err.message });
+            let mut resp = response(err.status, "application/x-amz-json-1.1", body.to_string());
+            set_header(&mut resp, "x-amzn-RequestId", request_id);
+            set_header(&mut resp, "x-amzn-ErrorType", &err.code);
+            resp
+        }
+    }
+}
+
+/// The one request handler.
+async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let method = parts.method.as_str().to_string();
+
+    if let Some(admin) = path.strip_prefix("/_emulator/") {
+        return Ok(serve_admin(&shared, &method, admin));
+    }
+
+    let request_id = shared.lock().new_request_id();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let protocol = if path.starts_with(API_PREFIX) || target.is_none() {
+        Protocol::RestXml
+    } else {
+        Protocol::Json11
+    };
+
+    // Which operation is it? A call to something not emulated ends here,
+    // uncounted.
+    let op_and_route = match protocol {
+        Protocol::RestXml if path.starts_with(API_PREFIX) => {
+            cloudfront::route(&method, &path).map(|r| (r.operation(), Some(r)))
+        }
+        Protocol::RestXml => Err(ApiError::new(
+            404,
+            "UnknownOperation",
+            format!("The emulator serves CloudFront under {API_PREFIX} and CodePipeline at POST / with X-Amz-Target; not {method} {path}"),
+        )),
+        Protocol::Json11 if method == "POST" && path == "/" => {
+            codepipeline::operation_for_target(target.as_deref().unwrap_or_default()).map(|op| (op, None))
+        }
+        Protocol::Json11 => Err(ApiError::new(
+            404,
+            "UnknownOperationException",
+            format!("CodePipeline is served at POST /, not {method} {path}"),
+        )),
+    };
+    let (op, route) = match op_and_route {
+        Ok(found) => found,
+        Err(err) => return Ok(error_response(protocol, &err, &request_id)),
+    };
+
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let err = ApiError::new(
+                400,
+                "InvalidRequest",
+                format!("Could not read the request body: {e}"),
+            );
+            return Ok(error_response(protocol, &err, &request_id));
+        }
+    };
+
+    shared.lock().count_call(op);
+    let latency = shared.faults.latency(op);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    // Real AWS refuses unsigned calls; the signature itself is not checked.
+    if !parts.headers.contains_key(AUTHORIZATION) {
+        let err = match protocol {
+            Protocol::RestXml => ApiError::new(
+                403,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token",
+            ),
+            Protocol::Json11 => ApiError::new(
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ),
+        };
+        return Ok(error_response(protocol, &err, &request_id));
+    }
+
+    // Faults strike before the call has any effect, so a retry meets the
+    // state the first attempt saw.
+    if let Some(kind) = shared.faults.draw(op) {
+        let err = fault_error(kind, protocol);
+        shared.lock().record_fault(op, kind, &err.code);
+        tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
+        return Ok(error_response(protocol, &err, &request_id));
+    }
+
+    let outcome = match (protocol, route) {
+        (Protocol::RestXml, Some(route)) => {
+            let host = parts
+                .headers
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_else(|| "127.0.0.1".to_string());
+            cloudfront::handle(&shared, &route, parts.uri.query(), &body, &host).map(|reply| {
+                let mut resp = response(reply.status, "text/xml", reply.body);
+                if let Some(location) = &reply.location {
+                    set_header(&mut resp, LOCATION.as_str(), location);
+                }
+                set_header(&mut resp, "x-amz-request-id", &request_id);
+                resp
+            })
+        }
+        _ => codepipeline::handle(&shared, op, &body).map(|()| {
+            let mut resp = response(200, "application/x-amz-json-1.1", "{}");
+            set_header(&mut resp, "x-amzn-RequestId", &request_id);
+            resp
+        }),
+    };
+    Ok(outcome.unwrap_or_else(|err| {
+        tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
+        error_response(protocol, &err, &request_id)
+    }))
+}
+
+fn serve_admin(shared: &Shared, method: &str, what: &str) -> HttpResponse {
+    if method != "GET" {
+        return response(
+            405,
+            "application/json",
+            r#"{"error":"only GET is served under /_emulator/"}"#,
+        );
+    }
+    match what {
+        "health" => response(200, "application/json", r#"{"status":"ok"}"#),
+        "state" => match serde_json::to_string(&shared.snapshot()) {
+            Ok(json) => response(200, "application/json", json),
+            Err(e) => response(
+                500,
+                "application/json",
+                serde_json::json!({ "error": e.to_string() }).to_string(),
+            ),
+        },
+        _ => response(
+            404,
+            "application/json",
+            r#"{"error":"unknown emulator endpoint"}"#,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_use_each_protocols_codes() {
+        assert_eq!(
+            fault_error(FaultCode::Throttling, Protocol::RestXml).code,
+            "Throttling"
+        );
+        assert_eq!(
+            fault_error(FaultCode::Throttling, Protocol::Json11).code,
+            "ThrottlingException"
+        );
+        assert_eq!(
+            fault_error(FaultCode::InternalError, Protocol::RestXml).status,
+            500
+        );
+        assert_eq!(
+            fault_error(FaultCode::ServiceUnavailable, Protocol::Json11).status,
+            503
+        );
+    }
+
+    #[test]
+    fn json_errors_carry_type_and_header() {
+        let resp = error_response(
+            Protocol::Json11,
+            &ApiError::new(400, "ValidationException", "bad"),
+            "rid",
+        );
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.headers()["x-amzn-ErrorType"], "ValidationException");
+        assert_eq!(resp.headers()["x-amzn-RequestId"], "rid");
+    }
+}

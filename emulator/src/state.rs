@@ -1,0 +1,343 @@
+//! The emulator's memory: invalidations, job results and counters, plus the
+//! snapshot types that expose them to tests and to `GET /_emulator/state`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails};
+use crate::config::{Config, FaultCode, Operation};
+use crate::faults::{FaultInjector, Rng};
+
+/// `Status` of an invalidation that is still running, exactly as CloudFront
+/// spells it.
+pub const IN_PROGRESS: &str = "InProgress";
+/// `Status` of a finished invalidation.
+pub const COMPLETED: &str = "Completed";
+
+/// Everything the request handlers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: Config,
+    pub faults: FaultInjector,
+    inner: Mutex<Inner>,
+}
+
+/// Mutable state; one lock, never held across an `.await`.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    /// In creation order; ListInvalidations reverses it.
+    pub invalidations: Vec<StoredInvalidation>,
+    /// Job ids that have had their terminal result.
+    pub finished_jobs: HashMap<String, u64>,
+    pub job_results: Vec<JobResult>,
+    calls: BTreeMap<Operation, u64>,
+    injected: BTreeMap<Operation, u64>,
+    fault_log: Vec<InjectedFault>,
+    id_rng: Rng,
+    request_rng: Rng,
+    sequence: u64,
+}
+
+/// An invalidation as stored; its status is derived from its age on read.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredInvalidation {
+    pub distribution_id: String,
+    pub id: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    pub created: Instant,
+    pub created_at: SystemTime,
+}
+
+impl StoredInvalidation {
+    /// `InProgress` until `duration` has passed since creation, then
+    /// `Completed`.
+    pub fn status(&self, duration: Duration) -> &'static str {
+        if self.created.elapsed() >= duration {
+            COMPLETED
+        } else {
+            IN_PROGRESS
+        }
+    }
+}
+
+/// A point-in-time copy of everything the emulator has seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// All invalidations, oldest first.
+    pub invalidations: Vec<InvalidationRecord>,
+    /// All accepted job results, in the order they were recorded.
+    pub job_results: Vec<JobResult>,
+    /// Calls received per operation name (faulted calls included).
+    pub calls: BTreeMap<String, u64>,
+    /// Injected faults per operation name.
+    pub injected_faults: BTreeMap<String, u64>,
+    /// Every injected fault, in order.
+    pub fault_log: Vec<InjectedFault>,
+}
+
+impl Snapshot {
+    /// Calls received for `op` so far.
+    pub fn calls_of(&self, op: Operation) -> u64 {
+        self.calls.get(op.name()).copied().unwrap_or(0)
+    }
+
+    /// Faults injected into `op` so far.
+    pub fn faults_of(&self, op: Operation) -> u64 {
+        self.injected_faults.get(op.name()).copied().unwrap_or(0)
+    }
+}
+
+/// One invalidation as seen in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidationRecord {
+    /// The distribution it belongs to.
+    pub distribution_id: String,
+    /// The invalidation id, e.g. `I2J0I21PCUYOIK`.
+    pub id: String,
+    /// The caller reference it was created with.
+    pub caller_reference: String,
+    /// Its paths, in request order.
+    pub paths: Vec<String>,
+    /// `InProgress` or `Completed` at the time of the snapshot.
+    pub status: String,
+    /// Creation time, RFC 3339 in UTC with milliseconds.
+    pub created_at: String,
+}
+
+/// One recorded `PutJobSuccessResult` or `PutJobFailureResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobResult {
+    /// Position among all recorded results and faults, starting at 1.
+    pub sequence: u64,
+    /// The job the result is for.
+    pub job_id: String,
+    /// Which call delivered it.
+    pub operation: Operation,
+    /// When it was recorded, RFC 3339 in UTC with milliseconds.
+    pub recorded_at: String,
+    /// Success only: the token that asks CodePipeline to call the action again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    /// Success only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<CurrentRevision>,
+    /// Success only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_details: Option<ExecutionDetails>,
+    /// Success only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_variables: Option<BTreeMap<String, String>>,
+    /// Failure only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_details: Option<FailureDetails>,
+}
+
+impl JobResult {
+    /// Whether this result ends the job: any failure, or a success without a
+    /// continuation token.
+    pub fn is_terminal(&self) -> bool {
+        self.operation == Operation::PutJobFailureResult || self.continuation_token.is_none()
+    }
+}
+
+/// One injected fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InjectedFault {
+    /// Position among all recorded results and faults, starting at 1.
+    pub sequence: u64,
+    /// The operation that was failed.
+    pub operation: Operation,
+    /// The kind of fault.
+    pub fault: FaultCode,
+    /// The error code the client saw.
+    pub code: String,
+    /// The HTTP status the client saw.
+    pub status: u16,
+    /// When, RFC 3339 in UTC with milliseconds.
+    pub at: String,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Self {
+        let faults = FaultInjector::new(config.seed, &config.faults);
+        let inner = Inner {
+            invalidations: Vec::new(),
+            finished_jobs: HashMap::new(),
+            job_results: Vec::new(),
+            calls: BTreeMap::new(),
+            injected: BTreeMap::new(),
+            fault_log: Vec::new(),
+            // Streams 101 and 102 keep ids independent of the fault streams,
+            // so turning faults on does not change which ids are handed out.
+            id_rng: Rng::new(config.seed, 101),
+            request_rng: Rng::new(config.seed, 102),
+            sequence: 0,
+        };
+        Shared {
+            config,
+            faults,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// Locks the state; a panic in another handler must not wedge the
+    /// emulator, so a poisoned lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self.lock();
+        let duration = self.config.invalidation_duration;
+        Snapshot {
+            invalidations: inner
+                .invalidations
+                .iter()
+                .map(|inv| InvalidationRecord {
+                    distribution_id: inv.distribution_id.clone(),
+                    id: inv.id.clone(),
+                    caller_reference: inv.caller_reference.clone(),
+                    paths: inv.paths.clone(),
+                    status: inv.status(duration).to_string(),
+                    created_at: format_timestamp(inv.created_at),
+                })
+                .collect(),
+            job_results: inner.job_results.clone(),
+            calls: name_keys(&inner.calls),
+            injected_faults: name_keys(&inner.injected),
+            fault_log: inner.fault_log.clone(),
+        }
+    }
+}
+
+fn name_keys(map: &BTreeMap<Operation, u64>) -> BTreeMap<String, u64> {
+    map.iter()
+        .map(|(op, n)| (op.name().to_string(), *n))
+        .collect()
+}
+
+impl Inner {
+    pub fn count_call(&mut self, op: Operation) {
+        *self.calls.entry(op).or_default() += 1;
+    }
+
+    pub fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    pub fn record_fault(&mut self, op: Operation, fault: FaultCode, code: &str) {
+        *self.injected.entry(op).or_default() += 1;
+        let sequence = self.next_sequence();
+        self.fault_log.push(InjectedFault {
+            sequence,
+            operation: op,
+            fault,
+            code: code.to_string(),
+            status: fault.status(),
+            at: format_timestamp(SystemTime::now()),
+        });
+    }
+
+    /// A fresh id shaped like CloudFront's: `I` and 13 of `[A-Z0-9]`.
+    pub fn new_invalidation_id(&mut self) -> String {
+        const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        loop {
+            let mut id = String::with_capacity(14);
+            id.push('I');
+            let (mut a, mut b) = (self.id_rng.next_u64(), self.id_rng.next_u64());
+            for i in 0..13 {
+                // 36^7 < 2^64, so each half gives 7 (resp. 6) fair-enough digits.
+                let src = if i < 7 { &mut a } else { &mut b };
+                id.push(ALPHABET[(*src % 36) as usize] as char);
+                *src /= 36;
+            }
+            if !self.invalidations.iter().any(|inv| inv.id == id) {
+                return id;
+            }
+        }
+    }
+
+    /// A request id shaped like a UUID, as AWS request ids are.
+    pub fn new_request_id(&mut self) -> String {
+        let a = self.request_rng.next_u64();
+        let b = self.request_rng.next_u64();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            ((b >> 48) & 0x3fff) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+/// Formats a time as RFC 3339 in UTC with milliseconds, the form CloudFront
+/// uses for `CreateTime` (e.g. `2024-03-01T09:00:00.123Z`).
+pub fn format_timestamp(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), to
+/// avoid a date crate for one format.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_timestamps() {
+        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_283_600_123);
+        assert_eq!(format_timestamp(t), "2024-03-01T09:00:00.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(format_timestamp(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn ids_look_real_and_repeat_per_seed() {
+        let a = Shared::new(Config::default().seed(3));
+        let b = Shared::new(Config::default().seed(3));
+        let ia = a.lock().new_invalidation_id();
+        assert_eq!(ia, b.lock().new_invalidation_id());
+        assert_eq!(ia.len(), 14);
+        assert!(ia.starts_with('I'));
+        assert!(ia[1..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        let rid = a.lock().new_request_id();
+        assert_eq!(rid.len(), 36);
+        assert_eq!(rid.matches('-').count(), 4);
+    }
+}

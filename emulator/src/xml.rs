@@ -1,0 +1,314 @@
+//! CloudFront's XML: reading an `InvalidationBatch` request body and writing
+//! the `Invalidation`, `InvalidationList` and `ErrorResponse` documents.
+//!
+//! Documents are written by hand because their shapes are fixed and small;
+//! element order follows the botocore model, which is what CloudFront sends.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use quick_xml::escape::{escape, resolve_predefined_entity};
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// The XML namespace of every CloudFront 2020-05-31 document.
+pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
+
+const PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// An `InvalidationBatch` as sent, before any semantic check.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ParsedBatch {
+    /// Text of `Paths/Quantity`, if the element was present.
+    pub quantity: Option<String>,
+    /// Text of each `Paths/Items/Path`, in order.
+    pub paths: Vec<String>,
+    /// Text of `CallerReference`, if present.
+    pub caller_reference: Option<String>,
+    /// Whether a `Paths` element was present at all.
+    pub has_paths: bool,
+}
+
+/// Where the text being read belongs.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Quantity,
+    Path,
+    CallerReference,
+    Ignored,
+}
+
+/// Reads an `InvalidationBatch` document. Unknown elements are ignored, as
+/// AWS services do; a document that is not well-formed XML, or whose root is
+/// not `InvalidationBatch`, is an error (the message says why).
+pub fn parse_invalidation_batch(body: &[u8]) -> Result<ParsedBatch, String> {
+    let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8: {e}"))?;
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<String> = Vec::new();
+    let mut batch = ParsedBatch::default();
+    let mut saw_root = false;
+
+    loop {
+        let event = reader.read_event().map_err(|e| e.to_string())?;
+        match event {
+            Event::Start(start) => {
+                let name = local_name(start.local_name().as_ref())?;
+                if stack.is_empty() {
+                    check_root(&name, &mut saw_root)?;
+                }
+                stack.push(name);
+                open(&stack, &mut batch);
+            }
+            Event::Empty(start) => {
+                let name = local_name(start.local_name().as_ref())?;
+                if stack.is_empty() {
+                    check_root(&name, &mut saw_root)?;
+                }
+                stack.push(name);
+                open(&stack, &mut batch);
+                stack.pop();
+            }
+            Event::End(_) => {
+                stack.pop();
+            }
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| e.to_string())?;
+                append(&stack, &mut batch, &s);
+            }
+            Event::CData(t) => {
+                let s = t.decode().map_err(|e| e.to_string())?;
+                append(&stack, &mut batch, &s);
+            }
+            Event::GeneralRef(r) => {
+                let s: Cow<'_, str> = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => Cow::Owned(c.to_string()),
+                    None => {
+                        let name = r.decode().map_err(|e| e.to_string())?;
+                        match resolve_predefined_entity(&name) {
+                            Some(v) => Cow::Borrowed(v),
+                            None => return Err(format!("unknown entity &{name};")),
+                        }
+                    }
+                };
+                append(&stack, &mut batch, &s);
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+    }
+    if !saw_root {
+        return Err("the document has no root element".into());
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("the document ends inside <{open}>"));
+    }
+    Ok(batch)
+}
+
+fn local_name(raw: &[u8]) -> Result<String, String> {
+    std::str::from_utf8(raw)
+        .map(str::to_string)
+        .map_err(|e| e.to_string())
+}
+
+fn check_root(name: &str, saw_root: &mut bool) -> Result<(), String> {
+    if *saw_root {
+        return Err("the document has more than one root element".into());
+    }
+    if name != "InvalidationBatch" {
+        return Err(format!(
+            "the root element is {name}, expected InvalidationBatch"
+        ));
+    }
+    *saw_root = true;
+    Ok(())
+}
+
+fn target(stack: &[String]) -> Target {
+    let path: Vec<&str> = stack.iter().map(String::as_str).collect();
+    match path.as_slice() {
+        ["InvalidationBatch", "Paths", "Quantity"] => Target::Quantity,
+        ["InvalidationBatch", "Paths", "Items", "Path"] => Target::Path,
+        ["InvalidationBatch", "CallerReference"] => Target::CallerReference,
+        _ => Target::Ignored,
+    }
+}
+
+/// Notes an element's opening, so that `<Path/>` and `<CallerReference/>`
+/// count as present-but-empty rather than absent.
+fn open(stack: &[String], batch: &mut ParsedBatch) {
+    if stack.len() == 2 && stack[1] == "Paths" {
+        batch.has_paths = true;
+    }
+    match target(stack) {
+        Target::Quantity => {
+            batch.quantity.get_or_insert_with(String::new);
+        }
+        Target::Path => batch.paths.push(String::new()),
+        Target::CallerReference => {
+            batch.caller_reference.get_or_insert_with(String::new);
+        }
+        Target::Ignored => {}
+    }
+}
+
+fn append(stack: &[String], batch: &mut ParsedBatch, s: &str) {
+    match target(stack) {
+        Target::Quantity => batch.quantity.get_or_insert_with(String::new).push_str(s),
+        Target::Path => {
+            if let Some(last) = batch.paths.last_mut() {
+                last.push_str(s);
+            }
+        }
+        Target::CallerReference => batch
+            .caller_reference
+            .get_or_insert_with(String::new)
+            .push_str(s),
+        Target::Ignored => {}
+    }
+}
+
+/// Data for one `Invalidation` document.
+pub struct InvalidationDoc<'a> {
+    pub id: &'a str,
+    pub status: &'a str,
+    pub create_time: &'a str,
+    pub paths: &'a [String],
+    pub caller_reference: &'a str,
+}
+
+/// The body of CreateInvalidation and GetInvalidation.
+pub fn invalidation_document(doc: &InvalidationDoc<'_>) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{PROLOG}<Invalidation xmlns=\"{NAMESPACE}\"><Id>{}</Id><Status>{}</Status><CreateTime>{}</CreateTime><InvalidationBatch><Paths><Quantity>{}</Quantity>",
+        escape(doc.id),
+        escape(doc.status),
+        escape(doc.create_time),
+        doc.paths.len()
+    );
+    if !doc.paths.is_empty() {
+        out.push_str("<Items>");
+        for path in doc.paths {
+            let _ = write!(out, "<Path>{}</Path>", escape(path.as_str()));
+        }
+        out.push_str("</Items>");
+    }
+    let _ = write!(
+        out,
+        "</Paths><CallerReference>{}</CallerReference></InvalidationBatch></Invalidation>",
+        escape(doc.caller_reference)
+    );
+    out
+}
+
+/// One `InvalidationSummary`.
+pub struct SummaryDoc<'a> {
+    pub id: &'a str,
+    pub create_time: &'a str,
+    pub status: &'a str,
+}
+
+/// The body of ListInvalidations.
+pub fn invalidation_list_document(
+    marker: &str,
+    next_marker: Option<&str>,
+    max_items: usize,
+    items: &[SummaryDoc<'_>],
+) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{PROLOG}<InvalidationList xmlns=\"{NAMESPACE}\"><Marker>{}</Marker>",
+        escape(marker)
+    );
+    if let Some(next) = next_marker {
+        let _ = write!(out, "<NextMarker>{}</NextMarker>", escape(next));
+    }
+    let _ = write!(
+        out,
+        "<MaxItems>{max_items}</MaxItems><IsTruncated>{}</IsTruncated><Quantity>{}</Quantity>",
+        next_marker.is_some(),
+        items.len()
+    );
+    // CloudFront leaves `Items` out of an empty list (botocore users meet
+    // this as a missing "Items" key), so the emulator does too.
+    if !items.is_empty() {
+        out.push_str("<Items>");
+        for item in items {
+            let _ = write!(
+                out,
+                "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
+                escape(item.id),
+                escape(item.create_time),
+                escape(item.status)
+            );
+        }
+        out.push_str("</Items>");
+    }
+    out.push_str("</InvalidationList>");
+    out
+}
+
+/// CloudFront's error document. `sender` picks `<Type>Sender</Type>` (the
+/// caller's fault, 4xx) or `Receiver` (the service's, 5xx).
+pub fn error_document(code: &str, message: &str, request_id: &str, sender: bool) -> String {
+    format!(
+        "{PROLOG}<ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        if sender { "Sender" } else { "Receiver" },
+        escape(code),
+        escape(message),
+        escape(request_id)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_batch_with_namespace_and_entities() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<InvalidationBatch xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">
+  <Paths><Quantity>2</Quantity><Items><Path>/a&amp;b</Path><Path><![CDATA[/c<d]]></Path></Items></Paths>
+  <CallerReference>ref&#x31;</CallerReference>
+</InvalidationBatch>"#;
+        let batch = parse_invalidation_batch(body).unwrap();
+        assert_eq!(batch.quantity.as_deref().map(str::trim), Some("2"));
+        assert_eq!(batch.paths, vec!["/a&b", "/c<d"]);
+        assert_eq!(batch.caller_reference.as_deref(), Some("ref1"));
+        assert!(batch.has_paths);
+    }
+
+    #[test]
+    fn empty_elements_count_as_present() {
+        let batch = parse_invalidation_batch(
+            b"<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path/></Items></Paths><CallerReference/></InvalidationBatch>",
+        )
+        .unwrap();
+        assert_eq!(batch.paths, vec![""]);
+        assert_eq!(batch.caller_reference.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn rejects_wrong_root_and_bad_xml() {
+        assert!(parse_invalidation_batch(b"<Foo/>").is_err());
+        assert!(parse_invalidation_batch(b"<InvalidationBatch><Paths>").is_err());
+        assert!(parse_invalidation_batch(b"<InvalidationBatch></Paths>").is_err());
+        assert!(parse_invalidation_batch(b"not xml").is_err());
+    }
+
+    #[test]
+    fn escapes_output() {
+        let doc = invalidation_document(&InvalidationDoc {
+            id: "I1",
+            status: "InProgress",
+            create_time: "2024-01-01T00:00:00.000Z",
+            paths: &["/a&b".to_string()],
+            caller_reference: "<r>",
+        });
+        assert!(doc.contains("<Path>/a&amp;b</Path>"));
+        assert!(doc.contains("<CallerReference>&lt;r&gt;</CallerReference>"));
+    }
+}

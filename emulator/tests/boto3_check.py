@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Checks that boto3 parses the emulator's answers, errors included.
+
+Start the emulator first, with the distributions this script uses:
+
+    aws-emulator --distribution E2QWRUHAPOMQZL --denied EDENIED0000000 \
+        --invalidation-seconds 1
+
+then run:
+
+    python emulator/tests/boto3_check.py http://127.0.0.1:PORT
+
+Prints one line per check (PASS/FAIL), then "N passed, M failed"; exits 1
+if any check failed. Unique caller references and job ids make it safe to
+run twice against the same emulator.
+"""
+
+import argparse
+import json
+import sys
+import traceback
+import urllib.request
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+results = []
+
+
+def check(name):
+    """Runs the decorated function at once as one named check."""
+
+    def run(fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - any failure is reported
+            detail = f"{type(e).__name__}: {e}"
+            results.append((name, False))
+            print(f"FAIL {name}: {detail}")
+            if not isinstance(e, AssertionError):
+                traceback.print_exc(file=sys.stderr)
+        else:
+            results.append((name, True))
+            print(f"PASS {name}")
+        return fn
+
+    return run
+
+
+def expect_error(call, code, status):
+    """Calls `call`, which must fail with `code` and HTTP `status`."""
+    try:
+        call()
+    except ClientError as e:
+        got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+        assert got == (code, status), f"expected {(code, status)}, got {got}"
+        assert e.response["Error"].get("Message"), "error has no message"
+        assert e.response["ResponseMetadata"].get("RequestId"), "error has no request id"
+        return e
+    raise AssertionError(f"expected {code}, the call succeeded")
+
+
+def batch(paths, ref=None):
+    return {
+        "Paths": {"Quantity": len(paths), "Items": paths},
+        "CallerReference": ref or f"boto3-{uuid.uuid4()}",
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("endpoint", help="the emulator's URL, e.g. http://127.0.0.1:4566")
+    parser.add_argument("--distribution", default="E2QWRUHAPOMQZL")
+    parser.add_argument("--denied", default="EDENIED0000000")
+    args = parser.parse_args()
+    dist = args.distribution
+
+    common = dict(
+        endpoint_url=args.endpoint,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        # Every error must be seen as the emulator sent it.
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    cf = boto3.client("cloudfront", region_name="us-east-1", **common)
+    cp = boto3.client("codepipeline", region_name="eu-west-1", **common)
+
+    created = {}
+
+    @check("cloudfront create_invalidation parses Invalidation and Location")
+    def _():
+        ref = f"boto3-{uuid.uuid4()}"
+        out = cf.create_invalidation(DistributionId=dist, InvalidationBatch=batch(["/index.html", "/img/*"], ref))
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 201, out["ResponseMetadata"]
+        inv = out["Invalidation"]
+        assert inv["Id"].startswith("I") and len(inv["Id"]) == 14, inv["Id"]
+        assert inv["Status"] == "InProgress", inv["Status"]
+        assert inv["CreateTime"].tzinfo is not None, inv["CreateTime"]
+        assert inv["InvalidationBatch"]["Paths"] == {"Quantity": 2, "Items": ["/index.html", "/img/*"]}
+        assert inv["InvalidationBatch"]["CallerReference"] == ref
+        assert out["Location"].endswith(f"/2020-05-31/distribution/{dist}/invalidation/{inv['Id']}"), out["Location"]
+        created.update(id=inv["Id"], ref=ref)
+
+    @check("cloudfront get_invalidation")
+    def _():
+        out = cf.get_invalidation(DistributionId=dist, Id=created["id"])
+        assert out["Invalidation"]["Id"] == created["id"]
+        assert out["Invalidation"]["Status"] in ("InProgress", "Completed")
+
+    @check("cloudfront waiter invalidation_completed sees Completed")
+    def _():
+        cf.get_waiter("invalidation_completed").wait(
+            DistributionId=dist, Id=created["id"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        assert cf.get_invalidation(DistributionId=dist, Id=created["id"])["Invalidation"]["Status"] == "Completed"
+
+    @check("cloudfront same CallerReference and paths returns the same invalidation")
+    def _():
+        out = cf.create_invalidation(DistributionId=dist, InvalidationBatch=batch(["/img/*", "/index.html"], created["ref"]))
+        assert out["Invalidation"]["Id"] == created["id"]
+
+    @check("cloudfront same CallerReference, other paths -> InvalidationBatchAlreadyExists")
+    def _():
+        expect_error(
+            lambda: cf.create_invalidation(DistributionId=dist, InvalidationBatch=batch(["/other"], created["ref"])),
+            "InvalidationBatchAlreadyExists",
+            409,
+        )
+
+    @check("cloudfront list_invalidations pages newest first")
+    def _():
+        ids = [
+            cf.create_invalidation(DistributionId=dist, InvalidationBatch=batch([f"/p{i}"]))["Invalidation"]["Id"]
+            for i in range(3)
+        ]
+        page = cf.list_invalidations(DistributionId=dist, MaxItems="2")["InvalidationList"]
+        assert page["IsTruncated"] is True and page["MaxItems"] == 2 and page["Quantity"] == 2, page
+        assert [s["Id"] for s in page["Items"]] == ids[::-1][:2], page
+        assert page["NextMarker"] == page["Items"][-1]["Id"]
+        nxt = cf.list_invalidations(DistributionId=dist, MaxItems="2", Marker=page["NextMarker"])["InvalidationList"]
+        assert nxt["Marker"] == page["NextMarker"] and nxt["Items"][0]["Id"] == ids[0], nxt
+        listed = [
+            s["Id"]
+            for p in cf.get_paginator("list_invalidations").paginate(
+                DistributionId=dist, PaginationConfig={"PageSize": 2}
+            )
+            for s in p["InvalidationList"].get("Items", [])
+        ]
+        assert listed[:3] == ids[::-1] and created["id"] in listed, listed
+        assert len(listed) == len(set(listed))
+
+    @check("cloudfront NoSuchDistribution (modelled exception)")
+    def _():
+        try:
+            cf.get_invalidation(DistributionId="ENOSUCHDIST000", Id="I1")
+        except cf.exceptions.NoSuchDistribution as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        else:
+            raise AssertionError("no error")
+        expect_error(lambda: cf.list_invalidations(DistributionId="ENOSUCHDIST000"), "NoSuchDistribution", 404)
+        expect_error(
+            lambda: cf.create_invalidation(DistributionId="ENOSUCHDIST000", InvalidationBatch=batch(["/a"])),
+            "NoSuchDistribution",
+            404,
+        )
+
+    @check("cloudfront AccessDenied")
+    def _():
+        expect_error(
+            lambda: cf.create_invalidation(DistributionId=args.denied, InvalidationBatch=batch(["/a"])),
+            "AccessDenied",
+            403,
+        )
+
+    @check("cloudfront NoSuchInvalidation (modelled exception)")
+    def _():
+        try:
+            cf.get_invalidation(DistributionId=dist, Id="I0000000000000")
+        except cf.exceptions.NoSuchInvalidation as e:
+            assert e.response["Error"]["Code"] == "NoSuchInvalidation"
+        else:
+            raise AssertionError("no error")
+
+    @check("cloudfront InvalidArgument for bad paths")
+    def _():
+        for paths in (["index.html"], ["/a*/b"], ["/" + "x" * 4000]):
+            expect_error(
+                lambda: cf.create_invalidation(DistributionId=dist, InvalidationBatch=batch(paths)),
+                "InvalidArgument",
+                400,
+            )
+
+    @check("cloudfront InconsistentQuantities")
+    def _():
+        bad = batch(["/a"])
+        bad["Paths"]["Quantity"] = 2
+        expect_error(
+            lambda: cf.create_invalidation(DistributionId=dist, InvalidationBatch=bad), "InconsistentQuantities", 400
+        )
+
+    @check("cloudfront BatchTooLarge")
+    def _():
+        expect_error(
+            lambda: cf.create_invalidation(
+                DistributionId=dist, InvalidationBatch=batch([f"/f{i}" for i in range(3001)])
+            ),
+            "BatchTooLarge",
+            413,
+        )
+
+    job = str(uuid.uuid4())
+
+    @check("codepipeline put_job_success_result")
+    def _():
+        out = cp.put_job_success_result(
+            jobId=job,
+            executionDetails={"summary": "done", "externalExecutionId": created.get("id", "I1"), "percentComplete": 100},
+            outputVariables={"InvalidationId": created.get("id", "I1")},
+        )
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+    @check("codepipeline second terminal result -> InvalidJobStateException (modelled)")
+    def _():
+        try:
+            cp.put_job_failure_result(jobId=job, failureDetails={"type": "JobFailed", "message": "late"})
+        except cp.exceptions.InvalidJobStateException as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        else:
+            raise AssertionError("no error")
+
+    @check("codepipeline continuation token is not terminal")
+    def _():
+        j = str(uuid.uuid4())
+        cp.put_job_success_result(jobId=j, continuationToken="poll-again")
+        cp.put_job_failure_result(jobId=j, failureDetails={"type": "SystemUnavailable", "message": "gave up"})
+
+    @check("codepipeline ValidationException cases")
+    def _():
+        expect_error(lambda: cp.put_job_success_result(jobId="not-a-uuid"), "ValidationException", 400)
+        expect_error(
+            lambda: cp.put_job_failure_result(
+                jobId=str(uuid.uuid4()), failureDetails={"type": "JobFailed", "message": "x" * 5001}
+            ),
+            "ValidationException",
+            400,
+        )
+        expect_error(
+            lambda: cp.put_job_failure_result(
+                jobId=str(uuid.uuid4()), failureDetails={"type": "Oops", "message": "m"}
+            ),
+            "ValidationException",
+            400,
+        )
+        e = expect_error(
+            lambda: cp.put_job_success_result(
+                jobId=str(uuid.uuid4()), continuationToken="t", outputVariables={"k": "v"}
+            ),
+            "ValidationException",
+            400,
+        )
+        assert "continuation token" in e.response["Error"]["Message"]
+
+    @check("emulator state endpoint")
+    def _():
+        with urllib.request.urlopen(args.endpoint.rstrip("/") + "/_emulator/state", timeout=10) as resp:
+            state = json.load(resp)
+        ids = {i["id"] for i in state["invalidations"]}
+        assert created["id"] in ids
+        mine = [r for r in state["jobResults"] if r["jobId"] == job]
+        assert [r["operation"] for r in mine] == ["PutJobSuccessResult"], mine
+        assert mine[0]["outputVariables"] == {"InvalidationId": created["id"]}
+        assert state["calls"]["CreateInvalidation"] >= 1
+
+    passed = sum(ok for _, ok in results)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+//! CloudFront invalidations through `aws-sdk-cloudfront`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_emulator::{Operation, COMPLETED, IN_PROGRESS};
+use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
+use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
+use aws_sdk_cloudfront::operation::RequestId;
+use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+
+use crate::common::{batch, cloudfront, config, start, DENIED, DIST, DIST2};
+
+fn status<E>(err: &SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> u16 {
+    err.raw_response()
+        .expect("the service answered")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn create_get_and_completion() {
+    let emu = start(config().invalidation_duration(Duration::from_millis(800))).await;
+    let cf = cloudfront(&emu);
+
+    let out = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .invalidation_batch(batch("ref-1", &["/index.html", "/img/*"]))
+        .send()
+        .await
+        .unwrap();
+    let inv = out.invalidation().unwrap();
+    let id = inv.id().to_string();
+    assert_eq!(id.len(), 14);
+    assert!(id.starts_with('I'));
+    assert!(id
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+    assert_eq!(inv.status(), IN_PROGRESS);
+    assert_eq!(
+        out.location(),
+        Some(
+            format!(
+                "{}/2020-05-31/distribution/{DIST}/invalidation/{id}",
+                emu.endpoint_url()
+            )
+            .as_str()
+        )
+    );
+    let b = inv.invalidation_batch().unwrap();
+    assert_eq!(b.caller_reference(), "ref-1");
+    assert_eq!(b.paths().unwrap().quantity(), 2);
+    assert_eq!(b.paths().unwrap().items(), ["/index.html", "/img/*"]);
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - inv.create_time().secs();
+    assert!((0..=5).contains(&age), "CreateTime is {age}s old");
+    assert!(out.request_id().is_some());
+
+    let got = cf
+        .get_invalidation()
+        .distribution_id(DIST)
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.invalidation().unwrap().status(), IN_PROGRESS);
+    assert_eq!(
+        got.invalidation().unwrap().invalidation_batch(),
+        inv.invalidation_batch()
+    );
+
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let got = cf
+        .get_invalidation()
+        .distribution_id(DIST)
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.invalidation().unwrap().status(), COMPLETED);
+
+    let snap = emu.snapshot();
+    assert_eq!(snap.invalidations.len(), 1);
+    let rec = &snap.invalidations[0];
+    assert_eq!(
+        (rec.distribution_id.as_str(), rec.id.as_str()),
+        (DIST, id.as_str())
+    );
+    assert_eq!(rec.caller_reference, "ref-1");
+    assert_eq!(rec.paths, ["/index.html", "/img/*"]);
+    assert_eq!(rec.status, COMPLETED);
+    assert_eq!(snap.calls_of(Operation::CreateInvalidation), 1);
+    assert_eq!(snap.calls_of(Operation::GetInvalidation), 2);
+}
+
+#[tokio::test]
+async fn caller_reference_replays_or_conflicts() {
+    let emu = start(config()).await;
+    let cf = cloudfront(&emu);
+    let create = |reference: &'static str, paths: &'static [&'static str], dist: &'static str| {
+        cf.create_invalidation()
+            .distribution_id(dist)
+            .invalidation_batch(batch(reference, paths))
+            .send()
+    };
+
+    let first = create("same", &["/a", "/b"], DIST).await.unwrap();
+    let first_id = first.invalidation().unwrap().id().to_string();
+    // Same reference, same paths in another order: the original comes back.
+    let again = create("same", &["/b", "/a"], DIST).await.unwrap();
+    assert_eq!(again.invalidation().unwrap().id(), first_id);
+    assert_eq!(
+        again
+            .invalidation()
+            .unwrap()
+            .invalidation_batch()
+            .unwrap()
+            .paths()
+            .unwrap()
+            .items(),
+        ["/a", "/b"]
+    );
+    assert!(again.location().unwrap().ends_with(&first_id));
+
+    // Same reference, other paths: refused with an unmodelled code.
+    let err = create("same", &["/a", "/c"], DIST).await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidationBatchAlreadyExists"));
+    assert_eq!(status(&err), 409);
+    // Unmodelled, so no variant of its own: `code()` is how callers tell.
+    let service = err.as_service_error().unwrap();
+    assert!(!service.is_invalid_argument() && !service.is_too_many_invalidations_in_progress());
+
+    // References are per distribution.
+    let other = create("same", &["/a", "/c"], DIST2).await.unwrap();
+    assert_ne!(other.invalidation().unwrap().id(), first_id);
+    assert_eq!(emu.snapshot().invalidations.len(), 2);
+}
+
+fn wildcards(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("/{tag}/{i}/*")).collect()
+}
+
+fn files(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("/{tag}/{i}.html")).collect()
+}
+
+#[tokio::test]
+async fn in_progress_limits() {
+    let emu = start(config().invalidation_duration(Duration::from_secs(2))).await;
+    let cf = cloudfront(&emu);
+    let send = |reference: String, paths: Vec<String>| {
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        cf.create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch(&reference, &refs))
+            .send()
+    };
+
+    // One batch over a quota on its own is too large.
+    let err = send("big-files".into(), files(3001, "f"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_service_error().unwrap().is_batch_too_large(),
+        "{err:?}"
+    );
+    assert_eq!(status(&err), 413);
+    let err = send("big-wild".into(), wildcards(16, "w"))
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_batch_too_large());
+
+    // The two quotas fill independently.
+    send("w15".into(), wildcards(15, "w")).await.unwrap();
+    send("f3000".into(), files(3000, "f")).await.unwrap();
+    let err = send("w1".into(), wildcards(1, "x")).await.unwrap_err();
+    assert!(
+        err.as_service_error()
+            .unwrap()
+            .is_too_many_invalidations_in_progress(),
+        "{err:?}"
+    );
+    assert_eq!(status(&err), 400);
+    let err = send("f1".into(), files(1, "x")).await.unwrap_err();
+    assert!(err
+        .as_service_error()
+        .unwrap()
+        .is_too_many_invalidations_in_progress());
+    // Another distribution has its own quota.
+    cf.create_invalidation()
+        .distribution_id(DIST2)
+        .invalidation_batch(batch("w-other", &["/*"]))
+        .send()
+        .await
+        .unwrap();
+
+    // Once they complete, room is free again.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    send("w1".into(), wildcards(1, "x")).await.unwrap();
+    send("f1".into(), files(1, "x")).await.unwrap();
+    assert_eq!(emu.snapshot().invalidations.len(), 5);
+}
+
+#[tokio::test]
+async fn errors_map_to_modelled_variants() {
+    let emu = start(config()).await;
+    let cf = cloudfront(&emu);
+
+    // NoSuchDistribution, on all three operations.
+    let err = cf
+        .create_invalidation()
+        .distribution_id("EUNKNOWN000000")
+        .invalidation_batch(batch("r", &["/a"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(CreateInvalidationError::NoSuchDistribution(_))
+    ));
+    assert_eq!(status(&err), 404);
+    assert!(err.message().is_some());
+    assert!(err.request_id().is_some());
+    let err = cf
+        .get_invalidation()
+        .distribution_id("EUNKNOWN000000")
+        .id("I1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(GetInvalidationError::NoSuchDistribution(_))
+    ));
+    let err = cf
+        .list_invalidations()
+        .distribution_id("EUNKNOWN000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(ListInvalidationsError::NoSuchDistribution(_))
+    ));
+
+    // AccessDenied.
+    let err = cf
+        .create_invalidation()
+        .distribution_id(DENIED)
+        .invalidation_batch(batch("r", &["/a"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(CreateInvalidationError::AccessDenied(_))
+    ));
+    assert_eq!(status(&err), 403);
+    let err = cf
+        .get_invalidation()
+        .distribution_id(DENIED)
+        .id("I1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(GetInvalidationError::AccessDenied(_))
+    ));
+    let err = cf
+        .list_invalidations()
+        .distribution_id(DENIED)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(ListInvalidationsError::AccessDenied(_))
+    ));
+
+    // NoSuchInvalidation.
+    let err = cf
+        .get_invalidation()
+        .distribution_id(DIST)
+        .id("I0000000000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(GetInvalidationError::NoSuchInvalidation(_))
+    ));
+    assert_eq!(status(&err), 404);
+
+    // InvalidArgument: no leading slash, inner wildcard, too long, empty.
+    let long = format!("/{}", "x".repeat(4000));
+    for paths in [
+        vec!["index.html"],
+        vec!["/a*/b"],
+        vec![long.as_str()],
+        vec![],
+    ] {
+        let err = cf
+            .create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch("r", &paths))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.as_service_error(),
+                Some(CreateInvalidationError::InvalidArgument(_))
+            ),
+            "{paths:?}: {err:?}"
+        );
+        assert_eq!(status(&err), 400);
+    }
+    let err = cf
+        .list_invalidations()
+        .distribution_id(DIST)
+        .max_items(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(ListInvalidationsError::InvalidArgument(_))
+    ));
+
+    // InconsistentQuantities.
+    let bad = InvalidationBatch::builder()
+        .paths(Paths::builder().quantity(2).items("/a").build().unwrap())
+        .caller_reference("r")
+        .build()
+        .unwrap();
+    let err = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .invalidation_batch(bad)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_service_error(),
+        Some(CreateInvalidationError::InconsistentQuantities(_))
+    ));
+
+    // MissingBody: the SDK sends no body when the batch is unset.
+    let err = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(CreateInvalidationError::MissingBody(_))
+        ),
+        "{err:?}"
+    );
+
+    assert!(emu.snapshot().invalidations.is_empty());
+}
+
+#[tokio::test]
+async fn list_paginates_newest_first() {
+    let emu = start(config()).await;
+    let cf = cloudfront(&emu);
+
+    let empty = cf
+        .list_invalidations()
+        .distribution_id(DIST)
+        .send()
+        .await
+        .unwrap();
+    let list = empty.invalidation_list().unwrap();
+    assert_eq!(
+        (list.quantity(), list.is_truncated(), list.items().len()),
+        (0, false, 0)
+    );
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let out = cf
+            .create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch(&format!("ref-{i}"), &["/p"]))
+            .send()
+            .await
+            .unwrap();
+        ids.push(out.invalidation().unwrap().id().to_string());
+    }
+    // Another distribution's invalidation must not show up.
+    cf.create_invalidation()
+        .distribution_id(DIST2)
+        .invalidation_batch(batch("other", &["/p"]))
+        .send()
+        .await
+        .unwrap();
+    ids.reverse();
+
+    let mut seen = Vec::new();
+    let mut marker: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let out = cf
+            .list_invalidations()
+            .distribution_id(DIST)
+            .max_items(2)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .unwrap();
+        let list = out.invalidation_list().unwrap();
+        pages += 1;
+        assert_eq!(list.max_items(), 2);
+        assert_eq!(list.marker(), marker.as_deref().unwrap_or(""));
+        assert_eq!(list.quantity() as usize, list.items().len());
+        for item in list.items() {
+            assert_eq!(item.status(), IN_PROGRESS);
+            seen.push(item.id().to_string());
+        }
+        if !list.is_truncated() {
+            assert!(list.next_marker().is_none());
+            break;
+        }
+        assert_eq!(list.next_marker(), list.items().last().map(|i| i.id()));
+        marker = list.next_marker().map(str::to_string);
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ids);
+
+    // The SDK's own paginator walks the same list.
+    let via_paginator: Vec<String> = cf
+        .list_invalidations()
+        .distribution_id(DIST)
+        .max_items(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id().to_string())
+        .collect();
+    assert_eq!(via_paginator, ids);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 5);
+}

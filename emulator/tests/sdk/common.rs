@@ -1,0 +1,155 @@
+//! Clients and a raw HTTP helper shared by the tests.
+
+use std::time::Duration;
+
+use aws_emulator::{Config, EmulatorHandle};
+use aws_sdk_cloudfront::config::retry::RetryConfig;
+use aws_sdk_cloudfront::config::{Credentials, Region};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A distribution the emulator knows.
+pub const DIST: &str = "E2QWRUHAPOMQZL";
+/// A second known distribution, for tests that must not share limits.
+pub const DIST2: &str = "E1ABCDEFGHIJKL";
+/// A distribution configured as denied.
+pub const DENIED: &str = "EDENIED0000000";
+/// A well-formed job id.
+pub const JOB: &str = "0f3e8d7a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+
+/// The usual test config: two known distributions, one denied; invalidations
+/// stay in progress long enough that a loaded machine cannot finish them
+/// mid-test (tests about completion set their own duration).
+pub fn config() -> Config {
+    Config::with_distributions([DIST, DIST2])
+        .deny(DENIED)
+        .invalidation_duration(Duration::from_secs(30))
+}
+
+pub async fn start(config: Config) -> EmulatorHandle {
+    aws_emulator::start(config).await.expect("emulator starts")
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
+}
+
+/// A CloudFront client with the SDK's default (standard) retries.
+pub fn cloudfront(handle: &EmulatorHandle) -> aws_sdk_cloudfront::Client {
+    cloudfront_with(handle, RetryConfig::standard())
+}
+
+/// A CloudFront client with the given retry policy.
+pub fn cloudfront_with(handle: &EmulatorHandle, retry: RetryConfig) -> aws_sdk_cloudfront::Client {
+    let config = aws_sdk_cloudfront::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .endpoint_url(handle.endpoint_url())
+        .credentials_provider(credentials())
+        .retry_config(retry)
+        .build();
+    aws_sdk_cloudfront::Client::from_conf(config)
+}
+
+/// A CodePipeline client with the given retry policy.
+pub fn codepipeline_with(
+    handle: &EmulatorHandle,
+    retry: aws_sdk_codepipeline::config::retry::RetryConfig,
+) -> aws_sdk_codepipeline::Client {
+    let config = aws_sdk_codepipeline::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_codepipeline::config::Region::new("eu-west-1"))
+        .endpoint_url(handle.endpoint_url())
+        .credentials_provider(aws_sdk_codepipeline::config::Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .retry_config(retry)
+        .build();
+    aws_sdk_codepipeline::Client::from_conf(config)
+}
+
+/// A CodePipeline client with retries off, so every error is seen as sent.
+pub fn codepipeline(handle: &EmulatorHandle) -> aws_sdk_codepipeline::Client {
+    codepipeline_with(
+        handle,
+        aws_sdk_codepipeline::config::retry::RetryConfig::disabled(),
+    )
+}
+
+/// Builds an `InvalidationBatch` with `Quantity` equal to the path count.
+pub fn batch(reference: &str, paths: &[&str]) -> aws_sdk_cloudfront::types::InvalidationBatch {
+    let mut p = aws_sdk_cloudfront::types::Paths::builder().quantity(paths.len() as i32);
+    for path in paths {
+        p = p.items(*path);
+    }
+    aws_sdk_cloudfront::types::InvalidationBatch::builder()
+        .paths(p.build().unwrap())
+        .caller_reference(reference)
+        .build()
+        .unwrap()
+}
+
+/// A raw HTTP/1.1 answer.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request over a fresh connection, for what an SDK would not send.
+pub async fn raw(
+    handle: &EmulatorHandle,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
+    let mut stream = tokio::net::TcpStream::connect(handle.local_addr())
+        .await
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        handle.local_addr(),
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}

@@ -1,0 +1,207 @@
+//! Seeded fault injection as the SDK clients see it.
+
+use std::time::{Duration, Instant};
+
+use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
+use aws_sdk_cloudfront::config::retry::RetryConfig;
+use aws_sdk_cloudfront::error::ProvideErrorMetadata;
+use aws_sdk_codepipeline::types::{FailureDetails, FailureType};
+
+use crate::common::{batch, cloudfront_with, codepipeline, config, start, DIST, JOB};
+
+fn always(code: FaultCode) -> FaultSpec {
+    FaultSpec {
+        error_rate: 1.0,
+        codes: vec![code],
+        latency: Duration::ZERO,
+    }
+}
+
+#[tokio::test]
+async fn faults_reach_the_sdk_and_change_nothing() {
+    let cfg = config()
+        .fault(Operation::CreateInvalidation, always(FaultCode::Throttling))
+        .fault(Operation::GetInvalidation, always(FaultCode::InternalError))
+        .fault(
+            Operation::ListInvalidations,
+            always(FaultCode::ServiceUnavailable),
+        )
+        .fault(
+            Operation::PutJobSuccessResult,
+            always(FaultCode::Throttling),
+        )
+        .fault(
+            Operation::PutJobFailureResult,
+            always(FaultCode::InternalError),
+        );
+    let emu = start(cfg).await;
+    let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    let cp = codepipeline(&emu);
+
+    let err = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .invalidation_batch(batch("r", &["/a"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("Throttling"));
+    assert_eq!(err.message(), Some("Rate exceeded"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 400);
+
+    let err = cf
+        .get_invalidation()
+        .distribution_id(DIST)
+        .id("I1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InternalError"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
+
+    let err = cf
+        .list_invalidations()
+        .distribution_id(DIST)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ServiceUnavailable"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 503);
+
+    let err = cp
+        .put_job_success_result()
+        .job_id(JOB)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_codepipeline::error::ProvideErrorMetadata::code(&err),
+        Some("ThrottlingException")
+    );
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 400);
+    let err = cp
+        .put_job_failure_result()
+        .job_id(JOB)
+        .failure_details(
+            FailureDetails::builder()
+                .r#type(FailureType::JobFailed)
+                .message("m")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_codepipeline::error::ProvideErrorMetadata::code(&err),
+        Some("InternalFailure")
+    );
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
+
+    let snap = emu.snapshot();
+    assert!(snap.invalidations.is_empty());
+    assert!(snap.job_results.is_empty());
+    for op in Operation::ALL {
+        assert_eq!(snap.calls_of(op), 1, "{op}");
+        assert_eq!(snap.faults_of(op), 1, "{op}");
+    }
+    assert_eq!(snap.fault_log.len(), 5);
+    assert_eq!(snap.fault_log[0].code, "Throttling");
+    assert_eq!(snap.fault_log[3].code, "ThrottlingException");
+}
+
+/// Outcome of `n` creates against a fresh emulator: `Ok(id)` or `Err(code)`.
+async fn run(seed: u64, n: usize) -> Vec<Result<String, String>> {
+    let spec = FaultSpec {
+        error_rate: 0.4,
+        ..FaultSpec::default()
+    };
+    let emu = start(
+        config()
+            .seed(seed)
+            .fault(Operation::CreateInvalidation, spec),
+    )
+    .await;
+    let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    let mut out = Vec::new();
+    for i in 0..n {
+        let res = cf
+            .create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch(&format!("r{i}"), &["/a"]))
+            .send()
+            .await;
+        out.push(match res {
+            Ok(o) => Ok(o.invalidation().unwrap().id().to_string()),
+            Err(e) => Err(e.code().unwrap_or("?").to_string()),
+        });
+    }
+    let snap = emu.snapshot();
+    assert_eq!(
+        snap.invalidations.len(),
+        out.iter().filter(|r| r.is_ok()).count()
+    );
+    out
+}
+
+#[tokio::test]
+async fn same_seed_same_run() {
+    let a = run(42, 30).await;
+    assert_eq!(a, run(42, 30).await);
+    let codes: std::collections::BTreeSet<&str> = a
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        codes,
+        ["InternalError", "ServiceUnavailable", "Throttling"].into()
+    );
+    assert!(a.iter().any(Result::is_ok));
+    assert_ne!(a, run(43, 30).await);
+}
+
+#[tokio::test]
+async fn retried_calls_take_effect_once() {
+    let spec = FaultSpec {
+        error_rate: 0.5,
+        ..FaultSpec::default()
+    };
+    let emu = start(config().seed(7).fault(Operation::CreateInvalidation, spec)).await;
+    let retry = RetryConfig::standard()
+        .with_max_attempts(8)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5));
+    let cf = cloudfront_with(&emu, retry);
+    for i in 0..10 {
+        cf.create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch(&format!("r{i}"), &["/a"]))
+            .send()
+            .await
+            .unwrap();
+    }
+    let snap = emu.snapshot();
+    assert_eq!(snap.invalidations.len(), 10);
+    let faults = snap.faults_of(Operation::CreateInvalidation);
+    assert!(faults > 0);
+    assert_eq!(snap.calls_of(Operation::CreateInvalidation), 10 + faults);
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let spec = FaultSpec {
+        latency: Duration::from_millis(250),
+        ..FaultSpec::default()
+    };
+    let emu =
+        start(Config::with_distributions([DIST]).fault(Operation::ListInvalidations, spec)).await;
+    let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    let t = Instant::now();
+    cf.list_invalidations()
+        .distribution_id(DIST)
+        .send()
+        .await
+        .unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(250));
+}

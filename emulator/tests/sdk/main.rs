@@ -1,0 +1,8 @@
+//! The emulator driven by the real AWS SDK for Rust clients (and, where an
+//! SDK would not send the request, by raw HTTP).
+
+mod cloudfront;
+mod codepipeline;
+mod common;
+mod faults;
+mod http;
