@@ -11,7 +11,6 @@ use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::payload::{from_payload, Outcome, PipelineReport, ReportInput, Run, RunStatus};
 use crate::request::CODEPIPELINE_JOB_KEY;
 use crate::secrets::Secrets;
-use crate::start::describe_invalidations;
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff`), and returns it as
@@ -108,9 +107,14 @@ fn success_summary(run: &Run) -> String {
         1 => "1 path".to_owned(),
         n => format!("{n} paths"),
     };
+    let targets: Vec<String> = run
+        .invalidations
+        .iter()
+        .map(|i| format!("{} (invalidation {})", i.distribution_id, i.invalidation_id))
+        .collect();
     format!(
         "Invalidated {paths} on {}: completed after {} status checks.",
-        describe_invalidations(&run.invalidations),
+        targets.join(", "),
         run.checks
     )
 }

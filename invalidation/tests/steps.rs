@@ -502,7 +502,7 @@ async fn success_is_recorded_with_a_summary_and_output_variables() {
             let details = request.execution_details().unwrap();
             let variables = request.output_variables().unwrap();
             request.job_id() == Some(JOB_ID)
-                && details.summary() == Some("Invalidated 2 paths on I2J0I21PCUYOIK on E2QWRUHEXAMPLE: completed after 3 status checks.")
+                && details.summary() == Some("Invalidated 2 paths on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks.")
                 && details.percent_complete() == Some(100)
                 && variables.get("InvalidationIds").map(String::as_str) == Some("I2J0I21PCUYOIK")
                 && variables.get("DistributionIds").map(String::as_str) == Some("E2QWRUHEXAMPLE")
@@ -676,7 +676,7 @@ async fn without_a_job_nothing_is_sent_and_the_outcome_is_shaped() {
     assert_eq!(outcome.invalidations.len(), 1);
     assert_eq!(
         serde_json::to_value(&outcome).unwrap()["summary"],
-        "Invalidated 2 paths on I2J0I21PCUYOIK on E2QWRUHEXAMPLE: completed after 3 status checks."
+        "Invalidated 2 paths on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks."
     );
 }
 
