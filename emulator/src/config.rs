@@ -1,6 +1,6 @@
 //! What the emulator is told before it starts: which distributions exist, how
-//! long an invalidation takes, which jobs are unknown, and which faults to
-//! inject.
+//! long an invalidation takes, which jobs are unknown, which faults to
+//! inject, and where Lambda invocations are forwarded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// One emulated API operation; the unit that fault injection and the call
-/// counters are keyed by.
+/// One emulated API operation; the unit that the call counters (and, for all
+/// but [`Operation::Invoke`], fault injection) are keyed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Operation {
     /// CloudFront `CreateInvalidation`.
@@ -25,10 +25,15 @@ pub enum Operation {
     PutJobSuccessResult,
     /// CodePipeline `PutJobFailureResult`.
     PutJobFailureResult,
+    /// Lambda `Invoke`, forwarded to the configured Lambda backend. Counted, but
+    /// never faulted or delayed: fault injection models CloudFront and
+    /// CodePipeline faults only, so it is not in [`Operation::ALL`].
+    Invoke,
 }
 
 impl Operation {
-    /// Every operation, in a stable order.
+    /// Every operation fault injection applies to (all but
+    /// [`Operation::Invoke`]), in a stable order.
     pub const ALL: [Operation; 5] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
@@ -45,6 +50,7 @@ impl Operation {
             Operation::ListInvalidations => "ListInvalidations",
             Operation::PutJobSuccessResult => "PutJobSuccessResult",
             Operation::PutJobFailureResult => "PutJobFailureResult",
+            Operation::Invoke => "Invoke",
         }
     }
 
@@ -95,7 +101,7 @@ impl FromStr for Operation {
     type Err = Error;
 
     /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
-    /// `list`, `success`, `failure`.
+    /// `list`, `success`, `failure`, `invoke`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let op = match lower.as_str() {
@@ -104,6 +110,7 @@ impl FromStr for Operation {
             "list" | "listinvalidations" => Operation::ListInvalidations,
             "success" | "putjobsuccessresult" => Operation::PutJobSuccessResult,
             "failure" | "putjobfailureresult" => Operation::PutJobFailureResult,
+            "invoke" => Operation::Invoke,
             _ => return Err(Error::InvalidConfig(format!("unknown operation `{s}`"))),
         };
         Ok(op)
@@ -184,6 +191,9 @@ impl Default for FaultSpec {
     }
 }
 
+/// Default of [`Config::lambda_timeout`].
+pub const DEFAULT_LAMBDA_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Everything the emulator is configured with; see [`crate::start`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -208,6 +218,15 @@ pub struct Config {
     /// Seed of every pseudo-random choice (faults, invalidation and request
     /// ids), so that a run can be repeated.
     pub seed: u64,
+    /// Base URL (`http://host:port`, no TLS) of a host of the Lambda invoke
+    /// API, such as `cargo lambda watch --only-lambda-apis`, that Lambda
+    /// `Invoke` calls are forwarded to. Unset: every function is unknown
+    /// (`ResourceNotFoundException`).
+    pub lambda_backend: Option<String>,
+    /// How long a forwarded invocation may run before it is answered as a
+    /// function timeout (`Sandbox.Timedout`), as Lambda answers a function
+    /// that outlives its configured timeout.
+    pub lambda_timeout: Duration,
 }
 
 impl Default for Config {
@@ -221,6 +240,8 @@ impl Default for Config {
             unknown_jobs: BTreeSet::new(),
             faults: BTreeMap::new(),
             seed: 0,
+            lambda_backend: None,
+            lambda_timeout: DEFAULT_LAMBDA_TIMEOUT,
         }
     }
 }
@@ -268,9 +289,36 @@ impl Config {
         self
     }
 
+    /// Forwards Lambda `Invoke` calls to the invoke API at `base_url`, e.g.
+    /// `http://127.0.0.1:9000` (what `cargo lambda watch` listens on).
+    pub fn lambda_backend(mut self, base_url: impl Into<String>) -> Self {
+        self.lambda_backend = Some(base_url.into());
+        self
+    }
+
+    /// Sets how long a forwarded invocation may run (default 120 s).
+    pub fn lambda_timeout(mut self, timeout: Duration) -> Self {
+        self.lambda_timeout = timeout;
+        self
+    }
+
     /// Checks values that would otherwise fail later or silently.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(url) = &self.lambda_backend {
+            crate::lambda::Backend::parse(url)?;
+        }
+        if self.lambda_timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "the Lambda timeout must be positive".into(),
+            ));
+        }
         for (op, spec) in &self.faults {
+            if *op == Operation::Invoke {
+                return Err(Error::InvalidConfig(
+                    "faults do not apply to Invoke (they model CloudFront and CodePipeline faults only)"
+                        .into(),
+                ));
+            }
             if !(0.0..=1.0).contains(&spec.error_rate) {
                 return Err(Error::InvalidConfig(format!(
                     "{op}: error rate {} is outside 0..=1",
@@ -304,6 +352,10 @@ mod tests {
         );
         assert_eq!(Operation::parse_list("all").unwrap().len(), 5);
         assert!(Operation::parse_list("delete").is_err());
+        assert!(!Operation::parse_list("all")
+            .unwrap()
+            .contains(&Operation::Invoke));
+        assert_eq!("invoke".parse::<Operation>().unwrap(), Operation::Invoke);
     }
 
     #[test]
@@ -329,5 +381,30 @@ mod tests {
             },
         );
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn checks_lambda_settings() {
+        assert!(Config::default().validate().is_ok());
+        assert_eq!(Config::default().lambda_timeout, DEFAULT_LAMBDA_TIMEOUT);
+        let ok = Config::default().lambda_backend("http://127.0.0.1:9000");
+        assert!(ok.validate().is_ok());
+        for bad in [
+            "https://127.0.0.1:9000",
+            "127.0.0.1:9000",
+            "http://",
+            "http://h:x",
+        ] {
+            assert!(
+                Config::default().lambda_backend(bad).validate().is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Config::default()
+            .lambda_timeout(Duration::ZERO)
+            .validate()
+            .is_err());
+        let faulted = Config::default().fault(Operation::Invoke, FaultSpec::default());
+        assert!(faulted.validate().is_err());
     }
 }

@@ -1,14 +1,15 @@
-//! A local emulator of the two AWS APIs this workflow calls — CloudFront
-//! invalidations (REST-XML, API 2020-05-31) and CodePipeline job results
-//! (JSON 1.1) — speaking their wire protocols, so that unchanged AWS SDK
-//! clients (Rust, boto3, the AWS CLI) pointed at it with
-//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
+//! A local emulator of the AWS APIs this workflow calls — CloudFront
+//! invalidations (REST-XML, API 2020-05-31), CodePipeline job results
+//! (JSON 1.1) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
+//! local host of the functions) — speaking their wire protocols, so that
+//! unchanged AWS SDK clients (Rust, boto3, the AWS CLI, the JS SDK) pointed
+//! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
 //!
 //! It keeps everything in memory, answers with the error codes and HTTP
 //! statuses of the real services, and can inject seeded, repeatable faults
 //! (throttling, 500, 503) and latency per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
-//! would refuse it.
+//! would refuse it. Faults and latency never apply to Lambda `Invoke`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), aws_emulator::Error> {
@@ -33,6 +34,9 @@
 //!   routing, validation, per-distribution limits, caller references.
 //! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
 //!   against the service model, job state, recording.
+//! - `lambda`: Invoke — function-name parsing, forwarding to
+//!   [`Config::lambda_backend`](Config#structfield.lambda_backend) and mapping
+//!   its answers onto Lambda's (function errors, timeouts, unknown functions).
 //! - `faults`: the seeded PRNG and per-operation fault draws.
 //! - `state`: the in-memory store and the [`Snapshot`] types.
 //! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents.
@@ -41,6 +45,7 @@ mod cloudfront;
 mod codepipeline;
 mod config;
 mod faults;
+mod lambda;
 mod server;
 mod state;
 mod xml;
@@ -49,9 +54,13 @@ pub use cloudfront::{
     API_PREFIX, DEFAULT_MAX_ITEMS, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
 pub use codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES};
-pub use config::{Config, FaultCode, FaultSpec, Operation};
+pub use config::{Config, FaultCode, FaultSpec, Operation, DEFAULT_LAMBDA_TIMEOUT};
+pub use lambda::MAX_PAYLOAD;
 pub use server::{start, EmulatorHandle};
-pub use state::{InjectedFault, InvalidationRecord, JobResult, Snapshot, COMPLETED, IN_PROGRESS};
+pub use state::{
+    InjectedFault, InvalidationRecord, JobResult, LambdaInvocation, Snapshot, COMPLETED,
+    IN_PROGRESS,
+};
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]

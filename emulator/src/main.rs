@@ -1,5 +1,5 @@
-//! `aws-emulator`: runs the CloudFront + CodePipeline emulator until SIGINT
-//! or SIGTERM. Wiring only; the behaviour lives in the library.
+//! `aws-emulator`: runs the CloudFront + CodePipeline + Lambda Invoke
+//! emulator until SIGINT or SIGTERM. Wiring only; the behaviour lives in the library.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -9,7 +9,8 @@ use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
 use clap::Parser;
 
 /// Local emulator of the CloudFront invalidation and CodePipeline job-result
-/// APIs. Point clients at it with AWS_ENDPOINT_URL=<printed URL>.
+/// APIs, and of Lambda Invoke (forwarded to --lambda-backend). Point clients
+/// at it with AWS_ENDPOINT_URL=<printed URL>.
 #[derive(Debug, Parser)]
 #[command(name = "aws-emulator", version)]
 struct Args {
@@ -44,6 +45,15 @@ struct Args {
     /// Seed of every random choice; the same seed repeats a run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Base URL (http://host:port) of a Lambda invoke API host, such as
+    /// `cargo lambda watch --only-lambda-apis`, that Lambda Invoke calls are
+    /// forwarded to. Without it every function is unknown.
+    #[arg(long, value_name = "URL")]
+    lambda_backend: Option<String>,
+    /// Seconds a forwarded invocation may run before it is answered as a
+    /// function timeout (Sandbox.Timedout); fractions allowed.
+    #[arg(long, default_value_t = 120.0)]
+    lambda_timeout_seconds: f64,
 }
 
 impl Args {
@@ -53,6 +63,11 @@ impl Args {
                 "--invalidation-seconds must be a non-negative number".into(),
             ));
         }
+        if !self.lambda_timeout_seconds.is_finite() || self.lambda_timeout_seconds <= 0.0 {
+            return Err(aws_emulator::Error::InvalidConfig(
+                "--lambda-timeout-seconds must be a positive number".into(),
+            ));
+        }
         let mut config = Config {
             port: self.port,
             distributions: self.distributions.into_iter().collect(),
@@ -60,6 +75,8 @@ impl Args {
             invalidation_duration: Duration::from_secs_f64(self.invalidation_seconds),
             unknown_jobs: self.unknown_jobs.into_iter().collect(),
             seed: self.seed,
+            lambda_backend: self.lambda_backend,
+            lambda_timeout: Duration::from_secs_f64(self.lambda_timeout_seconds),
             ..Config::default()
         };
         if self.fault_rate > 0.0 || self.latency_ms > 0 {

@@ -1,6 +1,8 @@
-//! The HTTP listener: tells the two protocols apart, applies latency, the
+//! The HTTP listener: tells the protocols apart, applies latency, the
 //! authorization-header check and injected faults, then hands the call to
-//! `cloudfront` or `codepipeline` and writes the protocol's answer.
+//! `cloudfront` or `codepipeline` and writes the protocol's answer. Lambda
+//! calls (under `/2015-03-31/`) go to `lambda` before any of that: they are
+//! neither delayed nor faulted.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -21,11 +23,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode};
+use crate::lambda;
 use crate::state::{Shared, Snapshot};
 use crate::{xml, Error};
 
 /// Largest request body read: 3000 paths of 4000 characters fit.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// An error answer, in whichever protocol the call used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,9 +191,13 @@ async fn accept_loop(
     tracing::info!("emulator stopped");
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
-fn response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
+pub(crate) fn response(
+    status: u16,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
@@ -198,7 +205,7 @@ fn response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> 
     resp
 }
 
-fn set_header(resp: &mut HttpResponse, name: &'static str, value: &str) {
+pub(crate) fn set_header(resp: &mut HttpResponse, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert(name, v);
     }
@@ -233,6 +240,9 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
     }
 
     let request_id = shared.lock().new_request_id();
+    if path.starts_with(lambda::API_PREFIX) {
+        return Ok(lambda::serve(shared, parts, body, request_id).await);
+    }
     let target = parts
         .headers
         .get("x-amz-target")

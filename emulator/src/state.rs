@@ -1,5 +1,5 @@
-//! The emulator's memory: invalidations, job results and counters, plus the
-//! snapshot types that expose them to tests and to `GET /_emulator/state`.
+//! The emulator's memory: invalidations, job results, Lambda invocations and
+//! counters, plus the snapshot types that expose them to tests and to `GET /_emulator/state`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     /// Job ids that have had their terminal result.
     pub finished_jobs: HashMap<String, u64>,
     pub job_results: Vec<JobResult>,
+    lambda_invocations: Vec<LambdaInvocation>,
     calls: BTreeMap<Operation, u64>,
     injected: BTreeMap<Operation, u64>,
     fault_log: Vec<InjectedFault>,
@@ -78,6 +79,10 @@ pub struct Snapshot {
     pub injected_faults: BTreeMap<String, u64>,
     /// Every injected fault, in order.
     pub fault_log: Vec<InjectedFault>,
+    /// Every Lambda invocation that was run (or found no function), in the
+    /// order they finished; `DryRun` calls are counted but not listed.
+    #[serde(default)]
+    pub lambda_invocations: Vec<LambdaInvocation>,
 }
 
 impl Snapshot {
@@ -147,6 +152,28 @@ impl JobResult {
     }
 }
 
+/// One Lambda invocation, as seen in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaInvocation {
+    /// Position among all recorded results, faults and invocations, starting
+    /// at 1; taken when the invocation finished.
+    pub sequence: u64,
+    /// The function name the call resolved to (no ARN, no qualifier).
+    pub function_name: String,
+    /// When the call arrived, RFC 3339 in UTC with milliseconds.
+    pub started_at: String,
+    /// Wall time from arrival to the backend's answer (or the timeout).
+    pub duration_ms: u64,
+    /// `ok`; the function's `errorType` (`Sandbox.Timedout` for a timeout);
+    /// or, when the function never ran to an answer, the API error the caller
+    /// got (`ResourceNotFoundException`, `ServiceException`).
+    pub outcome: String,
+    /// The HTTP status the caller got: 200 (also for function errors), 202
+    /// for an `Event` call, 404 or 502.
+    pub status: u16,
+}
+
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -172,6 +199,7 @@ impl Shared {
             invalidations: Vec::new(),
             finished_jobs: HashMap::new(),
             job_results: Vec::new(),
+            lambda_invocations: Vec::new(),
             calls: BTreeMap::new(),
             injected: BTreeMap::new(),
             fault_log: Vec::new(),
@@ -214,6 +242,7 @@ impl Shared {
             calls: name_keys(&inner.calls),
             injected_faults: name_keys(&inner.injected),
             fault_log: inner.fault_log.clone(),
+            lambda_invocations: inner.lambda_invocations.clone(),
         }
     }
 }
@@ -244,6 +273,26 @@ impl Inner {
             code: code.to_string(),
             status: fault.status(),
             at: format_timestamp(SystemTime::now()),
+        });
+    }
+
+    /// Records a finished Lambda invocation under the next sequence number.
+    pub fn record_invocation(
+        &mut self,
+        function_name: &str,
+        started_at: SystemTime,
+        duration: Duration,
+        outcome: &str,
+        status: u16,
+    ) {
+        let sequence = self.next_sequence();
+        self.lambda_invocations.push(LambdaInvocation {
+            sequence,
+            function_name: function_name.to_string(),
+            started_at: format_timestamp(started_at),
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            outcome: outcome.to_string(),
+            status,
         });
     }
 

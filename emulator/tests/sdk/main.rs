@@ -6,3 +6,4 @@ mod codepipeline;
 mod common;
 mod faults;
 mod http;
+mod lambda;

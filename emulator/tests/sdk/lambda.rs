@@ -1,0 +1,472 @@
+//! Lambda `Invoke` over raw HTTP, forwarded to a fake invoke-API host that
+//! answers like `cargo lambda watch`: 200 with the payload, 500 with an error
+//! document, 404 for an unknown function — or never.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_emulator::{Config, EmulatorHandle, FaultCode, FaultSpec, Operation, MAX_PAYLOAD};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::common::{raw, start, RawResponse};
+
+const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
+const ERROR_DOC: &str =
+    r#"{"errorType":"BudgetExhausted","errorMessage":"the invalidation budget is spent"}"#;
+
+/// What the fake host was sent: path and body, in order.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+struct FakeHost {
+    url: String,
+    seen: Seen,
+}
+
+impl FakeHost {
+    fn paths(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+}
+
+/// A host of the invoke API on 127.0.0.1:0; functions: `good` (echoes the
+/// payload inside `{"echo":…}`), `bad` (500 + error document), `plain500`
+/// (500 + text), `broken` (503), `hang` (never answers); others are 404.
+async fn fake_host() -> FakeHost {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let path = req.uri().path().to_string();
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let body = String::from_utf8(body.to_vec()).unwrap();
+                        log.lock().unwrap().push((path.clone(), body.clone()));
+                        let function = path
+                            .strip_prefix("/2015-03-31/functions/")
+                            .and_then(|p| p.strip_suffix("/invocations"))
+                            .unwrap_or_default()
+                            .to_string();
+                        let (status, answer) = match function.as_str() {
+                            "good" => (200, format!("{{\"echo\":{body}}}")),
+                            "bad" => (500, ERROR_DOC.to_string()),
+                            "plain500" => (500, "thread 'main' panicked".to_string()),
+                            "broken" => (503, "upstream unavailable".to_string()),
+                            "hang" => std::future::pending().await,
+                            _ => (404, String::new()),
+                        };
+                        let mut resp = Response::new(Full::new(Bytes::from(answer)));
+                        *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, Infallible>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    FakeHost { url, seen }
+}
+
+fn config_for(host: &FakeHost) -> Config {
+    Config::default()
+        .lambda_backend(host.url.clone())
+        .lambda_timeout(Duration::from_millis(600))
+}
+
+async fn invoke(emu: &EmulatorHandle, function: &str, body: &str) -> RawResponse {
+    invoke_with(emu, function, &[AUTH], body).await
+}
+
+async fn invoke_with(
+    emu: &EmulatorHandle,
+    function: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
+    raw(
+        emu,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        headers,
+        body,
+    )
+    .await
+}
+
+fn json(res: &RawResponse) -> serde_json::Value {
+    serde_json::from_str(&res.body).unwrap_or_else(|e| panic!("{e}: {}", res.body))
+}
+
+#[tokio::test]
+async fn maps_the_hosts_answers_onto_lambdas() {
+    let host = fake_host().await;
+    let emu = start(config_for(&host)).await;
+
+    let res = invoke(&emu, "good", r#"{"paths":["/a"]}"#).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body, r#"{"echo":{"paths":["/a"]}}"#);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(res.header("X-Amz-Executed-Version"), Some("$LATEST"));
+    assert_eq!(res.header("X-Amz-Function-Error"), None);
+    assert!(res.header("x-amzn-RequestId").is_some());
+
+    let res = invoke(&emu, "bad", "{}").await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
+    assert_eq!(res.header("X-Amz-Executed-Version"), Some("$LATEST"));
+    assert_eq!(res.body, ERROR_DOC, "the error document passes unchanged");
+
+    let res = invoke(&emu, "missing", "{}").await;
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        res.header("x-amzn-ErrorType"),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(
+        json(&res),
+        serde_json::json!({
+            "Type": "User",
+            "message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing"
+        })
+    );
+
+    for function in ["broken", "plain500"] {
+        let res = invoke(&emu, function, "{}").await;
+        assert_eq!(res.status, 502, "{function}: {}", res.body);
+        assert_eq!(res.header("x-amzn-ErrorType"), Some("ServiceException"));
+        let body = json(&res);
+        assert_eq!(body["Type"], "Service");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(&host.url), "{message}");
+        assert!(message.contains(function), "{message}");
+    }
+
+    let began = Instant::now();
+    let res = invoke(&emu, "hang", "{}").await;
+    assert!(began.elapsed() >= Duration::from_millis(600));
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
+    let doc = json(&res);
+    assert_eq!(doc["errorType"], "Sandbox.Timedout");
+    let rid = res.header("x-amzn-RequestId").unwrap();
+    assert_eq!(
+        doc["errorMessage"],
+        format!("RequestId: {rid} Error: Task timed out after 0.60 seconds")
+    );
+
+    // The host saw plain names and unchanged bodies.
+    let seen = host.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0],
+        (
+            "/2015-03-31/functions/good/invocations".to_string(),
+            r#"{"paths":["/a"]}"#.to_string()
+        )
+    );
+
+    let snap = emu.snapshot();
+    assert_eq!(snap.calls_of(Operation::Invoke), 6);
+    let got: Vec<(&str, &str, u16)> = snap
+        .lambda_invocations
+        .iter()
+        .map(|i| (i.function_name.as_str(), i.outcome.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("good", "ok", 200),
+            ("bad", "BudgetExhausted", 200),
+            ("missing", "ResourceNotFoundException", 404),
+            ("broken", "ServiceException", 502),
+            ("plain500", "ServiceException", 502),
+            ("hang", "Sandbox.Timedout", 200),
+        ]
+    );
+    let sequences: Vec<u64> = snap.lambda_invocations.iter().map(|i| i.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3, 4, 5, 6]);
+    assert!(snap.lambda_invocations[5].duration_ms >= 600);
+    assert!(snap.lambda_invocations[0].started_at.ends_with('Z'));
+
+    // The same record through the state endpoint, in camelCase.
+    let state = json(&raw(&emu, "GET", "/_emulator/state", &[], "").await);
+    assert_eq!(state["calls"]["Invoke"], 6);
+    let first = &state["lambdaInvocations"][0];
+    assert_eq!(first["functionName"], "good");
+    assert_eq!(first["outcome"], "ok");
+    assert_eq!(first["sequence"], 1);
+    assert!(first["durationMs"].is_u64());
+    assert!(first["startedAt"].is_string());
+    assert_eq!(state["lambdaInvocations"][1]["outcome"], "BudgetExhausted");
+}
+
+#[tokio::test]
+async fn every_form_of_function_name_reaches_the_plain_name() {
+    let host = fake_host().await;
+    let emu = start(config_for(&host)).await;
+    for form in [
+        "good",
+        "good:live",
+        "good%3A%24LATEST",
+        "123456789012:function:good",
+        "123456789012%3Afunction%3Agood",
+        "arn:aws:lambda:us-east-1:123456789012:function:good",
+        "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Agood",
+        "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Agood%3Aprod",
+    ] {
+        let res = invoke(&emu, form, "1").await;
+        assert_eq!(res.status, 200, "{form}: {}", res.body);
+        assert_eq!(res.body, r#"{"echo":1}"#, "{form}");
+    }
+    assert!(host
+        .paths()
+        .iter()
+        .all(|p| p == "/2015-03-31/functions/good/invocations"));
+    assert_eq!(host.paths().len(), 8);
+    assert!(emu
+        .snapshot()
+        .lambda_invocations
+        .iter()
+        .all(|i| i.function_name == "good"));
+
+    // The ARN's region and account show in the not-found message.
+    let res = invoke(
+        &emu,
+        "arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Anope%3Aprod",
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        json(&res)["message"],
+        "Function not found: arn:aws:lambda:eu-west-1:123456789012:function:nope:prod"
+    );
+    assert_eq!(
+        host.paths().last().unwrap(),
+        "/2015-03-31/functions/nope/invocations"
+    );
+
+    for bad in ["arn%3Aaws%3As3%3A%3A%3Abucket", "a%2Fb", "f%3Aq%3Aextra"] {
+        let res = invoke(&emu, bad, "{}").await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(
+            res.header("x-amzn-ErrorType"),
+            Some("ValidationException"),
+            "{bad}"
+        );
+        assert!(json(&res)["message"]
+            .as_str()
+            .unwrap()
+            .contains("at 'functionName' failed to satisfy constraint"));
+    }
+    assert_eq!(host.paths().len(), 9, "malformed names are not forwarded");
+}
+
+#[tokio::test]
+async fn without_a_backend_no_function_exists() {
+    let emu = start(Config::default()).await;
+    let res = invoke(&emu, "start-invalidation", "{}").await;
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        res.header("x-amzn-ErrorType"),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(
+        json(&res)["message"],
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:start-invalidation"
+    );
+    let res = invoke_with(
+        &emu,
+        "start-invalidation",
+        &[AUTH, ("X-Amz-Invocation-Type", "DryRun")],
+        "",
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    let snap = emu.snapshot();
+    assert_eq!(snap.calls_of(Operation::Invoke), 2);
+    assert_eq!(snap.lambda_invocations.len(), 1, "DryRun is not listed");
+    assert_eq!(
+        snap.lambda_invocations[0].outcome,
+        "ResourceNotFoundException"
+    );
+}
+
+#[tokio::test]
+async fn event_and_dry_run_invocations() {
+    let host = fake_host().await;
+    let emu = start(config_for(&host)).await;
+
+    let res = invoke_with(
+        &emu,
+        "good",
+        &[AUTH, ("X-Amz-Invocation-Type", "DryRun")],
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 204);
+    assert!(res.body.is_empty());
+    assert!(host.paths().is_empty(), "DryRun is not forwarded");
+
+    // Event: answered at once, run in the background.
+    let began = Instant::now();
+    let res = invoke_with(
+        &emu,
+        "hang",
+        &[AUTH, ("X-Amz-Invocation-Type", "Event")],
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 202);
+    assert!(res.body.is_empty());
+    assert!(began.elapsed() < Duration::from_millis(500));
+    let res = invoke_with(
+        &emu,
+        "bad",
+        &[AUTH, ("X-Amz-Invocation-Type", "Event")],
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 202);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while emu.snapshot().lambda_invocations.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "Event invocations never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let snap = emu.snapshot();
+    let got: Vec<(&str, &str, u16)> = snap
+        .lambda_invocations
+        .iter()
+        .map(|i| (i.function_name.as_str(), i.outcome.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("bad", "BudgetExhausted", 202),
+            ("hang", "Sandbox.Timedout", 202)
+        ]
+    );
+    assert_eq!(snap.calls_of(Operation::Invoke), 3);
+
+    let res = invoke_with(
+        &emu,
+        "good",
+        &[AUTH, ("X-Amz-Invocation-Type", "Sync")],
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.header("x-amzn-ErrorType"), Some("ValidationException"));
+}
+
+#[tokio::test]
+async fn protocol_edges() {
+    let host = fake_host().await;
+    let emu = start(config_for(&host)).await;
+
+    let res = invoke_with(&emu, "good", &[], "{}").await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.header("x-amzn-ErrorType"),
+        Some("MissingAuthenticationTokenException")
+    );
+
+    let res = raw(
+        &emu,
+        "GET",
+        "/2015-03-31/functions/good/invocations",
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(
+        res.header("x-amzn-ErrorType"),
+        Some("UnknownOperationException")
+    );
+    let res = raw(&emu, "GET", "/2015-03-31/functions/good", &[AUTH], "").await;
+    assert_eq!(res.status, 404);
+
+    let big = "x".repeat(MAX_PAYLOAD + 1);
+    let res = invoke(&emu, "good", &big).await;
+    assert_eq!(res.status, 413);
+    assert_eq!(
+        res.header("x-amzn-ErrorType"),
+        Some("RequestTooLargeException")
+    );
+    assert!(host.paths().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_backend_is_a_service_exception() {
+    // A port that was free a moment ago.
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let emu = start(Config::default().lambda_backend(format!("http://127.0.0.1:{port}"))).await;
+    let res = invoke(&emu, "good", "{}").await;
+    assert_eq!(res.status, 502);
+    assert_eq!(res.header("x-amzn-ErrorType"), Some("ServiceException"));
+    let message = json(&res)["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("Could not reach the Lambda backend"),
+        "{message}"
+    );
+    assert_eq!(
+        emu.snapshot().lambda_invocations[0].outcome,
+        "ServiceException"
+    );
+}
+
+#[tokio::test]
+async fn faults_and_latency_never_touch_invoke() {
+    let host = fake_host().await;
+    let spec = FaultSpec {
+        error_rate: 1.0,
+        codes: vec![FaultCode::InternalError],
+        latency: Duration::from_secs(5),
+    };
+    let mut config = config_for(&host);
+    for op in Operation::ALL {
+        config = config.fault(op, spec.clone());
+    }
+    let emu = start(config).await;
+    let began = Instant::now();
+    let res = invoke(&emu, "good", "{}").await;
+    assert_eq!(res.status, 200);
+    assert!(began.elapsed() < Duration::from_secs(5));
+    let snap = emu.snapshot();
+    assert_eq!(snap.calls_of(Operation::Invoke), 1);
+    assert_eq!(snap.faults_of(Operation::Invoke), 0);
+
+    let err = aws_emulator::start(Config::default().fault(Operation::Invoke, FaultSpec::default()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Invoke"), "{err}");
+}
