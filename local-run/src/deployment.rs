@@ -1,0 +1,119 @@
+//! What template.yaml deploys, read from template.yaml itself: the state machine file and which
+//! function binary each `${…}` placeholder of its DefinitionSubstitutions stands for. The local
+//! run keeps no second copy of this wiring.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::RunError;
+
+/// The logical id of the state machine in template.yaml.
+const STATE_MACHINE: &str = "InvalidationStateMachine";
+/// Account and region of the ARNs a local run invents for the functions.
+const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+
+/// The state machine and the functions it invokes, as template.yaml declares them.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The state machine definition, as in the file (placeholders not yet substituted).
+    pub definition_text: String,
+    /// The definition file, relative to the repository.
+    pub definition_uri: String,
+    /// Placeholder name → the function binary it stands for.
+    pub functions: BTreeMap<String, String>,
+}
+
+impl Deployment {
+    /// Reads template.yaml and the state machine file it names.
+    pub fn load(repo_root: &Path) -> Result<Self, RunError> {
+        let template_path = repo_root.join("template.yaml");
+        let text = read(&template_path)?;
+        let template = YamlLoader::load_from_str(&text)
+            .map_err(|e| RunError::Setup(format!("template.yaml: {e}")))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| RunError::Setup("template.yaml is empty".into()))?;
+        let resources = &template["Resources"];
+        let machine = &resources[STATE_MACHINE]["Properties"];
+        let definition_uri = machine["DefinitionUri"]
+            .as_str()
+            .ok_or_else(|| missing(&format!("{STATE_MACHINE}.Properties.DefinitionUri")))?
+            .to_owned();
+        let substitutions = machine["DefinitionSubstitutions"]
+            .as_hash()
+            .ok_or_else(|| {
+                missing(&format!(
+                    "{STATE_MACHINE}.Properties.DefinitionSubstitutions"
+                ))
+            })?;
+        let mut functions = BTreeMap::new();
+        for (key, value) in substitutions {
+            let key = key.as_str().unwrap_or_default().to_owned();
+            functions.insert(key.clone(), function_binary(resources, &key, value)?);
+        }
+        let definition_text = read(&repo_root.join(&definition_uri))?;
+        Ok(Self {
+            definition_text,
+            definition_uri,
+            functions,
+        })
+    }
+
+    /// The ARN a local run uses for a function binary; the Lambda endpoint maps it back.
+    pub fn function_arn(binary: &str) -> String {
+        format!("{LOCAL_ARN_PREFIX}{binary}")
+    }
+
+    /// The definition with each `${Placeholder}` replaced, as DefinitionSubstitutions does.
+    pub fn definition(&self) -> Result<Value, RunError> {
+        let text = self
+            .functions
+            .iter()
+            .fold(self.definition_text.clone(), |text, (key, binary)| {
+                text.replace(&format!("${{{key}}}"), &Self::function_arn(binary))
+            });
+        if let Some(at) = text.find("${") {
+            let rest: String = text[at..].chars().take(40).collect();
+            return Err(RunError::Setup(format!(
+                "{}: placeholder without a substitution in template.yaml: {rest}",
+                self.definition_uri
+            )));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| RunError::Setup(format!("{}: {e}", self.definition_uri)))
+    }
+
+    /// The function binaries, without repeats.
+    pub fn binaries(&self) -> Vec<String> {
+        let mut binaries: Vec<String> = self.functions.values().cloned().collect();
+        binaries.sort();
+        binaries.dedup();
+        binaries
+    }
+}
+
+/// `!GetAtt XFunction.Arn` (loaded as the scalar `XFunction.Arn`) → X's Metadata Binary.
+fn function_binary(resources: &Yaml, key: &str, value: &Yaml) -> Result<String, RunError> {
+    let target = value.as_str().unwrap_or_default();
+    let logical_id = target.strip_suffix(".Arn").ok_or_else(|| {
+        RunError::Setup(format!(
+            "template.yaml: substitution {key} is `{target}`, expected !GetAtt <Function>.Arn"
+        ))
+    })?;
+    resources[logical_id]["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| missing(&format!("{logical_id}.Metadata.BuildProperties.Binary")))
+}
+
+fn missing(what: &str) -> RunError {
+    RunError::Setup(format!("template.yaml has no {what}"))
+}
+
+fn read(path: &Path) -> Result<String, RunError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| RunError::Setup(format!("cannot read {}: {e}", path.display())))
+}

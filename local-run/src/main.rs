@@ -1,0 +1,111 @@
+//! local-run: runs the workflow once on this machine and prints what happened; the work is
+//! [`local_run::Environment`].
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use local_run::progress::{describe_event, final_account};
+use local_run::{distributions_in, repo_root, Environment, Settings};
+
+/// Runs the state machine in statemachine/ against the Lambda binaries and the AWS emulator.
+#[derive(Parser)]
+#[command(name = "local-run")]
+struct Flags {
+    /// Execution input: a file (such as one in events/) or inline JSON.
+    #[arg(long, default_value = "events/codepipeline-job.json")]
+    input: String,
+    /// Distributions that exist (repeatable); default: the ones the input names.
+    #[arg(long = "distribution")]
+    distributions: Vec<String>,
+    /// Distributions that exist but answer AccessDenied (repeatable).
+    #[arg(long)]
+    denied: Vec<String>,
+    /// How long an emulated invalidation stays InProgress.
+    #[arg(long, default_value_t = 8.0)]
+    invalidation_seconds: f64,
+    /// Share of CloudFront and CodePipeline calls that fail with throttling, 500 or 503.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed of the injected faults.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Execution name (`$$.Execution.Name`); default: local-<time>.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let flags = Flags::parse();
+    match run(flags).await {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(error) => {
+            eprintln!("local-run: {error}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
+    let root = repo_root();
+    let input_text = match flags.input.trim_start().starts_with(['{', '[', '"']) {
+        true => flags.input.clone(),
+        false => std::fs::read_to_string(root.join(PathBuf::from(&flags.input)))
+            .map_err(|e| format!("--input {}: {e}", flags.input))?,
+    };
+    let input: serde_json::Value =
+        serde_json::from_str(&input_text).map_err(|e| format!("--input is not JSON: {e}"))?;
+    let mut settings = Settings::new(&root);
+    settings.distributions = if flags.distributions.is_empty() {
+        distributions_in(&input)
+    } else {
+        flags.distributions
+    };
+    settings.denied = flags.denied;
+    settings.invalidation_time = Duration::from_secs_f64(flags.invalidation_seconds);
+    settings.fault_rate = flags.fault_rate;
+    settings.seed = flags.seed;
+    let name = flags.name.unwrap_or_else(|| {
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        format!("local-{millis}")
+    });
+
+    println!(
+        "Local run `{name}` of {input}: distributions {:?}{}, invalidations take {} s, fault rate {}",
+        settings.distributions,
+        if settings.denied.is_empty() { String::new() } else { format!(", denied {:?}", settings.denied) },
+        flags.invalidation_seconds,
+        flags.fault_rate,
+        input = flags.input.chars().take(60).collect::<String>(),
+    );
+    let environment = Environment::start(settings.clone()).await?;
+    println!(
+        "AWS emulator at {}; logs in {}\n",
+        environment.endpoint_url(),
+        settings.log_dir.display()
+    );
+    let started = std::time::Instant::now();
+    let execution = environment
+        .execute(&input, &name, |event| {
+            if let Some(line) = describe_event(event) {
+                println!("{:6.1}s  {line}", started.elapsed().as_secs_f64());
+            }
+        })
+        .await?;
+    println!(
+        "{}",
+        final_account(
+            &execution.status,
+            execution.error.as_ref(),
+            execution.output.as_ref(),
+            &environment.snapshot(),
+            execution.elapsed
+        )
+    );
+    Ok(execution.succeeded())
+}

@@ -1,0 +1,179 @@
+//! What a person sees during and after a local run.
+
+use std::time::Duration;
+
+use aws_emulator::Snapshot;
+use serde_json::Value;
+
+/// A line for an interpreter event, or none for events not worth a line.
+pub fn describe_event(event: &Value) -> Option<String> {
+    let state = &event["state"];
+    let name = state["name"].as_str().unwrap_or("?");
+    match event["type"].as_str()? {
+        "StateEntered" => Some(match state["type"].as_str() {
+            Some("Wait") => format!(
+                "{name}: waiting {} s before the next check",
+                state["input"]["run"]["waitSeconds"]
+            ),
+            _ => name.to_owned(),
+        }),
+        "StateExited" if state["type"] == "Task" => describe_exit(name, &state["output"]),
+        "StateRetried" => Some(format!(
+            "  {name}: retrying (attempt {} of {}) after {}",
+            event["retry"]["attempt"],
+            event["retry"]["retrier"]["MaxAttempts"],
+            event["retry"]["retrier"]["ErrorEquals"]
+        )),
+        "StateFailed" => Some(format!(
+            "  {name} failed: {}: {}",
+            event["Error"].as_str().unwrap_or("?"),
+            cause_text(&event["Cause"])
+        )),
+        "StateCaught" => Some(format!(
+            "  {name}: error caught, going to {}",
+            event["catch"]["catcher"]["Next"].as_str().unwrap_or("?")
+        )),
+        "ExecutionSucceeded" => Some("execution SUCCEEDED".to_owned()),
+        "ExecutionFailed" => Some(format!(
+            "execution FAILED: {}: {}",
+            event["Error"].as_str().unwrap_or("?"),
+            cause_text(&event["Cause"])
+        )),
+        _ => None,
+    }
+}
+
+/// The interpreter gives a Lambda error's cause as the function's error document, and other
+/// causes as text.
+fn cause_text(cause: &Value) -> String {
+    match cause {
+        Value::String(text) => text.clone(),
+        Value::Object(document) => document
+            .get("errorMessage")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn describe_exit(name: &str, output: &Value) -> Option<String> {
+    if let Some(invalidations) = output["run"]["invalidations"].as_array() {
+        let statuses: Vec<String> = invalidations
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} on {}: {}",
+                    i["invalidationId"].as_str().unwrap_or("?"),
+                    i["distributionId"].as_str().unwrap_or("?"),
+                    i["status"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        return Some(format!("  {name}: {}", statuses.join(", ")));
+    }
+    let status = output["status"].as_str()?;
+    let recorded = match output["codePipeline"]["result"].as_str() {
+        Some(result) => format!(
+            "{result} recorded for job {}",
+            output["codePipeline"]["jobId"].as_str().unwrap_or("?")
+        ),
+        None => "no pipeline job to tell".to_owned(),
+    };
+    Some(format!("  {name}: run {status}; {recorded}"))
+}
+
+/// The closing account: how the execution ended, what CodePipeline received, what CloudFront
+/// received.
+pub fn final_account(
+    status: &str,
+    error: Option<&(String, String)>,
+    output: Option<&Value>,
+    snapshot: &Snapshot,
+    elapsed: Duration,
+) -> String {
+    let mut lines = vec![format!(
+        "\nExecution {status} after {:.1} s",
+        elapsed.as_secs_f64()
+    )];
+    if let Some((error, cause)) = error {
+        lines.push(format!("  Error: {error}\n  Cause: {cause}"));
+    }
+    if let Some(summary) = output.and_then(|o| o["summary"].as_str()) {
+        lines.push(format!("  Output summary: {summary}"));
+    }
+
+    lines.push("\nCodePipeline received:".to_owned());
+    if snapshot.job_results.is_empty() {
+        lines.push("  nothing (the run had no job)".to_owned());
+    }
+    for result in &snapshot.job_results {
+        let result = serde_json::to_value(result).unwrap_or_default();
+        let operation = result["operation"].as_str().unwrap_or("?");
+        lines.push(format!(
+            "  {operation} for job {}",
+            result["jobId"].as_str().unwrap_or("?")
+        ));
+        if let Some(summary) = result["executionDetails"]["summary"].as_str() {
+            lines.push(format!("    summary: {summary}"));
+        }
+        if let Some(variables) = result["outputVariables"].as_object() {
+            lines.push(format!(
+                "    outputVariables: {}",
+                Value::Object(variables.clone())
+            ));
+        }
+        if let Some(details) = result["failureDetails"].as_object() {
+            lines.push(format!(
+                "    failure type: {}\n    message: {}",
+                details["type"].as_str().unwrap_or("?"),
+                details["message"].as_str().unwrap_or("")
+            ));
+        }
+    }
+
+    lines.push("\nCloudFront received:".to_owned());
+    if snapshot.invalidations.is_empty() {
+        lines.push("  no invalidation".to_owned());
+    }
+    for invalidation in &snapshot.invalidations {
+        lines.push(format!(
+            "  {} on {}: {} ({} paths: {}; caller reference {})",
+            invalidation.id,
+            invalidation.distribution_id,
+            invalidation.status,
+            invalidation.paths.len(),
+            shorten_list(&invalidation.paths),
+            invalidation.caller_reference
+        ));
+    }
+    let calls: Vec<String> = snapshot
+        .calls
+        .iter()
+        .map(|(operation, count)| format!("{operation} {count}"))
+        .collect();
+    lines.push(format!("  calls: {}", calls.join(", ")));
+    if !snapshot.injected_faults.is_empty() {
+        let faults: Vec<String> = snapshot
+            .injected_faults
+            .iter()
+            .map(|(operation, count)| format!("{operation} {count}"))
+            .collect();
+        lines.push(format!("  injected faults: {}", faults.join(", ")));
+    }
+    lines.join("\n")
+}
+
+fn shorten_list(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(", … {} more", items.len() - SHOWN));
+    }
+    text
+}

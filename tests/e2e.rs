@@ -1,0 +1,268 @@
+//! End to end, through the local runner: the state machine file that deploys, executed by
+//! aws-local-stepfunctions, invoking the real function binaries behind cargo-lambda's runtime
+//! API, which call the AWS emulator. Assertions are on what a user sees: the execution's result
+//! and what CodePipeline and CloudFront received.
+//!
+//! Needs the tools of scripts/setup and the binaries of `cargo build --workspace --all-targets`
+//! (scripts/test does both first).
+
+use std::time::Duration;
+
+use local_run::{repo_root, Environment, Execution, Settings};
+use serde_json::{json, Value};
+use workflow_tests::read_repo_json;
+
+const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
+const DISTRIBUTION: &str = "E2QWRUHEXAMPLE";
+const SECOND_DISTRIBUTION: &str = "E1U5RQF7T870K0";
+
+fn settings(distributions: &[&str]) -> Settings {
+    let mut settings = Settings::new(repo_root());
+    settings.distributions = distributions.iter().map(|d| d.to_string()).collect();
+    settings.invalidation_time = Duration::from_secs(2);
+    settings
+}
+
+/// The sample job event with other UserParameters.
+fn job_with(user_parameters: Value) -> Value {
+    let mut event = read_repo_json("events/codepipeline-job.json");
+    event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        match user_parameters {
+            Value::String(text) => json!(text),
+            other => json!(other.to_string()),
+        };
+    event
+}
+
+async fn run_once(settings: Settings, input: &Value, name: &str) -> (Execution, Value) {
+    let environment = Environment::start(settings)
+        .await
+        .expect("local environment starts");
+    let execution = environment
+        .execute(input, name, |_| {})
+        .await
+        .expect("execution runs");
+    let seen = serde_json::to_value(environment.snapshot()).unwrap();
+    (execution, seen)
+}
+
+fn job_results(seen: &Value) -> &Vec<Value> {
+    seen["jobResults"].as_array().unwrap()
+}
+
+fn invalidations(seen: &Value) -> &Vec<Value> {
+    seen["invalidations"].as_array().unwrap()
+}
+
+fn calls(seen: &Value, operation: &str) -> u64 {
+    seen["calls"][operation].as_u64().unwrap_or(0)
+}
+
+fn assert_failed_with(execution: &Execution, error: &str) -> String {
+    let (name, cause) = execution
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("expected failure {error}, got {:?}", execution.output));
+    assert_eq!(execution.status, "FAILED");
+    assert_eq!(name, error, "cause: {cause}");
+    cause
+}
+
+/// The one terminal result CodePipeline received, which must be a failure of this type.
+fn the_failure(seen: &Value, failure_type: &str) -> String {
+    let results = job_results(seen);
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(results[0]["operation"], "PutJobFailureResult");
+    assert_eq!(results[0]["jobId"], JOB_ID);
+    assert_eq!(results[0]["failureDetails"]["type"], failure_type);
+    results[0]["failureDetails"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_pipeline_job_waits_for_completed_then_reports_success() {
+    let input = read_repo_json("events/codepipeline-job.json");
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "job-once").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let invalidations = invalidations(&seen);
+    assert_eq!(invalidations.len(), 1);
+    assert_eq!(invalidations[0]["distributionId"], DISTRIBUTION);
+    assert_eq!(invalidations[0]["paths"], json!(["/index.html", "/css/*"]));
+    assert_eq!(
+        invalidations[0]["callerReference"],
+        format!("{JOB_ID}-{DISTRIBUTION}")
+    );
+    assert_eq!(invalidations[0]["status"], "Completed");
+    let id = invalidations[0]["id"].as_str().unwrap();
+
+    let results = job_results(&seen);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+    assert_eq!(results[0]["jobId"], JOB_ID);
+    let summary = results[0]["executionDetails"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("{DISTRIBUTION} (invalidation {id})")),
+        "{summary}"
+    );
+    assert_eq!(results[0]["outputVariables"]["InvalidationIds"], id);
+    // The run waited: the status was checked at least once while InProgress.
+    let checks = execution
+        .states_entered()
+        .iter()
+        .filter(|s| **s == "CheckStatus")
+        .count();
+    assert!(checks >= 1, "{:?}", execution.states_entered());
+    assert_eq!(execution.output.unwrap()["status"], "Succeeded");
+}
+
+#[tokio::test]
+async fn several_distributions_get_one_invalidation_each_and_one_result() {
+    let input =
+        job_with(json!({"distributionIds": [DISTRIBUTION, SECOND_DISTRIBUTION], "paths": ["/*"]}));
+    let (execution, seen) = run_once(
+        settings(&[DISTRIBUTION, SECOND_DISTRIBUTION]),
+        &input,
+        "job-several",
+    )
+    .await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let mut distributions: Vec<&str> = invalidations(&seen)
+        .iter()
+        .map(|i| i["distributionId"].as_str().unwrap())
+        .collect();
+    distributions.sort();
+    assert_eq!(distributions, [SECOND_DISTRIBUTION, DISTRIBUTION]);
+    assert!(invalidations(&seen)
+        .iter()
+        .all(|i| i["status"] == "Completed"));
+    let results = job_results(&seen);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+    let ids = results[0]["outputVariables"]["InvalidationIds"]
+        .as_str()
+        .unwrap();
+    assert_eq!(ids.split(',').count(), 2, "{ids}");
+}
+
+#[tokio::test]
+async fn console_input_without_a_job_shapes_the_output_and_calls_no_codepipeline() {
+    let input = read_repo_json("events/console-input.json");
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "console-run").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    assert!(job_results(&seen).is_empty());
+    assert_eq!(
+        calls(&seen, "PutJobSuccessResult") + calls(&seen, "PutJobFailureResult"),
+        0
+    );
+    let output = execution.output.unwrap();
+    assert_eq!(output["status"], "Succeeded");
+    assert_eq!(
+        output["invalidations"][0]["callerReference"],
+        format!("console-run-{DISTRIBUTION}")
+    );
+    assert!(output.get("codePipeline").is_none(), "{output}");
+}
+
+#[tokio::test]
+async fn an_unknown_distribution_is_a_configuration_error_and_creates_nothing() {
+    let input = read_repo_json("events/codepipeline-job.json");
+    let (execution, seen) = run_once(settings(&[]), &input, "job-unknown").await;
+
+    let cause = assert_failed_with(&execution, "DistributionNotFound");
+    assert!(cause.contains(DISTRIBUTION), "{cause}");
+    assert!(invalidations(&seen).is_empty());
+    let message = the_failure(&seen, "ConfigurationError");
+    assert!(
+        message.contains(&format!(
+            "DistributionNotFound: CreateInvalidation on distribution {DISTRIBUTION}"
+        )),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_path_fails_before_any_call_to_cloudfront() {
+    let input =
+        job_with(json!({"distributionId": DISTRIBUTION, "paths": ["/ok.html", "img/*.png"]}));
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "job-bad-path").await;
+
+    let cause = assert_failed_with(&execution, "InvalidInput");
+    assert!(cause.contains("img/*.png"), "{cause}");
+    assert_eq!(calls(&seen, "CreateInvalidation"), 0);
+    let message = the_failure(&seen, "ConfigurationError");
+    assert!(
+        message.contains("path `img/*.png` must start with /"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn past_the_deadline_the_failure_names_the_invalidation_still_in_progress() {
+    let input = job_with(json!({"distributionId": DISTRIBUTION, "timeoutSeconds": 3}));
+    let mut settings = settings(&[DISTRIBUTION]);
+    settings.invalidation_time = Duration::from_secs(600);
+    let (execution, seen) = run_once(settings, &input, "job-deadline").await;
+
+    assert_failed_with(&execution, "InvalidationTimedOut");
+    let id = invalidations(&seen)[0]["id"].as_str().unwrap().to_owned();
+    let message = the_failure(&seen, "JobFailed");
+    assert!(message.contains("InvalidationTimedOut"), "{message}");
+    assert!(
+        message.contains(&format!("{id} on {DISTRIBUTION}")),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_job_run_twice_creates_one_invalidation_and_records_one_result() {
+    let input = read_repo_json("events/codepipeline-job.json");
+    let environment = Environment::start(settings(&[DISTRIBUTION])).await.unwrap();
+    let first = environment
+        .execute(&input, "job-twice-1", |_| {})
+        .await
+        .unwrap();
+    let second = environment
+        .execute(&input, "job-twice-2", |_| {})
+        .await
+        .unwrap();
+    let seen = serde_json::to_value(environment.snapshot()).unwrap();
+
+    assert!(first.succeeded(), "{:?}", first.error);
+    assert_eq!(calls(&seen, "CreateInvalidation"), 2, "both runs asked");
+    assert_eq!(invalidations(&seen).len(), 1, "CloudFront made one");
+    let results = job_results(&seen);
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+    // The second run could not record a result on a closed job, and says so.
+    let cause = assert_failed_with(&second, "ReportFailed");
+    assert!(cause.contains("InvalidJobStateException"), "{cause}");
+}
+
+#[tokio::test]
+async fn with_a_third_of_all_calls_failing_the_job_still_gets_exactly_one_success() {
+    // Two distributions make enough calls (two creates, several checks, one report) that a 30 %
+    // rate surely hits some of them.
+    let input = job_with(json!({"distributionIds": [DISTRIBUTION, SECOND_DISTRIBUTION]}));
+    let mut settings = settings(&[DISTRIBUTION, SECOND_DISTRIBUTION]);
+    settings.fault_rate = 0.3;
+    settings.seed = 7;
+    let (execution, seen) = run_once(settings, &input, "job-faults").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let faults: u64 = seen["injectedFaults"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(faults > 0, "faults were injected: {seen}");
+    assert_eq!(invalidations(&seen).len(), 2);
+    let results = job_results(&seen);
+    assert_eq!(results.len(), 1, "{results:#?}");
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+}
