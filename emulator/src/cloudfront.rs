@@ -1,6 +1,7 @@
 //! CloudFront's invalidation operations (REST-XML, API version 2020-05-31):
 //! routing, validation, limits and the caller-reference rules.
 
+use crate::clip;
 use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
@@ -217,7 +218,7 @@ fn validate_path(path: &str) -> Result<(), ApiError> {
     if !path.starts_with('/') {
         return Err(invalid(format!(
             "Your request contains an invalid path: '{}'. Paths must begin with '/'.",
-            clip(path)
+            clip(path, 120)
         )));
     }
     if path.chars().count() > MAX_PATH_LEN {
@@ -229,23 +230,11 @@ fn validate_path(path: &str) -> Result<(), ApiError> {
         if pos != path.len() - 1 {
             return Err(invalid(format!(
                 "Your request contains an invalid path: '{}'. The wildcard '*' may only be the last character.",
-                clip(path)
+                clip(path, 120)
             )));
         }
     }
     Ok(())
-}
-
-/// Shortens a value echoed in a message.
-fn clip(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push_str("...");
-        out
-    }
 }
 
 fn is_wildcard(path: &str) -> bool {
@@ -285,7 +274,7 @@ fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply,
                 "InvalidationBatchAlreadyExists",
                 format!(
                     "An invalidation batch with CallerReference '{}' already exists with different paths.",
-                    clip(&batch.caller_reference)
+                    clip(&batch.caller_reference, 120)
                 ),
             ));
         }
@@ -401,7 +390,7 @@ fn list(shared: &Shared, dist: &str, query: Option<&str>) -> Result<Reply, ApiEr
                     .ok_or_else(|| {
                         invalid(format!(
                             "MaxItems must be a positive integer, got '{}'",
-                            clip(&value)
+                            clip(&value, 120)
                         ))
                     })?
                     // Larger pages are cut to the default rather than refused.

@@ -1,6 +1,7 @@
 //! CodePipeline's job-result operations (JSON 1.1): input validation as the
 //! service model constrains it, job state, and recording of every result.
 
+use crate::clip;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -139,7 +140,7 @@ struct Violations(Vec<String>);
 impl Violations {
     fn push(&mut self, value: Option<&str>, at: &str, constraint: impl AsRef<str>) {
         let value = match value {
-            Some(v) => format!("'{}'", clip(v)),
+            Some(v) => format!("'{}'", clip(v, 100)),
             None => "null".to_string(),
         };
         self.0.push(format!(
@@ -189,18 +190,6 @@ impl Violations {
 
 fn validation(message: impl Into<String>) -> ApiError {
     ApiError::new(400, "ValidationException", message)
-}
-
-/// Shortens an echoed value; a 5000-character message need not come back.
-fn clip(s: &str) -> String {
-    const MAX: usize = 100;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push_str("...");
-        out
-    }
 }
 
 /// Full match of the (unanchored, in the model) job id pattern.

@@ -62,6 +62,18 @@ pub use state::{
     IN_PROGRESS,
 };
 
+/// Shortens a value echoed in an error message to `max` characters: a 4000-character path or a
+/// 5000-character message need not come back whole.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut clipped: String = text.chars().take(max).collect();
+        clipped.push_str("...");
+        clipped
+    }
+}
+
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -109,6 +109,24 @@ fn cloudfront_error(code: &str) -> String {
     )
 }
 
+/// An HTTP answer carrying CloudFront's error document.
+fn cloudfront_error_response(
+    status: u16,
+    code: &str,
+) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    aws_smithy_runtime_api::http::Response::new(
+        status.try_into().unwrap(),
+        aws_smithy_types::body::SdkBody::from(cloudfront_error(code)),
+    )
+}
+
+/// GetInvalidation answering with this status.
+fn get_output(status: &str) -> GetInvalidationOutput {
+    GetInvalidationOutput::builder()
+        .invalidation(invalidation("IA", status, &[], "r-A"))
+        .build()
+}
+
 /// CodePipeline's JSON 1.1 error document.
 fn codepipeline_error(code: &str) -> String {
     format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
@@ -263,13 +281,8 @@ async fn each_cloudfront_error_becomes_its_workflow_error() {
         (400, "SomethingUnforeseen", ErrorKind::AwsRequestFailed),
     ];
     for (status, code, kind) in cases {
-        let rule =
-            mock!(aws_sdk_cloudfront::Client::create_invalidation).then_http_response(move || {
-                aws_smithy_runtime_api::http::Response::new(
-                    status.try_into().unwrap(),
-                    aws_smithy_types::body::SdkBody::from(cloudfront_error(code)),
-                )
-            });
+        let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+            .then_http_response(move || cloudfront_error_response(status, code));
         let client = cloudfront(&[&rule]);
         let error = start_invalidation(
             &client,
@@ -314,12 +327,7 @@ async fn a_failure_after_the_first_distribution_names_what_was_already_created()
     let first = create_rule();
     let second = mock!(aws_sdk_cloudfront::Client::create_invalidation)
         .match_requests(|request| request.distribution_id() == Some("E1U5RQF7T870K0"))
-        .then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                404.try_into().unwrap(),
-                aws_smithy_types::body::SdkBody::from(cloudfront_error("NoSuchDistribution")),
-            )
-        });
+        .then_http_response(|| cloudfront_error_response(404, "NoSuchDistribution"));
     // MatchAny takes the first matching rule, so the specific one goes first.
     let client = cloudfront(&[&second, &first]);
     let error = start_invalidation(
@@ -372,16 +380,8 @@ async fn check_reports_in_progress_then_completed_and_asks_only_for_unfinished_o
             request.id() == Some("IA") && request.distribution_id() == Some("E2QWRUHEXAMPLE")
         })
         .sequence()
-        .output(|| {
-            GetInvalidationOutput::builder()
-                .invalidation(invalidation("IA", "InProgress", &[], "r-A"))
-                .build()
-        })
-        .output(|| {
-            GetInvalidationOutput::builder()
-                .invalidation(invalidation("IA", "Completed", &[], "r-A"))
-                .build()
-        })
+        .output(|| get_output("InProgress"))
+        .output(|| get_output("Completed"))
         .build();
     let client = cloudfront(&[&get]);
     let now = at("2026-11-26T12:00:10Z");
@@ -408,11 +408,8 @@ async fn check_reports_in_progress_then_completed_and_asks_only_for_unfinished_o
 
 #[tokio::test]
 async fn the_wait_is_cut_short_at_the_deadline() {
-    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| {
-        GetInvalidationOutput::builder()
-            .invalidation(invalidation("IA", "InProgress", &[], "r-A"))
-            .build()
-    });
+    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation)
+        .then_output(|| get_output("InProgress"));
     let client = cloudfront(&[&get]);
     let run = check_status(
         &client,
@@ -426,11 +423,8 @@ async fn the_wait_is_cut_short_at_the_deadline() {
 
 #[tokio::test]
 async fn past_the_deadline_the_check_fails_naming_what_is_still_in_progress() {
-    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| {
-        GetInvalidationOutput::builder()
-            .invalidation(invalidation("IA", "InProgress", &[], "r-A"))
-            .build()
-    });
+    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation)
+        .then_output(|| get_output("InProgress"));
     let client = cloudfront(&[&get]);
     let error = check_status(
         &client,
@@ -455,13 +449,8 @@ async fn each_get_invalidation_error_becomes_its_workflow_error() {
         (400, "Throttling", ErrorKind::Throttled),
     ];
     for (status, code, kind) in cases {
-        let rule =
-            mock!(aws_sdk_cloudfront::Client::get_invalidation).then_http_response(move || {
-                aws_smithy_runtime_api::http::Response::new(
-                    status.try_into().unwrap(),
-                    aws_smithy_types::body::SdkBody::from(cloudfront_error(code)),
-                )
-            });
+        let rule = mock!(aws_sdk_cloudfront::Client::get_invalidation)
+            .then_http_response(move || cloudfront_error_response(status, code));
         let client = cloudfront(&[&rule]);
         let error = check_status(
             &client,
