@@ -1,15 +1,34 @@
 //! CodePipeline's job-result operations (JSON 1.1): input validation as the
 //! service model constrains it, job state, and recording of every result.
+//!
+//! It also plays CodePipeline's part in continuations. A Lambda invoke
+//! action's function may answer `PutJobSuccessResult` with a
+//! `continuationToken`; CodePipeline then creates a new job for the same
+//! action and invokes the same function with it, the token in
+//! `CodePipeline.job.data.continuationToken`. The emulator remembers every job
+//! event that goes through Lambda `Invoke` ([`observe_invocation`]); when such
+//! a job gets a token, it waits [`Config::continuation_delay`], builds the new
+//! job's event (the remembered one with a fresh job id and the token) and
+//! invokes the function with it as an `Event` invocation.
+//!
+//! [`Config::continuation_delay`]: crate::Config#structfield.continuation_delay
 
 use crate::clip;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+use bytes::Bytes;
+use serde_json::Value;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Operation;
 use crate::server::ApiError;
-use crate::state::{format_timestamp, JobResult, Shared};
+use crate::state::{format_timestamp, JobEvent, JobResult, Shared};
+
+/// The key of the job in a Lambda invoke action's event.
+pub const JOB_EVENT_KEY: &str = "CodePipeline.job";
 
 /// `X-Amz-Target` prefix of every CodePipeline operation.
 pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
@@ -220,7 +239,8 @@ fn check_job_id(v: &mut Violations, job_id: Option<&str>) {
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+/// Reads a JSON-protocol request body into its wire form.
+pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     // An empty body reads as `{}`, so missing members are reported as such.
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -236,14 +256,89 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Runs one CodePipeline call. Nothing is recorded unless it succeeds.
-pub(crate) fn handle(shared: &Shared, op: Operation, body: &[u8]) -> Result<(), ApiError> {
+/// Runs one CodePipeline call. Nothing is recorded unless it succeeds. A
+/// success with a continuation token for a job whose event is known schedules
+/// the job's continuation.
+pub(crate) fn handle(shared: &Arc<Shared>, op: Operation, body: &[u8]) -> Result<(), ApiError> {
     let result = match op {
         Operation::PutJobSuccessResult => success_result(parse(body)?)?,
         Operation::PutJobFailureResult => failure_result(parse(body)?)?,
         _ => unreachable!("not a CodePipeline operation: {op}"),
     };
-    record(shared, result)
+    if let Some((job_id, token, event)) = record(shared, result)? {
+        schedule_continuation(shared, job_id, token, event);
+    }
+    Ok(())
+}
+
+/// Remembers the CodePipeline job in a Lambda invocation's payload, if it
+/// carries one (a top-level `"CodePipeline.job"` object with an `id`), the
+/// first time its job id is seen.
+pub(crate) fn observe_invocation(shared: &Shared, function_name: &str, payload: &[u8]) {
+    let Ok(event) = serde_json::from_slice::<Value>(payload) else {
+        return;
+    };
+    let Some(job_id) = event
+        .get(JOB_EVENT_KEY)
+        .and_then(|job| job.get("id"))
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let remembered = JobEvent {
+        function_name: function_name.to_string(),
+        event,
+    };
+    if shared.lock().remember_job(&job_id, remembered, None, None) {
+        tracing::info!(%job_id, function = function_name, "CodePipeline job event seen");
+    }
+}
+
+/// The event of the job that continues `event`: the same, with a new job id
+/// and `data.continuationToken` set.
+fn continued_event(mut event: Value, new_job_id: &str, token: &str) -> Value {
+    if let Some(job) = event.get_mut(JOB_EVENT_KEY).and_then(Value::as_object_mut) {
+        job.insert("id".into(), Value::String(new_job_id.to_string()));
+        let data = job
+            .entry("data")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !data.is_object() {
+            *data = Value::Object(serde_json::Map::new());
+        }
+        if let Some(data) = data.as_object_mut() {
+            data.insert("continuationToken".into(), Value::String(token.to_string()));
+        }
+    }
+    event
+}
+
+/// After the configured delay, creates the job that continues `job_id` and
+/// invokes its function with it.
+fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, from: JobEvent) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(shared.config.continuation_delay).await;
+        if shared.is_stopped() {
+            return;
+        }
+        let function = from.function_name.clone();
+        let (new_job_id, payload) = {
+            let mut inner = shared.lock();
+            let new_job_id = inner.new_job_id();
+            let event = continued_event(from.event, &new_job_id, &token);
+            let payload = serde_json::to_vec(&event).unwrap_or_default();
+            let remembered = JobEvent {
+                function_name: function.clone(),
+                event,
+            };
+            inner.remember_job(&new_job_id, remembered, Some(job_id.clone()), Some(token));
+            (new_job_id, payload)
+        };
+        tracing::info!(%job_id, %new_job_id, %function, "continuing the job with a new one");
+        crate::lambda::invoke_event(shared, function, Bytes::from(payload)).await;
+    });
 }
 
 /// A validated result, not yet numbered.
@@ -396,7 +491,9 @@ fn failure_result(input: FailureInput) -> Result<Pending, ApiError> {
     })
 }
 
-fn record(shared: &Shared, p: Pending) -> Result<(), ApiError> {
+/// Records a result; for a success with a continuation token whose job event
+/// is known, answers the job id, the token and the event to continue.
+fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEvent)>, ApiError> {
     let config = &shared.config;
     let unknown = config.unknown_jobs.contains(&p.job_id)
         || config
@@ -433,18 +530,26 @@ fn record(shared: &Shared, p: Pending) -> Result<(), ApiError> {
         output_variables: p.output_variables,
         failure_details: p.failure_details,
     };
+    let continuation = match &result.continuation_token {
+        Some(token) if !result.is_terminal() => inner
+            .job_event(&result.job_id)
+            .map(|event| (result.job_id.clone(), token.clone(), event)),
+        _ => None,
+    };
     if result.is_terminal() {
         inner.finished_jobs.insert(result.job_id.clone(), sequence);
+        inner.forget_job_event(&result.job_id);
     }
     tracing::info!(
         job_id = %result.job_id,
         operation = %result.operation,
         sequence,
         terminal = result.is_terminal(),
+        continues = continuation.is_some(),
         "recorded job result"
     );
     inner.job_results.push(result);
-    Ok(())
+    Ok(continuation)
 }
 
 #[cfg(test)]
@@ -459,6 +564,34 @@ mod tests {
         assert!(!is_job_id("11111111-2222-3333-4444-55555555555A"));
         assert!(!is_job_id(&format!("x{JOB}")));
         assert!(!is_job_id("job-1"));
+    }
+
+    #[test]
+    fn continued_events_get_the_new_id_and_the_token() {
+        let event = serde_json::json!({
+            "CodePipeline.job": {
+                "id": JOB,
+                "accountId": "123456789012",
+                "data": {
+                    "actionConfiguration": {"configuration": {"UserParameters": "{}"}},
+                    "artifactCredentials": {"secretAccessKey": "s"}
+                }
+            }
+        });
+        let next = continued_event(event.clone(), "new-id", "tok");
+        assert_eq!(next["CodePipeline.job"]["id"], "new-id");
+        assert_eq!(next["CodePipeline.job"]["data"]["continuationToken"], "tok");
+        assert_eq!(next["CodePipeline.job"]["accountId"], "123456789012");
+        assert_eq!(
+            next["CodePipeline.job"]["data"]["actionConfiguration"],
+            event["CodePipeline.job"]["data"]["actionConfiguration"]
+        );
+        let bare = continued_event(
+            serde_json::json!({"CodePipeline.job": {"id": JOB}}),
+            "n",
+            "t",
+        );
+        assert_eq!(bare["CodePipeline.job"]["data"]["continuationToken"], "t");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! What the emulator is told before it starts: which distributions exist, how
-//! long an invalidation takes, which jobs are unknown, which faults to
-//! inject, and where Lambda invocations are forwarded.
+//! What the emulator is told before it starts: which distributions and state
+//! machines exist, how long an invalidation takes, which jobs are unknown,
+//! which faults to inject, where Lambda invocations are forwarded, and how soon
+//! CodePipeline continues an action after a continuation token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -26,20 +27,27 @@ pub enum Operation {
     /// CodePipeline `PutJobFailureResult`.
     PutJobFailureResult,
     /// Lambda `Invoke`, forwarded to the configured Lambda backend. Counted, but
-    /// never faulted or delayed: fault injection models CloudFront and
-    /// CodePipeline faults only, so it is not in [`Operation::ALL`].
+    /// never faulted or delayed: fault injection models CloudFront, CodePipeline
+    /// and Step Functions faults only, so it is not in [`Operation::ALL`].
     Invoke,
+    /// Step Functions `StartExecution`.
+    StartExecution,
+    /// Step Functions `DescribeExecution`.
+    DescribeExecution,
 }
 
 impl Operation {
     /// Every operation fault injection applies to (all but
-    /// [`Operation::Invoke`]), in a stable order.
-    pub const ALL: [Operation; 5] = [
+    /// [`Operation::Invoke`]), in a stable order: CloudFront's three,
+    /// CodePipeline's two, Step Functions' two.
+    pub const ALL: [Operation; 7] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
         Operation::ListInvalidations,
         Operation::PutJobSuccessResult,
         Operation::PutJobFailureResult,
+        Operation::StartExecution,
+        Operation::DescribeExecution,
     ];
 
     /// The operation's AWS name, e.g. `CreateInvalidation`.
@@ -51,11 +59,14 @@ impl Operation {
             Operation::PutJobSuccessResult => "PutJobSuccessResult",
             Operation::PutJobFailureResult => "PutJobFailureResult",
             Operation::Invoke => "Invoke",
+            Operation::StartExecution => "StartExecution",
+            Operation::DescribeExecution => "DescribeExecution",
         }
     }
 
     /// Whether the operation belongs to CloudFront (REST-XML) rather than
-    /// CodePipeline (JSON 1.1); decides the shape of an injected error.
+    /// CodePipeline (JSON 1.1) or Step Functions (JSON 1.0); decides the shape
+    /// of an injected error.
     pub fn is_cloudfront(self) -> bool {
         matches!(
             self,
@@ -65,9 +76,19 @@ impl Operation {
         )
     }
 
+    /// Whether the operation belongs to Step Functions (JSON 1.0).
+    pub fn is_stepfunctions(self) -> bool {
+        matches!(
+            self,
+            Operation::StartExecution | Operation::DescribeExecution
+        )
+    }
+
     /// Parses a comma-separated list of operation names or short aliases
     /// (see [`Operation::from_str`]); `put` expands to both CodePipeline
-    /// operations and `all` to every operation.
+    /// operations; `cloudfront`, `codepipeline` and `stepfunctions` (also
+    /// `sfn`) to each service's operations; `all` to every operation in
+    /// [`Operation::ALL`].
     pub fn parse_list(list: &str) -> Result<Vec<Operation>, Error> {
         let mut out = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -78,7 +99,8 @@ impl Operation {
                     Operation::PutJobFailureResult,
                 ],
                 "cloudfront" => Operation::ALL[..3].to_vec(),
-                "codepipeline" => Operation::ALL[3..].to_vec(),
+                "codepipeline" => Operation::ALL[3..5].to_vec(),
+                "stepfunctions" | "sfn" | "states" => Operation::ALL[5..].to_vec(),
                 _ => vec![item.parse()?],
             };
             for op in ops {
@@ -101,7 +123,7 @@ impl FromStr for Operation {
     type Err = Error;
 
     /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
-    /// `list`, `success`, `failure`, `invoke`.
+    /// `list`, `success`, `failure`, `invoke`, `start`, `describe`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let op = match lower.as_str() {
@@ -111,6 +133,8 @@ impl FromStr for Operation {
             "success" | "putjobsuccessresult" => Operation::PutJobSuccessResult,
             "failure" | "putjobfailureresult" => Operation::PutJobFailureResult,
             "invoke" => Operation::Invoke,
+            "start" | "startexecution" => Operation::StartExecution,
+            "describe" | "describeexecution" => Operation::DescribeExecution,
             _ => return Err(Error::InvalidConfig(format!("unknown operation `{s}`"))),
         };
         Ok(op)
@@ -120,9 +144,11 @@ impl FromStr for Operation {
 /// A kind of transient failure the emulator can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FaultCode {
-    /// CloudFront: 400 `Throttling`; CodePipeline: 400 `ThrottlingException`.
+    /// CloudFront: 400 `Throttling`; CodePipeline and Step Functions: 400
+    /// `ThrottlingException`.
     Throttling,
-    /// 500 `InternalError` (CloudFront) / `InternalFailure` (CodePipeline).
+    /// 500 `InternalError` (CloudFront) / `InternalFailure` (CodePipeline,
+    /// Step Functions).
     InternalError,
     /// 503 `ServiceUnavailable`.
     ServiceUnavailable,
@@ -194,6 +220,9 @@ impl Default for FaultSpec {
 /// Default of [`Config::lambda_timeout`].
 pub const DEFAULT_LAMBDA_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Default of [`Config::continuation_delay`].
+pub const DEFAULT_CONTINUATION_DELAY: Duration = Duration::from_secs(1);
+
 /// Everything the emulator is configured with; see [`crate::start`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -227,6 +256,20 @@ pub struct Config {
     /// function timeout (`Sandbox.Timedout`), as Lambda answers a function
     /// that outlives its configured timeout.
     pub lambda_timeout: Duration,
+    /// State machine ARNs that exist
+    /// (`arn:aws:states:<region>:<account>:stateMachine:<name>`); a
+    /// `StartExecution` of any other gets `StateMachineDoesNotExist`. The
+    /// emulator runs no state machine: whoever embeds it takes the started
+    /// executions from [`EmulatorHandle::next_started_execution`] and ends
+    /// them with [`EmulatorHandle::finish_execution`].
+    ///
+    /// [`EmulatorHandle::next_started_execution`]: crate::EmulatorHandle::next_started_execution
+    /// [`EmulatorHandle::finish_execution`]: crate::EmulatorHandle::finish_execution
+    pub state_machines: BTreeSet<String>,
+    /// How long after a `PutJobSuccessResult` with a continuation token the
+    /// emulator, as CodePipeline, invokes the action's function again with a
+    /// new job (only for jobs whose event went through Lambda `Invoke`).
+    pub continuation_delay: Duration,
 }
 
 impl Default for Config {
@@ -242,6 +285,8 @@ impl Default for Config {
             seed: 0,
             lambda_backend: None,
             lambda_timeout: DEFAULT_LAMBDA_TIMEOUT,
+            state_machines: BTreeSet::new(),
+            continuation_delay: DEFAULT_CONTINUATION_DELAY,
         }
     }
 }
@@ -302,8 +347,31 @@ impl Config {
         self
     }
 
+    /// Adds a state machine ARN that exists, e.g.
+    /// `arn:aws:states:us-east-1:123456789012:stateMachine:Invalidation`.
+    pub fn state_machine(mut self, arn: impl Into<String>) -> Self {
+        self.state_machines.insert(arn.into());
+        self
+    }
+
+    /// Sets how soon a continuation token leads to a new job (default 1 s).
+    pub fn continuation_delay(mut self, delay: Duration) -> Self {
+        self.continuation_delay = delay;
+        self
+    }
+
     /// Checks values that would otherwise fail later or silently.
     pub fn validate(&self) -> Result<(), Error> {
+        for arn in &self.state_machines {
+            match crate::stepfunctions::StateMachineArn::parse(arn) {
+                Some(parsed) if parsed.qualifier.is_none() => {}
+                _ => {
+                    return Err(Error::InvalidConfig(format!(
+                        "state machine `{arn}`: expected arn:<partition>:states:<region>:<account>:stateMachine:<name>"
+                    )))
+                }
+            }
+        }
         if let Some(url) = &self.lambda_backend {
             crate::lambda::Backend::parse(url)?;
         }
@@ -315,7 +383,7 @@ impl Config {
         for (op, spec) in &self.faults {
             if *op == Operation::Invoke {
                 return Err(Error::InvalidConfig(
-                    "faults do not apply to Invoke (they model CloudFront and CodePipeline faults only)"
+                    "faults do not apply to Invoke (they model CloudFront, CodePipeline and Step Functions faults only)"
                         .into(),
                 ));
             }
@@ -350,7 +418,19 @@ mod tests {
                 Operation::PutJobFailureResult
             ]
         );
-        assert_eq!(Operation::parse_list("all").unwrap().len(), 5);
+        assert_eq!(Operation::parse_list("all").unwrap().len(), 7);
+        assert_eq!(
+            Operation::parse_list("cloudfront,codepipeline").unwrap(),
+            Operation::ALL[..5].to_vec()
+        );
+        assert_eq!(
+            Operation::parse_list("stepfunctions").unwrap(),
+            vec![Operation::StartExecution, Operation::DescribeExecution]
+        );
+        assert_eq!(
+            Operation::parse_list("start, DescribeExecution").unwrap(),
+            Operation::parse_list("sfn").unwrap()
+        );
         assert!(Operation::parse_list("delete").is_err());
         assert!(!Operation::parse_list("all")
             .unwrap()
@@ -369,6 +449,28 @@ mod tests {
             ]
         );
         assert!(FaultCode::parse_list("404").is_err());
+    }
+
+    #[test]
+    fn checks_state_machine_arns() {
+        let ok = Config::default()
+            .state_machine("arn:aws:states:us-east-1:123456789012:stateMachine:Flow");
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            Config::default().continuation_delay,
+            DEFAULT_CONTINUATION_DELAY
+        );
+        for bad in [
+            "Flow",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:Flow:1",
+            "arn:aws:states:us-east-1:123456789012:execution:Flow:run",
+            "arn:aws:lambda:us-east-1:123456789012:stateMachine:Flow",
+        ] {
+            assert!(
+                Config::default().state_machine(bad).validate().is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

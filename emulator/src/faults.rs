@@ -57,7 +57,8 @@ impl FaultInjector {
         let ops = specs
             .iter()
             .map(|(op, spec)| {
-                // Stream numbers 1..=5; 0 and above 100 are used elsewhere.
+                // Stream numbers 1..=7 (appended operations keep earlier
+                // streams); 0 and above 100 are used elsewhere.
                 let stream = 1 + Operation::ALL.iter().position(|o| o == op).unwrap_or(0) as u64;
                 (*op, (spec.clone(), Mutex::new(Rng::new(seed, stream))))
             })

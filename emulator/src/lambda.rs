@@ -11,11 +11,15 @@
 //!
 //! | host answer                                   | caller gets                                   |
 //! |-----------------------------------------------|-----------------------------------------------|
-//! | 200                                           | 200, the payload                              |
+//! | 200 (or 202 to an `Event` call)               | 200, the payload                              |
 //! | 500 with a JSON body that has `errorType`     | 200, `X-Amz-Function-Error: Unhandled`, body  |
 //! | 404                                           | 404 `ResourceNotFoundException`               |
 //! | no answer within [`Config::lambda_timeout`]   | 200, `Unhandled`, `Sandbox.Timedout` document |
 //! | unreachable, anything else                    | 502 `ServiceException`                        |
+//!
+//! An `Event` call is answered 202 at once and forwarded in the background
+//! with `X-Amz-Invocation-Type: Event`. A payload that is a CodePipeline job
+//! event is remembered on the way, for continuations (see `codepipeline`).
 //!
 //! [`Config::lambda_timeout`]: crate::Config#structfield.lambda_timeout
 
@@ -267,6 +271,14 @@ enum InvocationType {
 }
 
 impl InvocationType {
+    fn name(self) -> &'static str {
+        match self {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        }
+    }
+
     fn from_headers(headers: &HeaderMap) -> Result<InvocationType, ApiError> {
         let Some(value) = headers.get("x-amz-invocation-type") else {
             return Ok(InvocationType::RequestResponse);
@@ -319,7 +331,8 @@ impl Outcome {
     /// Reads the backend's answer.
     pub(crate) fn classify(backend: &str, function: &str, status: u16, body: Bytes) -> Outcome {
         match status {
-            200 => Outcome::Ok(body),
+            // 202: a host that honours `X-Amz-Invocation-Type: Event`.
+            200 | 202 => Outcome::Ok(body),
             404 => Outcome::NotFound,
             500 => match error_type(&body) {
                 Some(error_type) => Outcome::FunctionError {
@@ -511,6 +524,10 @@ pub(crate) async fn serve(
         return error_response(&not_found(&function, region.as_deref()), &request_id);
     };
 
+    if invocation_type != InvocationType::DryRun {
+        crate::codepipeline::observe_invocation(&shared, &function.name, &payload);
+    }
+
     match invocation_type {
         // Lambda checks the function and the caller's permission; the
         // emulator cannot ask the host whether a function exists without
@@ -524,15 +541,16 @@ pub(crate) async fn serve(
             let headers = parts.headers.clone();
             let id = request_id.clone();
             tokio::spawn(async move {
-                let outcome = run(&shared, &backend, &function.name, payload, &headers, &id).await;
-                log_outcome(&function.name, &outcome, "Event");
-                shared.lock().record_invocation(
+                run_event(
+                    &shared,
+                    &backend,
                     &function.name,
-                    started_at,
-                    started.elapsed(),
-                    outcome.label(),
-                    202,
-                );
+                    payload,
+                    &headers,
+                    &id,
+                    (started, started_at),
+                )
+                .await;
             });
             let mut resp = response(202, "application/json", Bytes::new());
             set_header(&mut resp, "x-amzn-RequestId", &request_id);
@@ -545,6 +563,7 @@ pub(crate) async fn serve(
                 &function.name,
                 payload,
                 &parts.headers,
+                InvocationType::RequestResponse,
                 &request_id,
             )
             .await;
@@ -560,6 +579,76 @@ pub(crate) async fn serve(
             resp
         }
     }
+}
+
+/// Runs an `Event` invocation to its end and records it (status 202).
+async fn run_event(
+    shared: &Shared,
+    backend: &Backend,
+    function: &str,
+    payload: Bytes,
+    headers: &HeaderMap,
+    request_id: &str,
+    (started, started_at): (Instant, SystemTime),
+) {
+    let outcome = run(
+        shared,
+        backend,
+        function,
+        payload,
+        headers,
+        InvocationType::Event,
+        request_id,
+    )
+    .await;
+    log_outcome(function, &outcome, "Event");
+    shared.lock().record_invocation(
+        function,
+        started_at,
+        started.elapsed(),
+        outcome.label(),
+        202,
+    );
+}
+
+/// The emulator's own `Event` invocation of `function` (a continued
+/// CodePipeline job), through the same forwarding path as a caller's; listed
+/// in the snapshot's invocations but not counted as a call.
+pub(crate) async fn invoke_event(shared: Arc<Shared>, function: String, payload: Bytes) {
+    let started = Instant::now();
+    let started_at = SystemTime::now();
+    let backend = shared
+        .config
+        .lambda_backend
+        .as_deref()
+        .and_then(|url| Backend::parse(url).ok());
+    let Some(backend) = backend else {
+        tracing::warn!(%function, "no Lambda backend to invoke the function with");
+        shared.lock().record_invocation(
+            &function,
+            started_at,
+            started.elapsed(),
+            Outcome::NotFound.label(),
+            404,
+        );
+        return;
+    };
+    let request_id = shared.lock().new_request_id();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    run_event(
+        &shared,
+        &backend,
+        &function,
+        payload,
+        &headers,
+        &request_id,
+        (started, started_at),
+    )
+    .await;
 }
 
 fn log_outcome(function: &str, outcome: &Outcome, invocation_type: &str) {
@@ -582,10 +671,12 @@ async fn run(
     function: &str,
     payload: Bytes,
     headers: &HeaderMap,
+    invocation_type: InvocationType,
     request_id: &str,
 ) -> Outcome {
     let timeout = shared.config.lambda_timeout;
-    match tokio::time::timeout(timeout, forward(backend, function, payload, headers)).await {
+    let forwarding = forward(backend, function, payload, headers, invocation_type);
+    match tokio::time::timeout(timeout, forwarding).await {
         Ok(Ok((status, body))) => Outcome::classify(&backend.url, function, status, body),
         Ok(Err(message)) => Outcome::ServiceError(message),
         // Dropping the forward closes the connection; the host may still be
@@ -595,12 +686,14 @@ async fn run(
 }
 
 /// One `POST {backend}/2015-03-31/functions/{function}/invocations` over a
-/// fresh connection; the body goes unchanged.
+/// fresh connection; the body goes unchanged, and an `Event` call says so in
+/// `X-Amz-Invocation-Type`.
 async fn forward(
     backend: &Backend,
     function: &str,
     payload: Bytes,
     headers: &HeaderMap,
+    invocation_type: InvocationType,
 ) -> Result<(u16, Bytes), String> {
     let unreachable = |e: &dyn std::fmt::Display| {
         format!(
@@ -625,6 +718,9 @@ async fn forward(
     request = request.header(CONTENT_TYPE, content_type);
     if let Some(context) = headers.get("x-amz-client-context") {
         request = request.header("X-Amz-Client-Context", context);
+    }
+    if invocation_type == InvocationType::Event {
+        request = request.header("X-Amz-Invocation-Type", invocation_type.name());
     }
     let request = request
         .body(Full::new(payload))

@@ -1,7 +1,9 @@
 //! A local emulator of the AWS APIs this workflow calls — CloudFront
 //! invalidations (REST-XML, API 2020-05-31), CodePipeline job results
-//! (JSON 1.1) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
-//! local host of the functions) — speaking their wire protocols, so that
+//! (JSON 1.1), Step Functions `StartExecution` and `DescribeExecution`
+//! (JSON 1.0, API 2016-11-23) and Lambda `Invoke` (REST-JSON, API 2015-03-31,
+//! forwarded to a local host of the functions) — speaking their wire
+//! protocols, so that
 //! unchanged AWS SDK clients (Rust, boto3, the AWS CLI, the JS SDK) pointed
 //! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
 //!
@@ -10,6 +12,15 @@
 //! (throttling, 500, 503) and latency per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
 //! would refuse it. Faults and latency never apply to Lambda `Invoke`.
+//!
+//! Two services are only half played. The emulator runs no state machine:
+//! `StartExecution` records a `RUNNING` execution, and whoever embeds the
+//! emulator takes it from [`EmulatorHandle::next_started_execution`], runs it
+//! and reports how it ended with [`EmulatorHandle::finish_execution`]. And it
+//! plays CodePipeline's part in continuations: when a job whose event went
+//! through Lambda `Invoke` gets a `PutJobSuccessResult` with a
+//! `continuationToken`, it invokes the same function again, as CodePipeline
+//! would, with a new job carrying the token.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), aws_emulator::Error> {
@@ -33,7 +44,9 @@
 //! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations —
 //!   routing, validation, per-distribution limits, caller references.
 //! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
-//!   against the service model, job state, recording.
+//!   against the service model, job state, recording — and continuations.
+//! - `stepfunctions`: StartExecution, DescribeExecution — validation,
+//!   idempotency, executions ended by the embedder.
 //! - `lambda`: Invoke — function-name parsing, forwarding to
 //!   [`Config::lambda_backend`](Config#structfield.lambda_backend) and mapping
 //!   its answers onto Lambda's (function errors, timeouts, unknown functions).
@@ -48,18 +61,26 @@ mod faults;
 mod lambda;
 mod server;
 mod state;
+mod stepfunctions;
 mod xml;
 
 pub use cloudfront::{
     API_PREFIX, DEFAULT_MAX_ITEMS, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
-pub use codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES};
-pub use config::{Config, FaultCode, FaultSpec, Operation, DEFAULT_LAMBDA_TIMEOUT};
+pub use codepipeline::{
+    CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES, JOB_EVENT_KEY,
+};
+pub use config::{
+    Config, FaultCode, FaultSpec, Operation, DEFAULT_CONTINUATION_DELAY, DEFAULT_LAMBDA_TIMEOUT,
+};
 pub use lambda::MAX_PAYLOAD;
 pub use server::{start, EmulatorHandle};
 pub use state::{
-    InjectedFault, InvalidationRecord, JobResult, LambdaInvocation, Snapshot, COMPLETED,
-    IN_PROGRESS,
+    ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation,
+    Snapshot, COMPLETED, IN_PROGRESS,
+};
+pub use stepfunctions::{
+    ExecutionOutcome, StartedExecution, MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME,
 };
 
 /// Shortens a value echoed in an error message to `max` characters: a 4000-character path or a

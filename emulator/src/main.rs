@@ -1,5 +1,6 @@
-//! `aws-emulator`: runs the CloudFront + CodePipeline + Lambda Invoke
-//! emulator until SIGINT or SIGTERM. Wiring only; the behaviour lives in the library.
+//! `aws-emulator`: runs the CloudFront + CodePipeline + Step Functions +
+//! Lambda Invoke emulator until SIGINT or SIGTERM. Wiring only; the behaviour
+//! lives in the library.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -9,8 +10,10 @@ use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
 use clap::Parser;
 
 /// Local emulator of the CloudFront invalidation and CodePipeline job-result
-/// APIs, and of Lambda Invoke (forwarded to --lambda-backend). Point clients
-/// at it with AWS_ENDPOINT_URL=<printed URL>.
+/// APIs, of Step Functions StartExecution/DescribeExecution (executions stay
+/// RUNNING: the binary runs no state machine), and of Lambda Invoke
+/// (forwarded to --lambda-backend). Point clients at it with
+/// AWS_ENDPOINT_URL=<printed URL>.
 #[derive(Debug, Parser)]
 #[command(name = "aws-emulator", version)]
 struct Args {
@@ -33,7 +36,8 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
     /// Operations faults and latency apply to: create, get, list, success,
-    /// failure, put (both put ops), cloudfront, codepipeline, all.
+    /// failure, put (both put ops), start, describe, cloudfront, codepipeline,
+    /// stepfunctions, all.
     #[arg(long, default_value = "all")]
     fault_ops: String,
     /// Faults to draw from: throttling, 500, 503.
@@ -54,6 +58,14 @@ struct Args {
     /// function timeout (Sandbox.Timedout); fractions allowed.
     #[arg(long, default_value_t = 120.0)]
     lambda_timeout_seconds: f64,
+    /// A state machine ARN that exists, e.g.
+    /// arn:aws:states:us-east-1:123456789012:stateMachine:Name (repeatable).
+    #[arg(long = "state-machine", value_name = "ARN", value_delimiter = ',')]
+    state_machines: Vec<String>,
+    /// Seconds after a PutJobSuccessResult with a continuation token before
+    /// the job's function is invoked again with a new job (fractions allowed).
+    #[arg(long, default_value_t = 1.0)]
+    continuation_delay_seconds: f64,
 }
 
 impl Args {
@@ -68,6 +80,11 @@ impl Args {
                 "--lambda-timeout-seconds must be a positive number".into(),
             ));
         }
+        if !self.continuation_delay_seconds.is_finite() || self.continuation_delay_seconds < 0.0 {
+            return Err(aws_emulator::Error::InvalidConfig(
+                "--continuation-delay-seconds must be a non-negative number".into(),
+            ));
+        }
         let mut config = Config {
             port: self.port,
             distributions: self.distributions.into_iter().collect(),
@@ -77,6 +94,8 @@ impl Args {
             seed: self.seed,
             lambda_backend: self.lambda_backend,
             lambda_timeout: Duration::from_secs_f64(self.lambda_timeout_seconds),
+            state_machines: self.state_machines.into_iter().collect(),
+            continuation_delay: Duration::from_secs_f64(self.continuation_delay_seconds),
             ..Config::default()
         };
         if self.fault_rate > 0.0 || self.latency_ms > 0 {

@@ -1,13 +1,14 @@
 //! The HTTP listener: tells the protocols apart, applies latency, the
 //! authorization-header check and injected faults, then hands the call to
-//! `cloudfront` or `codepipeline` and writes the protocol's answer. Lambda
-//! calls (under `/2015-03-31/`) go to `lambda` before any of that: they are
-//! neither delayed nor faulted.
+//! `cloudfront`, `codepipeline` or `stepfunctions` and writes the protocol's
+//! answer. Lambda calls (under `/2015-03-31/`) go to `lambda` before any of
+//! that: they are neither delayed nor faulted.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -25,6 +26,7 @@ use crate::codepipeline;
 use crate::config::{Config, FaultCode};
 use crate::lambda;
 use crate::state::{Shared, Snapshot};
+use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
 use crate::{xml, Error};
 
 /// Largest request body read: 3000 paths of 4000 characters fit.
@@ -52,25 +54,39 @@ impl ApiError {
     }
 }
 
-/// The two wire protocols served on one port.
+/// The wire protocols served on one port (besides Lambda's REST-JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     /// CloudFront: REST with XML bodies and the `ErrorResponse` document.
     RestXml,
     /// CodePipeline: `POST /` with `X-Amz-Target`, JSON bodies, `__type` errors.
     Json11,
+    /// Step Functions: as JSON 1.1, with `application/x-amz-json-1.0`; told
+    /// apart by the `AWSStepFunctions.` target prefix.
+    Json10,
+}
+
+impl Protocol {
+    fn json_content_type(self) -> &'static str {
+        match self {
+            Protocol::Json10 => "application/x-amz-json-1.0",
+            _ => "application/x-amz-json-1.1",
+        }
+    }
 }
 
 /// The error a fault of `kind` shows as in `protocol`.
 fn fault_error(kind: FaultCode, protocol: Protocol) -> ApiError {
     let (code, message) = match (kind, protocol) {
         (FaultCode::Throttling, Protocol::RestXml) => ("Throttling", "Rate exceeded"),
-        (FaultCode::Throttling, Protocol::Json11) => ("ThrottlingException", "Rate exceeded"),
+        (FaultCode::Throttling, Protocol::Json11 | Protocol::Json10) => {
+            ("ThrottlingException", "Rate exceeded")
+        }
         (FaultCode::InternalError, Protocol::RestXml) => (
             "InternalError",
             "We encountered an internal error. Please try again.",
         ),
-        (FaultCode::InternalError, Protocol::Json11) => (
+        (FaultCode::InternalError, Protocol::Json11 | Protocol::Json10) => (
             "InternalFailure",
             "The request processing has failed because of an unknown error, exception or failure.",
         ),
@@ -113,9 +129,33 @@ impl EmulatorHandle {
         self.shared.snapshot()
     }
 
+    /// The next execution created by `StartExecution` that this method has
+    /// not returned yet, in creation order, waiting up to `wait` for one;
+    /// `None` if none came. Idempotent repeats of `StartExecution` create
+    /// nothing. The emulator runs no state machine: the caller runs the
+    /// execution and ends it with [`EmulatorHandle::finish_execution`].
+    pub async fn next_started_execution(&self, wait: Duration) -> Option<StartedExecution> {
+        tokio::time::timeout(wait, async {
+            self.shared.started_rx.lock().await.recv().await
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Ends a `RUNNING` execution with `outcome`: `DescribeExecution` then
+    /// reports it (`SUCCEEDED` with the output, or `FAILED` with the error and
+    /// cause, and a `stopDate`), and a `StartExecution` of the same name no
+    /// longer succeeds idempotently (`ExecutionAlreadyExists`). An unknown or
+    /// already ended execution is left as it is, with a warning in the log.
+    pub fn finish_execution(&self, execution_arn: &str, outcome: ExecutionOutcome) {
+        stepfunctions::finish(&self.shared, execution_arn, outcome);
+    }
+
     /// Stops accepting connections, drops open ones and waits for the
-    /// listener task to end.
+    /// listener task to end. Pending continuations are dropped.
     pub async fn shutdown(mut self) {
+        self.shared.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -127,6 +167,7 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
+        self.shared.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -219,9 +260,9 @@ fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpR
             set_header(&mut resp, "x-amz-request-id", request_id);
             resp
         }
-        Protocol::Json11 => {
+        Protocol::Json11 | Protocol::Json10 => {
             let body = serde_json::json!({ "__type": err.code, "message": err.message });
-            let mut resp = response(err.status, "application/x-amz-json-1.1", body.to_string());
+            let mut resp = response(err.status, protocol.json_content_type(), body.to_string());
             set_header(&mut resp, "x-amzn-RequestId", request_id);
             set_header(&mut resp, "x-amzn-ErrorType", &err.code);
             resp
@@ -248,10 +289,11 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let protocol = if path.starts_with(API_PREFIX) || target.is_none() {
-        Protocol::RestXml
-    } else {
-        Protocol::Json11
+    let protocol = match target.as_deref() {
+        _ if path.starts_with(API_PREFIX) => Protocol::RestXml,
+        None => Protocol::RestXml,
+        Some(t) if t.starts_with(stepfunctions::TARGET_PREFIX) => Protocol::Json10,
+        Some(_) => Protocol::Json11,
     };
 
     // Which operation is it? A call to something not emulated ends here,
@@ -263,15 +305,18 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
         Protocol::RestXml => Err(ApiError::new(
             404,
             "UnknownOperation",
-            format!("The emulator serves CloudFront under {API_PREFIX} and CodePipeline at POST / with X-Amz-Target; not {method} {path}"),
+            format!("The emulator serves CloudFront under {API_PREFIX}, and CodePipeline and Step Functions at POST / with X-Amz-Target; not {method} {path}"),
         )),
         Protocol::Json11 if method == "POST" && path == "/" => {
             codepipeline::operation_for_target(target.as_deref().unwrap_or_default()).map(|op| (op, None))
         }
-        Protocol::Json11 => Err(ApiError::new(
+        Protocol::Json10 if method == "POST" && path == "/" => {
+            stepfunctions::operation_for_target(target.as_deref().unwrap_or_default()).map(|op| (op, None))
+        }
+        Protocol::Json11 | Protocol::Json10 => Err(ApiError::new(
             404,
             "UnknownOperationException",
-            format!("CodePipeline is served at POST /, not {method} {path}"),
+            format!("CodePipeline and Step Functions are served at POST /, not {method} {path}"),
         )),
     };
     let (op, route) = match op_and_route {
@@ -305,7 +350,7 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
                 "MissingAuthenticationToken",
                 "Request is missing Authentication Token",
             ),
-            Protocol::Json11 => ApiError::new(
+            Protocol::Json11 | Protocol::Json10 => ApiError::new(
                 400,
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
@@ -340,8 +385,13 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
                 resp
             })
         }
+        (Protocol::Json10, _) => stepfunctions::handle(&shared, op, &body).map(|answer| {
+            let mut resp = response(200, protocol.json_content_type(), answer.to_string());
+            set_header(&mut resp, "x-amzn-RequestId", &request_id);
+            resp
+        }),
         _ => codepipeline::handle(&shared, op, &body).map(|()| {
-            let mut resp = response(200, "application/x-amz-json-1.1", "{}");
+            let mut resp = response(200, protocol.json_content_type(), "{}");
             set_header(&mut resp, "x-amzn-RequestId", &request_id);
             resp
         }),
@@ -400,6 +450,14 @@ mod tests {
             fault_error(FaultCode::ServiceUnavailable, Protocol::Json11).status,
             503
         );
+        assert_eq!(
+            fault_error(FaultCode::Throttling, Protocol::Json10).code,
+            "ThrottlingException"
+        );
+        assert_eq!(
+            fault_error(FaultCode::InternalError, Protocol::Json10).code,
+            "InternalFailure"
+        );
     }
 
     #[test]
@@ -412,5 +470,12 @@ mod tests {
         assert_eq!(resp.status(), 400);
         assert_eq!(resp.headers()["x-amzn-ErrorType"], "ValidationException");
         assert_eq!(resp.headers()["x-amzn-RequestId"], "rid");
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
+        let resp = error_response(
+            Protocol::Json10,
+            &ApiError::new(400, "InvalidName", "bad"),
+            "rid",
+        );
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.0");
     }
 }

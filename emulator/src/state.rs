@@ -1,15 +1,20 @@
-//! The emulator's memory: invalidations, job results, Lambda invocations and
-//! counters, plus the snapshot types that expose them to tests and to `GET /_emulator/state`.
+//! The emulator's memory: invalidations, job results, Lambda invocations,
+//! CodePipeline job events, Step Functions executions and counters, plus the
+//! snapshot types that expose them to tests and to `GET /_emulator/state`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails};
 use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
+use crate::stepfunctions::{StartedExecution, StoredExecution};
 
 /// `Status` of an invalidation that is still running, exactly as CloudFront
 /// spells it.
@@ -23,10 +28,17 @@ pub(crate) struct Shared {
     pub config: Config,
     pub faults: FaultInjector,
     inner: Mutex<Inner>,
+    /// Newly started executions, for [`crate::EmulatorHandle::next_started_execution`];
+    /// sent to under the state lock, so they arrive in creation order.
+    started_tx: mpsc::UnboundedSender<StartedExecution>,
+    pub started_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<StartedExecution>>,
+    /// Set when the handle stops the emulator, so that background work
+    /// (continuations) does not outlive it.
+    stopped: AtomicBool,
 }
 
-/// Mutable state; one lock, never held across an `.await`.
-#[derive(Debug)]
+/// Mutable state; one lock, never held across an `.await`. Its `Debug` shows
+/// counts only: the remembered job events hold artifact credentials.
 pub(crate) struct Inner {
     /// In creation order; ListInvalidations reverses it.
     pub invalidations: Vec<StoredInvalidation>,
@@ -37,9 +49,51 @@ pub(crate) struct Inner {
     calls: BTreeMap<Operation, u64>,
     injected: BTreeMap<Operation, u64>,
     fault_log: Vec<InjectedFault>,
+    /// Every execution, in creation order.
+    pub executions: Vec<StoredExecution>,
+    /// Execution ARN to its index in `executions`.
+    pub execution_index: HashMap<String, usize>,
+    /// Every CodePipeline job event seen, in order.
+    jobs: Vec<JobRecord>,
+    /// Job id to its event and function, for continuations; dropped when the
+    /// job has its final result.
+    job_events: HashMap<String, JobEvent>,
     id_rng: Rng,
     request_rng: Rng,
+    job_rng: Rng,
+    name_rng: Rng,
     sequence: u64,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("invalidations", &self.invalidations.len())
+            .field("job_results", &self.job_results.len())
+            .field("lambda_invocations", &self.lambda_invocations.len())
+            .field("executions", &self.executions.len())
+            .field("jobs", &self.jobs.len())
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A remembered CodePipeline job event and the function it was sent to.
+#[derive(Clone)]
+pub(crate) struct JobEvent {
+    pub function_name: String,
+    /// The whole event, `artifactCredentials` included: never logged, never
+    /// put in a snapshot.
+    pub event: serde_json::Value,
+}
+
+impl fmt::Debug for JobEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobEvent")
+            .field("function_name", &self.function_name)
+            .field("event", &"<redacted>")
+            .finish()
+    }
 }
 
 /// An invalidation as stored; its status is derived from its age on read.
@@ -80,9 +134,18 @@ pub struct Snapshot {
     /// Every injected fault, in order.
     pub fault_log: Vec<InjectedFault>,
     /// Every Lambda invocation that was run (or found no function), in the
-    /// order they finished; `DryRun` calls are counted but not listed.
+    /// order they finished; `DryRun` calls are counted but not listed. The
+    /// emulator's own invocations of continued CodePipeline jobs are listed
+    /// (as `Event` calls, status 202) but not counted in `calls`.
     #[serde(default)]
     pub lambda_invocations: Vec<LambdaInvocation>,
+    /// Every Step Functions execution, in creation order.
+    #[serde(default)]
+    pub executions: Vec<ExecutionRecord>,
+    /// Every CodePipeline job event seen, in order: those that came through
+    /// Lambda `Invoke`, and those the emulator created to continue a job.
+    #[serde(default)]
+    pub jobs: Vec<JobRecord>,
 }
 
 impl Snapshot {
@@ -174,6 +237,58 @@ pub struct LambdaInvocation {
     pub status: u16,
 }
 
+/// One Step Functions execution, as seen in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord {
+    /// `arn:aws:states:<region>:<account>:execution:<state machine>:<name>`.
+    pub execution_arn: String,
+    /// The state machine it runs.
+    pub state_machine_arn: String,
+    /// The execution name.
+    pub name: String,
+    /// Its input, exactly as given (`{}` when none was).
+    pub input: String,
+    /// `RUNNING`, `SUCCEEDED` or `FAILED`.
+    pub status: String,
+    /// When it started, RFC 3339 in UTC with milliseconds.
+    pub start_date: String,
+    /// When it ended, RFC 3339 in UTC with milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<String>,
+    /// Its output, if it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Its error name, if it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its error cause, if it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// How many `StartExecution` calls named it, idempotent repeats included.
+    pub start_calls: u64,
+}
+
+/// One CodePipeline job event, as seen in a [`Snapshot`] (never the event
+/// itself, which holds artifact credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    /// `CodePipeline.job.id`.
+    pub job_id: String,
+    /// The function the event was sent to (plain name).
+    pub function_name: String,
+    /// For a job the emulator created after a continuation token: the job
+    /// whose result carried the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_from: Option<String>,
+    /// For such a job: the token, as put in `CodePipeline.job.data.continuationToken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    /// When the event was first sent, RFC 3339 in UTC with milliseconds.
+    pub invoked_at: String,
+}
+
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,6 +310,7 @@ pub struct InjectedFault {
 impl Shared {
     pub fn new(config: Config) -> Self {
         let faults = FaultInjector::new(config.seed, &config.faults);
+        let (started_tx, started_rx) = mpsc::unbounded_channel();
         let inner = Inner {
             invalidations: Vec::new(),
             finished_jobs: HashMap::new(),
@@ -205,15 +321,41 @@ impl Shared {
             fault_log: Vec::new(),
             // Streams 101 and 102 keep ids independent of the fault streams,
             // so turning faults on does not change which ids are handed out.
+            executions: Vec::new(),
+            execution_index: HashMap::new(),
+            jobs: Vec::new(),
+            job_events: HashMap::new(),
             id_rng: Rng::new(config.seed, 101),
             request_rng: Rng::new(config.seed, 102),
+            job_rng: Rng::new(config.seed, 103),
+            name_rng: Rng::new(config.seed, 104),
             sequence: 0,
         };
         Shared {
             config,
             faults,
             inner: Mutex::new(inner),
+            started_tx,
+            started_rx: tokio::sync::Mutex::new(started_rx),
+            stopped: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the emulator stopped (see [`Shared::is_stopped`]).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the handle has stopped the emulator.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Queues a newly created execution for `next_started_execution`; call
+    /// with the state lock held, so the queue keeps creation order.
+    pub fn announce_started(&self, started: StartedExecution) {
+        // The receiver lives as long as `self`, so this cannot fail.
+        let _ = self.started_tx.send(started);
     }
 
     /// Locks the state; a panic in another handler must not wedge the
@@ -243,6 +385,12 @@ impl Shared {
             injected_faults: name_keys(&inner.injected),
             fault_log: inner.fault_log.clone(),
             lambda_invocations: inner.lambda_invocations.clone(),
+            executions: inner
+                .executions
+                .iter()
+                .map(StoredExecution::record)
+                .collect(),
+            jobs: inner.jobs.clone(),
         }
     }
 }
@@ -317,17 +465,70 @@ impl Inner {
 
     /// A request id shaped like a UUID, as AWS request ids are.
     pub fn new_request_id(&mut self) -> String {
-        let a = self.request_rng.next_u64();
-        let b = self.request_rng.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            ((b >> 48) & 0x3fff) | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
+        uuid_from(&mut self.request_rng)
     }
+
+    /// A fresh CodePipeline job id: a lowercase UUID no job has had.
+    pub fn new_job_id(&mut self) -> String {
+        loop {
+            let id = uuid_from(&mut self.job_rng);
+            if !self.jobs.iter().any(|job| job.job_id == id) {
+                return id;
+            }
+        }
+    }
+
+    /// A generated execution name (a UUID, as Step Functions generates).
+    pub fn new_execution_name(&mut self) -> String {
+        uuid_from(&mut self.name_rng)
+    }
+
+    /// Remembers a job event the first time its job id is seen, and lists it;
+    /// returns false (and changes nothing) for a job id seen before.
+    pub fn remember_job(
+        &mut self,
+        job_id: &str,
+        event: JobEvent,
+        continued_from: Option<String>,
+        continuation_token: Option<String>,
+    ) -> bool {
+        if self.jobs.iter().any(|job| job.job_id == job_id) {
+            return false;
+        }
+        self.jobs.push(JobRecord {
+            job_id: job_id.to_string(),
+            function_name: event.function_name.clone(),
+            continued_from,
+            continuation_token,
+            invoked_at: format_timestamp(SystemTime::now()),
+        });
+        self.job_events.insert(job_id.to_string(), event);
+        true
+    }
+
+    /// The remembered event of a job, if any.
+    pub fn job_event(&self, job_id: &str) -> Option<JobEvent> {
+        self.job_events.get(job_id).cloned()
+    }
+
+    /// Drops a job's event once the job has its final result.
+    pub fn forget_job_event(&mut self, job_id: &str) {
+        self.job_events.remove(job_id);
+    }
+}
+
+/// A version-4-shaped UUID, lowercase, from `rng`.
+fn uuid_from(rng: &mut Rng) -> String {
+    let a = rng.next_u64();
+    let b = rng.next_u64();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// Formats a time as RFC 3339 in UTC with milliseconds, the form CloudFront

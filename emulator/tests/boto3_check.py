@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Checks that boto3 parses the emulator's answers, errors included.
 
-Start the emulator first, with the distributions this script uses:
+Start the emulator first, with the distributions and state machine this
+script uses:
 
     aws-emulator --distribution E2QWRUHAPOMQZL --denied EDENIED0000000 \
-        --invalidation-seconds 1
+        --invalidation-seconds 1 \
+        --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine
 
 then run:
 
     python emulator/tests/boto3_check.py http://127.0.0.1:PORT
 
 Prints one line per check (PASS/FAIL), then "N passed, M failed"; exits 1
-if any check failed. Unique caller references and job ids make it safe to
-run twice against the same emulator.
+if any check failed. Unique caller references, job ids and execution names
+make it safe to run twice against the same emulator.
 """
 
 import argparse
@@ -74,6 +76,11 @@ def main():
     parser.add_argument("endpoint", help="the emulator's URL, e.g. http://127.0.0.1:4566")
     parser.add_argument("--distribution", default="E2QWRUHAPOMQZL")
     parser.add_argument("--denied", default="EDENIED0000000")
+    parser.add_argument(
+        "--state-machine",
+        default="arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine",
+        help="a state machine ARN the emulator was started with (--state-machine)",
+    )
     args = parser.parse_args()
     dist = args.distribution
 
@@ -86,6 +93,7 @@ def main():
     )
     cf = boto3.client("cloudfront", region_name="us-east-1", **common)
     cp = boto3.client("codepipeline", region_name="eu-west-1", **common)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1", **common)
 
     created = {}
 
@@ -262,6 +270,54 @@ def main():
         )
         assert "continuation token" in e.response["Error"]["Message"]
 
+    sm = args.state_machine
+    run = {"name": f"boto3-{uuid.uuid4()}", "input": json.dumps({"paths": ["/index.html"]})}
+
+    @check("stepfunctions start_execution parses executionArn and startDate")
+    def _():
+        out = sfn.start_execution(stateMachineArn=sm, name=run["name"], input=run["input"])
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 200, out["ResponseMetadata"]
+        prefix = sm.replace(":stateMachine:", ":execution:", 1)
+        assert out["executionArn"] == f"{prefix}:{run['name']}", out["executionArn"]
+        assert out["startDate"].tzinfo is not None, out["startDate"]
+        run.update(arn=out["executionArn"], start=out["startDate"])
+
+    @check("stepfunctions same name and input while running returns the same execution")
+    def _():
+        out = sfn.start_execution(stateMachineArn=sm, name=run["name"], input=run["input"])
+        assert (out["executionArn"], out["startDate"]) == (run["arn"], run["start"]), out
+
+    @check("stepfunctions describe_execution")
+    def _():
+        out = sfn.describe_execution(executionArn=run["arn"])
+        assert out["status"] == "RUNNING", out["status"]
+        assert out["name"] == run["name"] and out["stateMachineArn"] == sm, out
+        assert out["input"] == run["input"], out["input"]
+        assert out["startDate"] == run["start"], (out["startDate"], run["start"])
+        assert "stopDate" not in out and "output" not in out, out
+
+    @check("stepfunctions same name, other input -> ExecutionAlreadyExists (modelled)")
+    def _():
+        try:
+            sfn.start_execution(stateMachineArn=sm, name=run["name"], input="{}")
+        except sfn.exceptions.ExecutionAlreadyExists as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert run["arn"] in e.response["Error"]["Message"], e.response["Error"]
+        else:
+            raise AssertionError("no error")
+
+    @check("stepfunctions error codes")
+    def _():
+        other = sm.rsplit(":", 1)[0] + ":NoSuchStateMachine"
+        expect_error(lambda: sfn.start_execution(stateMachineArn=other), "StateMachineDoesNotExist", 400)
+        expect_error(lambda: sfn.start_execution(stateMachineArn="not-an-arn"), "InvalidArn", 400)
+        expect_error(lambda: sfn.start_execution(stateMachineArn=sm, name="has space"), "InvalidName", 400)
+        expect_error(lambda: sfn.start_execution(stateMachineArn=sm, input="{"), "InvalidExecutionInput", 400)
+        expect_error(
+            lambda: sfn.describe_execution(executionArn=run["arn"] + "-never"), "ExecutionDoesNotExist", 400
+        )
+        expect_error(lambda: sfn.describe_execution(executionArn=sm), "InvalidArn", 400)
+
     @check("emulator state endpoint")
     def _():
         with urllib.request.urlopen(args.endpoint.rstrip("/") + "/_emulator/state", timeout=10) as resp:
@@ -272,6 +328,10 @@ def main():
         assert [r["operation"] for r in mine] == ["PutJobSuccessResult"], mine
         assert mine[0]["outputVariables"] == {"InvalidationId": created["id"]}
         assert state["calls"]["CreateInvalidation"] >= 1
+        execution = [e for e in state["executions"] if e["executionArn"] == run["arn"]]
+        assert len(execution) == 1, execution
+        assert execution[0]["status"] == "RUNNING" and execution[0]["startCalls"] == 3, execution
+        assert state["calls"]["StartExecution"] >= 3
 
     passed = sum(ok for _, ok in results)
     failed = len(results) - passed

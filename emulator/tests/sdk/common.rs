@@ -15,6 +15,8 @@ pub const DIST2: &str = "E1ABCDEFGHIJKL";
 pub const DENIED: &str = "EDENIED0000000";
 /// A well-formed job id.
 pub const JOB: &str = "0f3e8d7a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+/// A state machine the emulator knows, when a test adds it.
+pub const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:Invalidation";
 
 /// The usual test config: two known distributions, one denied; invalidations
 /// stay in progress long enough that a loaded machine cannot finish them
@@ -77,6 +79,32 @@ pub fn codepipeline(handle: &EmulatorHandle) -> aws_sdk_codepipeline::Client {
         handle,
         aws_sdk_codepipeline::config::retry::RetryConfig::disabled(),
     )
+}
+
+/// A Step Functions client with the given retry policy.
+pub fn stepfunctions_with(
+    handle: &EmulatorHandle,
+    retry: aws_sdk_sfn::config::retry::RetryConfig,
+) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .endpoint_url(handle.endpoint_url())
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .retry_config(retry)
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+/// A Step Functions client with retries off, so every error is seen as sent.
+pub fn stepfunctions(handle: &EmulatorHandle) -> aws_sdk_sfn::Client {
+    stepfunctions_with(handle, aws_sdk_sfn::config::retry::RetryConfig::disabled())
 }
 
 /// Builds an `InvalidationBatch` with `Quantity` equal to the path count.

@@ -4,6 +4,8 @@
 mod cloudfront;
 mod codepipeline;
 mod common;
+mod continuation;
 mod faults;
 mod http;
 mod lambda;
+mod stepfunctions;

@@ -1,0 +1,360 @@
+//! CodePipeline's part in continuations: a job whose event went through Lambda
+//! `Invoke` and that gets a `PutJobSuccessResult` with a continuation token is
+//! continued by a new job, sent to the same function as an `Event` invocation.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_emulator::{Config, EmulatorHandle, Operation};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use crate::common::{codepipeline, raw, start, RawResponse, JOB};
+
+const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
+const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
+const DELAY: Duration = Duration::from_millis(150);
+
+/// One invocation the host received.
+#[derive(Debug, Clone)]
+struct Received {
+    function: String,
+    invocation_type: Option<String>,
+    event: Value,
+}
+
+type Seen = Arc<Mutex<Vec<Received>>>;
+
+/// An invoke-API host on 127.0.0.1:0 whose every function answers 200 `{}`.
+async fn fake_host() -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let function = req
+                            .uri()
+                            .path()
+                            .strip_prefix("/2015-03-31/functions/")
+                            .and_then(|p| p.strip_suffix("/invocations"))
+                            .unwrap_or_default()
+                            .to_string();
+                        let invocation_type = req
+                            .headers()
+                            .get("x-amz-invocation-type")
+                            .map(|v| v.to_str().unwrap().to_string());
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let event = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        log.lock().unwrap().push(Received {
+                            function,
+                            invocation_type,
+                            event,
+                        });
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("{}"))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn job_event(job_id: &str) -> Value {
+    json!({
+        "CodePipeline.job": {
+            "id": job_id,
+            "accountId": "123456789012",
+            "data": {
+                "actionConfiguration": {
+                    "configuration": {
+                        "FunctionName": "pipeline-entry",
+                        "UserParameters": "{\"distributionId\":\"E2QWRUHAPOMQZL\",\"paths\":[\"/*\"]}"
+                    }
+                },
+                "inputArtifacts": [],
+                "outputArtifacts": [],
+                "artifactCredentials": {
+                    "accessKeyId": "AKIAEXAMPLE",
+                    "secretAccessKey": SECRET,
+                    "sessionToken": "token"
+                }
+            }
+        }
+    })
+}
+
+async fn invoke(
+    emu: &EmulatorHandle,
+    function: &str,
+    invocation_type: &str,
+    event: &Value,
+) -> RawResponse {
+    raw(
+        emu,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        &[AUTH, ("X-Amz-Invocation-Type", invocation_type)],
+        &event.to_string(),
+    )
+    .await
+}
+
+async fn wait_for(seen: &Seen, n: usize) -> Vec<Received> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = seen.lock().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the host got {} invocations, not {n}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn is_job_id(id: &str) -> bool {
+    id.len() == 36
+        && id.chars().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        })
+}
+
+fn config_for(url: &str) -> Config {
+    Config::default()
+        .lambda_backend(url)
+        .continuation_delay(DELAY)
+}
+
+#[tokio::test]
+async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
+    let (url, seen) = fake_host().await;
+    let emu = start(config_for(&url)).await;
+    let cp = codepipeline(&emu);
+
+    // CodePipeline invokes a Lambda action asynchronously.
+    let res = invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
+    assert_eq!(res.status, 202);
+    let first = wait_for(&seen, 1).await;
+    assert_eq!(first[0].event["CodePipeline.job"]["id"], JOB);
+
+    let began = Instant::now();
+    cp.put_job_success_result()
+        .job_id(JOB)
+        .continuation_token("poll-1")
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for(&seen, 2).await;
+    assert!(began.elapsed() >= DELAY, "the continuation waits the delay");
+    let second = &got[1];
+    assert_eq!(second.function, "pipeline-entry");
+    assert_eq!(second.invocation_type.as_deref(), Some("Event"));
+    let second_job = second.event["CodePipeline.job"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(is_job_id(&second_job), "{second_job}");
+    assert_ne!(second_job, JOB);
+    assert_eq!(
+        second.event["CodePipeline.job"]["data"]["continuationToken"],
+        "poll-1"
+    );
+    // Everything else is the remembered event.
+    let mut expected = job_event(&second_job);
+    expected["CodePipeline.job"]["data"]["continuationToken"] = json!("poll-1");
+    assert_eq!(second.event, expected);
+
+    // The new job can be continued in turn; the chain shows in the snapshot.
+    cp.put_job_success_result()
+        .job_id(&second_job)
+        .continuation_token("poll-2")
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for(&seen, 3).await;
+    let third_job = got[2].event["CodePipeline.job"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        got[2].event["CodePipeline.job"]["data"]["continuationToken"],
+        "poll-2"
+    );
+    assert_ne!(third_job, second_job);
+
+    // A final result ends the chain.
+    cp.put_job_success_result()
+        .job_id(&third_job)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(DELAY * 4).await;
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    let snap = emu.snapshot();
+    let chain: Vec<(&str, &str, Option<&str>, Option<&str>)> = snap
+        .jobs
+        .iter()
+        .map(|j| {
+            (
+                j.job_id.as_str(),
+                j.function_name.as_str(),
+                j.continued_from.as_deref(),
+                j.continuation_token.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            (JOB, "pipeline-entry", None, None),
+            (
+                second_job.as_str(),
+                "pipeline-entry",
+                Some(JOB),
+                Some("poll-1")
+            ),
+            (
+                third_job.as_str(),
+                "pipeline-entry",
+                Some(second_job.as_str()),
+                Some("poll-2")
+            ),
+        ]
+    );
+    assert!(snap.jobs.iter().all(|j| j.invoked_at.ends_with('Z')));
+    // The emulator's invocations are listed as Event calls, not counted as calls.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while emu.snapshot().lambda_invocations.len() < 3 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let snap = emu.snapshot();
+    assert!(snap
+        .lambda_invocations
+        .iter()
+        .all(|i| i.function_name == "pipeline-entry" && i.status == 202 && i.outcome == "ok"));
+    assert_eq!(snap.calls_of(Operation::Invoke), 1);
+
+    // The remembered events' credentials show nowhere.
+    let state = raw(&emu, "GET", "/_emulator/state", &[], "").await.body;
+    assert!(!state.contains(SECRET));
+    assert!(!state.contains("artifactCredentials"));
+    let jobs: Value = serde_json::from_str::<Value>(&state).unwrap()["jobs"].clone();
+    assert_eq!(
+        jobs[1],
+        json!({
+            "jobId": second_job,
+            "functionName": "pipeline-entry",
+            "continuedFrom": JOB,
+            "continuationToken": "poll-1",
+            "invokedAt": jobs[1]["invokedAt"],
+        })
+    );
+    assert!(!format!("{emu:?}").contains(SECRET));
+}
+
+#[tokio::test]
+async fn no_token_or_no_event_no_continuation() {
+    let (url, seen) = fake_host().await;
+    let emu = start(config_for(&url)).await;
+    let cp = codepipeline(&emu);
+
+    // A synchronous invocation is remembered too.
+    let res = invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    // So is it once only: a repeated event is the same job.
+    invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    // A payload that is no job event is not.
+    invoke(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &json!({"paths": ["/a"]}),
+    )
+    .await;
+    invoke(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &json!({"CodePipeline.job": {}}),
+    )
+    .await;
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(emu.snapshot().jobs.len(), 1);
+
+    // A result without a token continues nothing.
+    cp.put_job_success_result()
+        .job_id(JOB)
+        .send()
+        .await
+        .unwrap();
+    // A token for a job whose event never went through Invoke: recorded only.
+    let stranger = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    cp.put_job_success_result()
+        .job_id(stranger)
+        .continuation_token("t")
+        .send()
+        .await
+        .unwrap();
+    // A failure after a token is final, as before.
+    cp.put_job_failure_result()
+        .job_id(stranger)
+        .failure_details(
+            aws_sdk_codepipeline::types::FailureDetails::builder()
+                .r#type(aws_sdk_codepipeline::types::FailureType::JobFailed)
+                .message("m")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(DELAY * 4).await;
+
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    let snap = emu.snapshot();
+    assert_eq!(snap.jobs.len(), 1);
+    assert_eq!(snap.job_results.len(), 3);
+    assert_eq!(snap.job_results[1].continuation_token.as_deref(), Some("t"));
+}
+
+#[tokio::test]
+async fn a_token_after_shutdown_continues_nothing() {
+    let (url, seen) = fake_host().await;
+    let emu = start(config_for(&url).continuation_delay(Duration::from_millis(300))).await;
+    invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
+    wait_for(&seen, 1).await;
+    codepipeline(&emu)
+        .put_job_success_result()
+        .job_id(JOB)
+        .continuation_token("later")
+        .send()
+        .await
+        .unwrap();
+    emu.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
