@@ -13,7 +13,8 @@ use crate::start::{describe_invalidations, parse_time};
 
 /// Updates the status of every invalidation not yet completed, and says whether all are
 /// completed and how long to wait before the next check. Past the deadline with some still in
-/// progress, fails with [`ErrorKind::InvalidationTimedOut`] naming them.
+/// progress, fails with [`ErrorKind::InvalidationTimedOut`] naming them. When the job's reply
+/// window has closed, sets `replyDue` so that the run replies "in progress" and ends.
 pub async fn check_status(
     client: &Client,
     payload: Value,
@@ -44,12 +45,12 @@ pub async fn check_status(
         return Ok(run);
     }
     let deadline = parse_time("deadline", &run.deadline)?;
-    match deadline.duration_since(now) {
-        Ok(left) if !left.is_zero() => {
-            run.wait_seconds = seconds_before_next_check(run.checks, left);
-            Ok(run)
-        }
-        _ => Err(WorkflowError::new(
+    let Some(until_deadline) = deadline
+        .duration_since(now)
+        .ok()
+        .filter(|left| !left.is_zero())
+    else {
+        return Err(WorkflowError::new(
             ErrorKind::InvalidationTimedOut,
             format!(
                 "still in progress at the deadline {} after {} checks: {}",
@@ -57,6 +58,20 @@ pub async fn check_status(
                 run.checks,
                 describe_invalidations(run.invalidations.iter().filter(|i| !i.is_completed()))
             ),
-        )),
+        ));
+    };
+    let until_reply = match &run.reply_by {
+        Some(reply_by) => parse_time("replyBy", reply_by)?
+            .duration_since(now)
+            .unwrap_or_default(),
+        None => until_deadline,
+    };
+    if until_reply.is_zero() {
+        // CodePipeline must hear from the run now; report-result sends a continuation token.
+        run.reply_due = true;
+        run.wait_seconds = 0;
+    } else {
+        run.wait_seconds = seconds_before_next_check(run.checks, until_deadline.min(until_reply));
     }
+    Ok(run)
 }

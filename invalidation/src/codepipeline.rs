@@ -34,6 +34,15 @@ pub enum JobResult {
         /// `outputVariables`, readable by later pipeline actions.
         output_variables: HashMap<String, String>,
     },
+    /// PutJobSuccessResult with a continuation token: "still in progress, call again".
+    InProgress {
+        /// `executionDetails.summary`; cut to [`MAX_SUMMARY_CHARS`].
+        summary: String,
+        /// `executionDetails.percentComplete`, 0 to 99.
+        percent_complete: i32,
+        /// The token CodePipeline hands to the next job.
+        continuation_token: String,
+    },
     /// PutJobFailureResult.
     Failure {
         /// `failureDetails.type`.
@@ -47,7 +56,7 @@ impl JobResult {
     /// The name of the CodePipeline call that records this result.
     pub fn operation(&self) -> &'static str {
         match self {
-            Self::Success { .. } => "PutJobSuccessResult",
+            Self::Success { .. } | Self::InProgress { .. } => "PutJobSuccessResult",
             Self::Failure { .. } => "PutJobFailureResult",
         }
     }
@@ -118,6 +127,24 @@ async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), W
                     .build(),
             )
             .set_output_variables((!output_variables.is_empty()).then(|| output_variables.clone()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| classify(&call, e)),
+        JobResult::InProgress {
+            summary,
+            percent_complete,
+            continuation_token,
+        } => client
+            .put_job_success_result()
+            .job_id(job_id)
+            .continuation_token(continuation_token)
+            .execution_details(
+                ExecutionDetails::builder()
+                    .summary(truncate_chars(summary, MAX_SUMMARY_CHARS))
+                    .percent_complete(*percent_complete)
+                    .build(),
+            )
             .send()
             .await
             .map(drop)

@@ -10,8 +10,9 @@
 //! - [`payload`]: the payloads passed between the functions and the execution's output.
 //! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
 //! - [`schedule`]: how long to wait between status checks.
+//! - [`continuation`]: the token that carries a run past CodePipeline's reply window.
 //! - [`cloudfront`] and [`codepipeline`]: the AWS calls, with errors mapped to [`error`].
-//! - [`start`], [`check`], [`report`]: what each function does.
+//! - [`entry`], [`start`], [`check`], [`report`]: what each function does.
 //! - [`secrets`]: keeps the job's artifact credentials out of every message.
 //! - [`logging`]: the functions' log setup.
 
@@ -19,6 +20,8 @@ mod aws_error;
 pub mod check;
 pub mod cloudfront;
 pub mod codepipeline;
+pub mod continuation;
+pub mod entry;
 pub mod error;
 pub mod logging;
 pub mod payload;

@@ -64,6 +64,14 @@ pub struct Run {
     pub all_completed: bool,
     /// How long the state machine waits before the next check.
     pub wait_seconds: u64,
+    /// When the run must reply to its CodePipeline job (RFC 3339): CodePipeline fails a Lambda
+    /// invoke action that is silent for 20 minutes. None without a job.
+    #[serde(default)]
+    pub reply_by: Option<String>,
+    /// Whether the reply window has closed with invalidations still in progress: the run then
+    /// records an "in progress" reply with a continuation token and ends.
+    #[serde(default)]
+    pub reply_due: bool,
 }
 
 /// One invalidation this run created, and what CloudFront last said of it.
@@ -154,6 +162,9 @@ pub enum RunStatus {
     Succeeded,
     /// Something failed; `error` and `cause` say what.
     Failed,
+    /// The invalidations are still in progress and the job was told so with a continuation
+    /// token; the run for the next job carries on.
+    Continued,
 }
 
 /// The execution's output, shaped by report-result. A `Failed` outcome sends the state machine
@@ -191,6 +202,9 @@ pub struct PipelineReport {
     pub failure_type: Option<FailureType>,
     /// True when CodePipeline said the job already had this run's result (a retried report).
     pub already_recorded: bool,
+    /// The continuation token sent, for an "in progress" reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
 }
 
 #[cfg(test)]

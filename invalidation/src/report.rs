@@ -7,10 +7,14 @@ use backon::ExponentialBuilder;
 use serde_json::Value;
 
 use crate::codepipeline::{record_job_result, JobResult};
+use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
-use crate::payload::{from_payload, Outcome, PipelineReport, ReportInput, Run, RunStatus};
+use crate::payload::{
+    from_payload, InvalidationState, Outcome, PipelineReport, ReportInput, Run, RunStatus,
+};
 use crate::request::CODEPIPELINE_JOB_KEY;
 use crate::secrets::Secrets;
+use crate::start::describe_invalidations;
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff`), and returns it as
@@ -31,7 +35,7 @@ pub async fn report_result(
     let Some(job_id) = job_id(&input) else {
         return Ok(outcome);
     };
-    let result = job_result(&outcome, input.run.as_ref());
+    let result = job_result(&outcome, input.run.as_ref())?;
     let already_recorded = record_job_result(client, &job_id, &result, backoff)
         .await
         .map_err(|error| secrets.redact_error(error))?;
@@ -44,11 +48,17 @@ pub async fn report_result(
     outcome.code_pipeline = Some(PipelineReport {
         job_id,
         result: result.operation().to_owned(),
-        failure_type: match result {
-            JobResult::Failure { failure_type, .. } => Some(failure_type),
-            JobResult::Success { .. } => None,
+        failure_type: match &result {
+            JobResult::Failure { failure_type, .. } => Some(*failure_type),
+            _ => None,
         },
         already_recorded,
+        continuation_token: match result {
+            JobResult::InProgress {
+                continuation_token, ..
+            } => Some(continuation_token),
+            _ => None,
+        },
     });
     Ok(outcome)
 }
@@ -74,32 +84,56 @@ fn decide_outcome(input: &ReportInput, secrets: &Secrets) -> Outcome {
         .as_ref()
         .map(|run| run.invalidations.clone())
         .unwrap_or_default();
-    let failure = match (&input.error, &input.run) {
-        (Some(caught), _) => Some((caught.error.clone(), secrets.redact(&caught.message()))),
-        (None, Some(run)) if run.all_completed => None,
-        (None, _) => Some((
-            ErrorKind::InvalidInput.name().to_owned(),
-            "report-result was called with neither an error nor a completed run".to_owned(),
-        )),
+    let outcome = |status, summary, error: Option<(String, String)>| {
+        let (error, cause) = error.unzip();
+        Outcome {
+            status,
+            error,
+            cause,
+            summary,
+            invalidations: invalidations.clone(),
+            code_pipeline: None,
+        }
     };
-    match failure {
-        None => Outcome {
-            status: RunStatus::Succeeded,
-            error: None,
-            cause: None,
-            summary: success_summary(input.run.as_ref().expect("a completed run")),
-            invalidations,
-            code_pipeline: None,
-        },
-        Some((error, cause)) => Outcome {
-            status: RunStatus::Failed,
-            summary: format!("Cache invalidation failed: {error}: {cause}"),
-            error: Some(error),
-            cause: Some(cause),
-            invalidations,
-            code_pipeline: None,
-        },
+    match (&input.error, &input.run) {
+        (Some(caught), _) => {
+            let cause = secrets.redact(&caught.message());
+            let summary = format!("Cache invalidation failed: {}: {cause}", caught.error);
+            outcome(
+                RunStatus::Failed,
+                summary,
+                Some((caught.error.clone(), cause)),
+            )
+        }
+        (None, Some(run)) if run.all_completed => {
+            outcome(RunStatus::Succeeded, success_summary(run), None)
+        }
+        (None, Some(run)) if run.reply_due && run.job_id.is_some() => {
+            outcome(RunStatus::Continued, progress_summary(run), None)
+        }
+        (None, _) => {
+            let cause = "report-result was called with neither an error nor a finished run";
+            let name = ErrorKind::InvalidInput.name().to_owned();
+            let summary = format!("Cache invalidation failed: {name}: {cause}");
+            outcome(RunStatus::Failed, summary, Some((name, cause.to_owned())))
+        }
     }
+}
+
+fn progress_summary(run: &Run) -> String {
+    let done = run
+        .invalidations
+        .iter()
+        .filter(|i| i.is_completed())
+        .count();
+    format!(
+        "Still waiting for CloudFront after {}: {done} of {} invalidations completed ({}); \
+         a new job carries on until {}.",
+        status_checks(run.checks),
+        run.invalidations.len(),
+        describe_invalidations(&run.invalidations),
+        run.deadline
+    )
 }
 
 fn success_summary(run: &Run) -> String {
@@ -113,21 +147,38 @@ fn success_summary(run: &Run) -> String {
         .map(|i| format!("{} (invalidation {})", i.distribution_id, i.invalidation_id))
         .collect();
     format!(
-        "Invalidated {paths} on {}: completed after {} status checks.",
+        "Invalidated {paths} on {}: completed after {}.",
         targets.join(", "),
-        run.checks
+        status_checks(run.checks)
     )
 }
 
-fn job_result(outcome: &Outcome, run: Option<&Run>) -> JobResult {
-    match (&outcome.error, run) {
-        (Some(error), _) => JobResult::Failure {
-            failure_type: FailureType::for_error_name(error),
+fn status_checks(count: u32) -> String {
+    match count {
+        1 => "1 status check".to_owned(),
+        n => format!("{n} status checks"),
+    }
+}
+
+fn job_result(outcome: &Outcome, run: Option<&Run>) -> Result<JobResult, WorkflowError> {
+    let invalidations = run.map(|r| r.invalidations.as_slice()).unwrap_or_default();
+    Ok(match outcome.status {
+        RunStatus::Failed => JobResult::Failure {
+            failure_type: FailureType::for_error_name(outcome.error.as_deref().unwrap_or("")),
             message: outcome.summary.clone(),
         },
-        (None, run) => {
-            let invalidations = run.map(|r| r.invalidations.as_slice()).unwrap_or_default();
-            let join = |field: fn(&crate::payload::InvalidationState) -> &str| {
+        RunStatus::Continued => {
+            let run = run.expect("a continued outcome comes from a run");
+            let done = invalidations.iter().filter(|i| i.is_completed()).count();
+            JobResult::InProgress {
+                summary: outcome.summary.clone(),
+                // Never 100 while something is still in progress.
+                percent_complete: (done * 100 / invalidations.len().max(1)).min(99) as i32,
+                continuation_token: Continuation::of(run).to_token()?,
+            }
+        }
+        RunStatus::Succeeded => {
+            let join = |field: fn(&InvalidationState) -> &str| {
                 invalidations
                     .iter()
                     .map(field)
@@ -142,5 +193,5 @@ fn job_result(outcome: &Outcome, run: Option<&Run>) -> JobResult {
                 ]),
             }
         }
-    }
+    })
 }

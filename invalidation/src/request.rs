@@ -9,6 +9,7 @@ use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::continuation::Continuation;
 use crate::error::WorkflowError;
 
 /// The key under which CodePipeline puts the job in a Lambda invoke event.
@@ -19,6 +20,9 @@ pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 3600;
 /// The longest accepted `timeoutSeconds`: CodePipeline fails any action after 24 hours.
 pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// The most distributions one request may name: a run that outlasts CodePipeline's reply window
+/// names each invalidation in a continuation token of at most 2048 characters.
+pub const MAX_DISTRIBUTIONS: usize = 40;
 /// CloudFront's longest invalidation path.
 pub const MAX_PATH_LENGTH: usize = 4000;
 /// CloudFront's limit of file paths in progress per distribution.
@@ -37,6 +41,8 @@ pub struct InvalidationRequest {
     pub paths: Vec<String>,
     /// How long to wait for every invalidation to complete.
     pub timeout_seconds: u64,
+    /// For a job CodePipeline created after an "in progress" reply: the run to resume.
+    pub continuation: Option<Continuation>,
 }
 
 /// The keys a person may set, in console input or in a JSON `UserParameters`.
@@ -76,13 +82,19 @@ pub fn parse_request(input: &Value) -> Result<InvalidationRequest, WorkflowError
         .id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| WorkflowError::invalid_input("the CodePipeline job event has no job id"))?;
+    let continuation = match job.data.continuation_token.as_deref() {
+        Some(token) if !token.is_empty() => Some(Continuation::from_token(token)?),
+        _ => None,
+    };
     let user_parameters = job
         .data
         .action_configuration
         .configuration
         .user_parameters
         .unwrap_or_default();
-    validate(parse_user_parameters(&user_parameters)?, Some(job_id))
+    let mut request = validate(parse_user_parameters(&user_parameters)?, Some(job_id))?;
+    request.continuation = continuation;
+    Ok(request)
 }
 
 /// `UserParameters` is one string: a bare distribution id, or a JSON object of [`Parameters`].
@@ -133,6 +145,13 @@ fn validate(
         }
         (None, Some(ids)) => ids,
     };
+    let distribution_ids = without_duplicates(distribution_ids);
+    if distribution_ids.len() > MAX_DISTRIBUTIONS {
+        return Err(WorkflowError::invalid_input(format!(
+            "{} distributions are more than the {MAX_DISTRIBUTIONS} one run may invalidate",
+            distribution_ids.len()
+        )));
+    }
     if let Some(bad) = distribution_ids.iter().find(|id| !is_distribution_id(id)) {
         return Err(WorkflowError::invalid_input(format!(
             "distribution id `{}` is not a CloudFront distribution id (an E followed by \
@@ -154,9 +173,10 @@ fn validate(
     }
     Ok(InvalidationRequest {
         job_id,
-        distribution_ids: without_duplicates(distribution_ids),
+        distribution_ids,
         paths,
         timeout_seconds,
+        continuation: None,
     })
 }
 
@@ -289,6 +309,7 @@ mod tests {
                 distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
                 paths: vec!["/*".into()],
                 timeout_seconds: 3600,
+                continuation: None,
             }
         );
     }

@@ -19,25 +19,51 @@ use crate::secrets::Secrets;
 ///
 /// Nothing is sent to CloudFront unless the whole request is valid. No message this returns
 /// holds the job event's artifact credentials.
+///
+/// A job CodePipeline created after an "in progress" reply carries a continuation token: its run
+/// resumes the token's invalidations and deadline and creates nothing. With a job, the run must
+/// reply within `reply_window` of the execution's start (see [`crate::continuation`]).
 pub async fn start_invalidation(
     client: &Client,
     payload: Value,
     now: SystemTime,
+    reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
     let input: StartInput = from_payload("start-invalidation", payload)?;
     let secrets = Secrets::from_request(&input.request);
-    create_all(client, &input, now)
+    start_run(client, &input, now, reply_window)
         .await
         .map_err(|error| secrets.redact_error(error))
 }
 
-async fn create_all(
+async fn start_run(
     client: &Client,
     input: &StartInput,
     now: SystemTime,
+    reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
     let request = parse_request(&input.request)?;
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
+    let reply_by = request.job_id.as_ref().map(|_| started + reply_window);
+    if let Some(continuation) = &request.continuation {
+        tracing::info!(
+            invalidations = continuation.invalidations.len(),
+            deadline = %continuation.deadline,
+            "resuming the invalidations of an earlier job"
+        );
+        let deadline = parse_time("continuationToken deadline", &continuation.deadline)?;
+        return Ok(Run {
+            job_id: request.job_id.clone(),
+            deadline: continuation.deadline.clone(),
+            path_count: continuation.paths,
+            invalidations: continuation.invalidations(),
+            checks: continuation.checks,
+            all_completed: false,
+            wait_seconds: first_wait(deadline, reply_by, now),
+            reply_by: reply_by.map(format_time),
+            reply_due: false,
+        });
+    }
     let deadline = started + Duration::from_secs(request.timeout_seconds);
     let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
 
@@ -67,7 +93,6 @@ async fn create_all(
             Err(error) => return Err(error),
         }
     }
-    let until_deadline = deadline.duration_since(now).unwrap_or_default();
     Ok(Run {
         job_id: request.job_id.clone(),
         deadline: format_time(deadline),
@@ -75,8 +100,15 @@ async fn create_all(
         all_completed: invalidations.iter().all(InvalidationState::is_completed),
         invalidations,
         checks: 0,
-        wait_seconds: seconds_before_next_check(0, until_deadline),
+        wait_seconds: first_wait(deadline, reply_by, now),
+        reply_by: reply_by.map(format_time),
+        reply_due: false,
     })
+}
+
+fn first_wait(deadline: SystemTime, reply_by: Option<SystemTime>, now: SystemTime) -> u64 {
+    let until = reply_by.map_or(deadline, |reply_by| reply_by.min(deadline));
+    seconds_before_next_check(0, until.duration_since(now).unwrap_or_default())
 }
 
 /// The CallerReference for one distribution of one job or execution. Deterministic on purpose:
@@ -106,7 +138,7 @@ pub(crate) fn parse_time(field: &str, text: &str) -> Result<SystemTime, Workflow
         })
 }
 
-fn format_time(time: SystemTime) -> String {
+pub(crate) fn format_time(time: SystemTime) -> String {
     DateTime::from(time)
         .fmt(Format::DateTime)
         .expect("a SystemTime after the epoch formats as RFC 3339")

@@ -12,10 +12,12 @@ use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
 use aws_sdk_codepipeline::operation::put_job_success_result::PutJobSuccessResultOutput;
 use aws_sdk_codepipeline::types::FailureType as SdkFailureType;
+use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
+use invalidation::entry::{start_pipeline_run, EntryOutcome};
 use invalidation::payload::{Outcome, Run, RunStatus};
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
@@ -23,6 +25,8 @@ use invalidation::{ErrorKind, FailureType};
 use serde_json::{json, Value};
 
 const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
+/// The reply window the tests run with (the default's 15 minutes).
+const WINDOW: Duration = Duration::from_secs(900);
 const CREDENTIALS: [&str; 3] = [
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -143,7 +147,9 @@ fn run_in_progress(deadline: &str, checks: u32) -> Value {
         ],
         "checks": checks,
         "allCompleted": false,
-        "waitSeconds": 5
+        "waitSeconds": 5,
+        "replyBy": null,
+        "replyDue": false
     })
 }
 
@@ -158,6 +164,7 @@ async fn start_creates_one_invalidation_per_distribution_named_after_the_executi
         &client,
         start_payload(event("console-input-several.json")),
         at("2026-11-26T12:00:01Z"),
+        WINDOW,
     )
     .await
     .unwrap();
@@ -213,6 +220,7 @@ async fn start_with_a_job_uses_the_job_id_for_the_caller_reference_and_sends_the
         &client,
         start_payload(event("codepipeline-job.json")),
         SystemTime::now(),
+        WINDOW,
     )
     .await
     .unwrap();
@@ -248,7 +256,7 @@ async fn invalid_input_is_rejected_before_any_call_to_cloudfront() {
         ),
     ];
     for (input, named) in bad_inputs {
-        let error = start_invalidation(&client, start_payload(input), SystemTime::now())
+        let error = start_invalidation(&client, start_payload(input), SystemTime::now(), WINDOW)
             .await
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidInput);
@@ -288,6 +296,7 @@ async fn each_cloudfront_error_becomes_its_workflow_error() {
             &client,
             start_payload(event("console-input.json")),
             SystemTime::now(),
+            WINDOW,
         )
         .await
         .unwrap_err();
@@ -311,6 +320,7 @@ async fn a_bare_5xx_without_an_error_document_is_service_unavailable() {
         &client,
         start_payload(event("console-input.json")),
         SystemTime::now(),
+        WINDOW,
     )
     .await
     .unwrap_err();
@@ -334,6 +344,7 @@ async fn a_failure_after_the_first_distribution_names_what_was_already_created()
         &client,
         start_payload(event("console-input-several.json")),
         SystemTime::now(),
+        WINDOW,
     )
     .await
     .unwrap_err();
@@ -355,7 +366,7 @@ async fn a_malformed_job_event_is_reported_without_its_credentials() {
         json!(["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]);
     request["CodePipeline.job"]["data"]["artifactCredentials"]["accessKeyId"] = json!(0.5);
     let client = cloudfront(&[]);
-    let error = start_invalidation(&client, start_payload(request), SystemTime::now())
+    let error = start_invalidation(&client, start_payload(request), SystemTime::now(), WINDOW)
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput);
@@ -704,6 +715,7 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
         &cloudfront,
         start_payload(event("codepipeline-job.json")),
         SystemTime::now(),
+        WINDOW,
     )
     .await
     .unwrap();
@@ -751,4 +763,271 @@ impl std::io::Write for LogSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------- the reply window
+
+#[tokio::test]
+async fn with_a_job_the_run_must_reply_within_the_window_of_its_start() {
+    let create = create_rule();
+    let client = cloudfront(&[&create]);
+    let run = start_invalidation(
+        &client,
+        start_payload(event("codepipeline-job.json")),
+        at("2026-11-26T12:00:01Z"),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.reply_by.as_deref(), Some("2026-11-26T12:00:03Z"));
+    assert_eq!(
+        run.wait_seconds, 2,
+        "the first check comes before the reply is due"
+    );
+
+    let console = start_invalidation(
+        &client,
+        start_payload(event("console-input.json")),
+        at("2026-11-26T12:00:01Z"),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(console.reply_by, None);
+    assert_eq!(console.wait_seconds, 5);
+}
+
+#[tokio::test]
+async fn when_the_reply_window_closes_the_check_asks_for_a_reply() {
+    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation)
+        .then_output(|| get_output("InProgress"));
+    let client = cloudfront(&[&get]);
+    let mut run = run_in_progress("2026-11-26T13:00:00Z", 4);
+    run["jobId"] = json!(JOB_ID);
+    run["replyBy"] = json!("2026-11-26T12:15:00Z");
+
+    let early = check_status(&client, run.clone(), at("2026-11-26T12:14:30Z"))
+        .await
+        .unwrap();
+    assert!(!early.reply_due);
+    assert_eq!(early.wait_seconds, 30, "the wait stops at the reply time");
+
+    let due = check_status(&client, run, at("2026-11-26T12:15:00Z"))
+        .await
+        .unwrap();
+    assert!(due.reply_due);
+    assert_eq!(due.wait_seconds, 0);
+}
+
+#[tokio::test]
+async fn a_due_reply_is_an_in_progress_result_with_a_continuation_token() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .match_requests(|request| {
+            let details = request.execution_details().unwrap();
+            request.job_id() == Some(JOB_ID)
+                && request.output_variables().is_none()
+                && details.percent_complete() == Some(50)
+                && details.summary().unwrap().starts_with("Still waiting for CloudFront after 4 status checks: 1 of 2")
+                && request.continuation_token()
+                    == Some(r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":1,"checks":4,"invalidations":[["E2QWRUHEXAMPLE","IA"],["E1U5RQF7T870K0","IB"]]}"#)
+        })
+        .then_output(|| PutJobSuccessResultOutput::builder().build());
+    let client = codepipeline(&[&put]);
+    let mut run = run_in_progress("2026-11-26T13:00:00Z", 4);
+    run["jobId"] = json!(JOB_ID);
+    run["replyDue"] = json!(true);
+
+    let outcome = report(&client, json!({"run": run})).await.unwrap();
+
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.status, RunStatus::Continued);
+    assert!(outcome.code_pipeline.unwrap().continuation_token.is_some());
+}
+
+#[tokio::test]
+async fn a_continued_job_resumes_the_same_invalidations_without_creating_any() {
+    let create = create_rule();
+    let client = cloudfront(&[&create]);
+    let mut request = event("codepipeline-job.json");
+    request["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
+    request["CodePipeline.job"]["data"]["continuationToken"] = json!(
+        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":9,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
+    );
+
+    let run = start_invalidation(
+        &client,
+        start_payload(request),
+        at("2026-11-26T12:20:00Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(create.num_calls(), 0);
+    assert_eq!(
+        run.job_id.as_deref(),
+        Some("22222222-abcd-2222-abcd-222222abcdef")
+    );
+    assert_eq!(run.deadline, "2026-11-26T13:00:00Z");
+    assert_eq!((run.path_count, run.checks), (2, 9));
+    assert_eq!(run.invalidations[0].invalidation_id, "I2J0I21PCUYOIK");
+    assert_eq!(run.invalidations[0].distribution_id, "E2QWRUHEXAMPLE");
+}
+
+// ---------------------------------------------------------------- pipeline-entry
+
+fn step_functions(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+    mock_client!(aws_sdk_sfn, RuleMode::Sequential, rules, |config| config
+        .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled()))
+}
+
+fn sfn_error(code: &str) -> String {
+    format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
+}
+
+async fn enter(
+    sfn: &aws_sdk_sfn::Client,
+    pipeline: &aws_sdk_codepipeline::Client,
+    event: Value,
+) -> Result<EntryOutcome, invalidation::WorkflowError> {
+    start_pipeline_run(
+        sfn,
+        pipeline,
+        "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation",
+        event,
+        report_backoff().with_min_delay(Duration::from_millis(1)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn entry_starts_one_execution_named_after_the_job_with_the_event_as_input() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .match_requests(|request| {
+            let input: Value = serde_json::from_str(request.input().unwrap()).unwrap();
+            request.name() == Some(&format!("job-{JOB_ID}"))
+                && request.state_machine_arn()
+                    == Some("arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation")
+                && input == event("codepipeline-job.json")
+        })
+        .then_output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
+                .start_date(DateTime::from_secs(1_795_000_000))
+                .build()
+                .unwrap()
+        });
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[]);
+
+    let outcome = enter(&sfn, &pipeline, event("codepipeline-job.json"))
+        .await
+        .unwrap();
+
+    assert_eq!(start.num_calls(), 1);
+    assert_eq!(outcome.execution_name, format!("job-{JOB_ID}"));
+    assert!(outcome.execution_arn.is_some() && !outcome.already_started);
+    assert_eq!(outcome.failure_reported, None);
+}
+
+#[tokio::test]
+async fn a_redelivered_job_finds_its_run_started_and_reports_nothing() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .sequence()
+        .http_status(400, Some(sfn_error("ExecutionAlreadyExists")))
+        .build();
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[]);
+    let outcome = enter(&sfn, &pipeline, event("codepipeline-job.json"))
+        .await
+        .unwrap();
+    assert!(outcome.already_started);
+    assert_eq!(outcome.failure_reported, None);
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_start_is_reported_to_the_job() {
+    let cases = [
+        (
+            "StateMachineDoesNotExist",
+            SdkFailureType::ConfigurationError,
+        ),
+        ("AccessDeniedException", SdkFailureType::PermissionError),
+    ];
+    for (code, failure_type) in cases {
+        let start = mock!(aws_sdk_sfn::Client::start_execution)
+            .sequence()
+            .http_status(400, Some(sfn_error(code)))
+            .build();
+        let put = failure_rule(failure_type, "Cache invalidation could not start: ");
+        let sfn = step_functions(&[&start]);
+        let pipeline = codepipeline(&[&put]);
+
+        let outcome = enter(&sfn, &pipeline, event("codepipeline-job.json"))
+            .await
+            .unwrap();
+
+        assert_eq!(put.num_calls(), 1, "{code}");
+        let reported = outcome.failure_reported.unwrap();
+        assert!(reported.contains(code), "{reported}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_a_bounded_number_of_times_then_reported() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .sequence()
+        .http_status(400, Some(sfn_error("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let put = failure_rule(
+        SdkFailureType::JobFailed,
+        "Cache invalidation could not start: Throttled",
+    );
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[&put]);
+    enter(&sfn, &pipeline, event("codepipeline-job.json"))
+        .await
+        .unwrap();
+    assert_eq!(start.num_calls(), 6);
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn input_that_can_be_rejected_now_never_starts_a_run() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution).then_output(|| {
+        StartExecutionOutput::builder()
+            .execution_arn("x")
+            .start_date(DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    });
+    let put = failure_rule(
+        SdkFailureType::ConfigurationError,
+        "Cache invalidation could not start: InvalidInput: UserParameters `not-an-id`",
+    );
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[&put]);
+    let mut job = event("codepipeline-job.json");
+    job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!("not-an-id");
+
+    let outcome = enter(&sfn, &pipeline, job).await.unwrap();
+
+    assert_eq!(start.num_calls(), 0);
+    assert_eq!(put.num_calls(), 1);
+    let text = serde_json::to_string(&outcome).unwrap();
+    for secret in CREDENTIALS {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_without_a_job_is_refused() {
+    let sfn = step_functions(&[]);
+    let pipeline = codepipeline(&[]);
+    let error = enter(&sfn, &pipeline, event("console-input.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
 }

@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use invalidation::continuation::reply_window_from_env;
 use invalidation::start::start_invalidation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -10,10 +11,11 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     invalidation::logging::init();
+    let reply_window = reply_window_from_env()?;
     let config = aws_config::load_from_env().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     run(service_fn(|event: LambdaEvent<Value>| {
-        start_invalidation(&cloudfront, event.payload, SystemTime::now())
+        start_invalidation(&cloudfront, event.payload, SystemTime::now(), reply_window)
     }))
     .await
 }

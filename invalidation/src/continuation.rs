@@ -1,0 +1,181 @@
+//! Waiting past CodePipeline's reply window with continuation tokens.
+//!
+//! CodePipeline fails a Lambda invoke action that sends no reply for 20 minutes, and an
+//! invalidation can take longer. So before the window closes the run records an "in progress"
+//! reply (PutJobSuccessResult with a continuation token); CodePipeline then starts a new job
+//! for the same action with that token, pipeline-entry starts a new run for it, and that run
+//! resumes polling the same invalidations until the original deadline. The token carries all a
+//! new run needs: the invalidations, the deadline, the path count and the checks done so far.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::WorkflowError;
+use crate::payload::{InvalidationState, Run};
+
+/// CodePipeline's longest continuation token.
+pub const MAX_TOKEN_CHARS: usize = 2048;
+/// How long a run waits before replying "in progress" when nothing says otherwise: 15 minutes,
+/// leaving 5 of CodePipeline's 20 for a slow check and the reply itself.
+pub const DEFAULT_REPLY_WINDOW_SECONDS: u64 = 900;
+/// The environment variable of start-invalidation that sets the reply window (tests shorten it).
+pub const REPLY_WINDOW_VARIABLE: &str = "REPLY_WINDOW_SECONDS";
+
+const TOKEN_VERSION: u32 = 1;
+
+/// The reply window from [`REPLY_WINDOW_VARIABLE`], else the default; read once at start.
+pub fn reply_window_from_env() -> Result<std::time::Duration, String> {
+    match std::env::var(REPLY_WINDOW_VARIABLE) {
+        Err(_) => Ok(std::time::Duration::from_secs(DEFAULT_REPLY_WINDOW_SECONDS)),
+        Ok(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| (1..=1200).contains(seconds))
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| {
+                format!("{REPLY_WINDOW_VARIABLE} `{text}` must be whole seconds from 1 to 1200")
+            }),
+    }
+}
+
+/// What a continued run resumes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// Token format version, so a future change can still read today's tokens.
+    pub v: u32,
+    /// The run's deadline (RFC 3339), unchanged across continuations.
+    pub deadline: String,
+    /// Paths requested per distribution.
+    pub paths: usize,
+    /// Status checks done so far.
+    pub checks: u32,
+    /// `[distribution id, invalidation id]` pairs.
+    pub invalidations: Vec<(String, String)>,
+}
+
+impl Continuation {
+    /// The continuation of a run that is still waiting.
+    pub fn of(run: &Run) -> Self {
+        Self {
+            v: TOKEN_VERSION,
+            deadline: run.deadline.clone(),
+            paths: run.path_count,
+            checks: run.checks,
+            invalidations: run
+                .invalidations
+                .iter()
+                .map(|i| (i.distribution_id.clone(), i.invalidation_id.clone()))
+                .collect(),
+        }
+    }
+
+    /// The token: compact JSON, readable in CodePipeline's console.
+    pub fn to_token(&self) -> Result<String, WorkflowError> {
+        let token = serde_json::to_string(self).expect("a continuation serializes");
+        if token.chars().count() > MAX_TOKEN_CHARS {
+            return Err(WorkflowError::invalid_input(format!(
+                "{} invalidations do not fit in a {MAX_TOKEN_CHARS}-character continuation token",
+                self.invalidations.len()
+            )));
+        }
+        Ok(token)
+    }
+
+    /// Reads a token this workflow wrote.
+    pub fn from_token(token: &str) -> Result<Self, WorkflowError> {
+        let continuation: Self = serde_json::from_str(token).map_err(|e| {
+            WorkflowError::invalid_input(format!(
+                "the job's continuationToken was not written by this workflow: {e}"
+            ))
+        })?;
+        if continuation.v != TOKEN_VERSION {
+            return Err(WorkflowError::invalid_input(format!(
+                "continuationToken version {} is not {TOKEN_VERSION}",
+                continuation.v
+            )));
+        }
+        if continuation.invalidations.is_empty() {
+            return Err(WorkflowError::invalid_input(
+                "the job's continuationToken names no invalidation",
+            ));
+        }
+        Ok(continuation)
+    }
+
+    /// The invalidations to resume, with their status not yet known.
+    pub fn invalidations(&self) -> Vec<InvalidationState> {
+        self.invalidations
+            .iter()
+            .map(|(distribution_id, invalidation_id)| InvalidationState {
+                distribution_id: distribution_id.clone(),
+                invalidation_id: invalidation_id.clone(),
+                caller_reference: String::new(),
+                status: "InProgress".to_owned(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        Run {
+            job_id: Some("11111111-abcd-1111-abcd-111111abcdef".into()),
+            deadline: "2026-11-26T13:00:00Z".into(),
+            path_count: 2,
+            invalidations: vec![InvalidationState {
+                distribution_id: "E2QWRUHEXAMPLE".into(),
+                invalidation_id: "I2J0I21PCUYOIK".into(),
+                caller_reference: "ref".into(),
+                status: "InProgress".into(),
+            }],
+            checks: 7,
+            all_completed: false,
+            wait_seconds: 60,
+            reply_by: None,
+            reply_due: true,
+        }
+    }
+
+    #[test]
+    fn a_token_round_trips_and_names_what_to_resume() {
+        let token = Continuation::of(&run()).to_token().unwrap();
+        assert_eq!(
+            token,
+            r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":7,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
+        );
+        let continuation = Continuation::from_token(&token).unwrap();
+        assert_eq!(
+            continuation.invalidations()[0].invalidation_id,
+            "I2J0I21PCUYOIK"
+        );
+        assert_eq!(continuation.checks, 7);
+    }
+
+    #[test]
+    fn forty_distributions_fit_in_a_token() {
+        let mut run = run();
+        run.invalidations = (0..crate::request::MAX_DISTRIBUTIONS)
+            .map(|n| InvalidationState {
+                distribution_id: format!("E{n:0>13}"),
+                invalidation_id: format!("I{n:0>13}"),
+                caller_reference: String::new(),
+                status: "InProgress".into(),
+            })
+            .collect();
+        let token = Continuation::of(&run).to_token().unwrap();
+        assert!(token.len() <= MAX_TOKEN_CHARS, "{}", token.len());
+    }
+
+    #[test]
+    fn foreign_tokens_are_rejected_with_a_reason() {
+        for token in [
+            "abc",
+            r#"{"v":2,"deadline":"x","paths":1,"checks":0,"invalidations":[["E1","I1"]]}"#,
+        ] {
+            let error = Continuation::from_token(token).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput");
+        }
+    }
+}

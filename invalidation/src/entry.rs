@@ -1,0 +1,189 @@
+//! pipeline-entry: the target of a CodePipeline Lambda invoke action. It starts a run of the
+//! state machine for the job and returns at once; the run reports the result to the job.
+//!
+//! A job must never go unanswered: whatever keeps the run from starting (input that can be
+//! rejected now, a missing state machine, a denied permission, throttling that outlasts the
+//! retries) is reported here with PutJobFailureResult. Starting is idempotent: the execution is
+//! named after the job, so a redelivered event (Lambda retries asynchronous invocations) finds
+//! the run already started instead of starting a second one.
+
+use aws_sdk_codepipeline::Client as CodePipeline;
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::Client as StepFunctions;
+use backon::{ExponentialBuilder, Retryable};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws_error::classify;
+use crate::codepipeline::{record_job_result, JobResult};
+use crate::error::{ErrorKind, FailureType, WorkflowError};
+use crate::request::{parse_request, CODEPIPELINE_JOB_KEY};
+use crate::secrets::Secrets;
+
+/// The environment variable that gives pipeline-entry the state machine's ARN.
+pub const STATE_MACHINE_ARN_VARIABLE: &str = "STATE_MACHINE_ARN";
+
+/// What pipeline-entry did with a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryOutcome {
+    /// The job.
+    pub job_id: String,
+    /// The execution name used for it.
+    pub execution_name: String,
+    /// The execution, when one was started now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    /// True when an execution of this name existed already (a redelivered job).
+    pub already_started: bool,
+    /// The failure reported to the job when no run could start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reported: Option<String>,
+}
+
+/// The state machine's ARN, from [`STATE_MACHINE_ARN_VARIABLE`]; read once at start, so a
+/// missing variable stops the function at once with its name.
+pub fn state_machine_arn_from_env() -> Result<String, String> {
+    std::env::var(STATE_MACHINE_ARN_VARIABLE)
+        .ok()
+        .filter(|arn| arn.starts_with("arn:"))
+        .ok_or_else(|| format!("{STATE_MACHINE_ARN_VARIABLE} must hold the state machine's ARN"))
+}
+
+/// The execution name for a job: unique per job, within Step Functions' 80-character and
+/// character-set rules (a job id is a UUID).
+pub fn execution_name(job_id: &str) -> String {
+    format!("job-{job_id}")
+}
+
+/// Starts the run for a CodePipeline job event, or reports why it cannot.
+pub async fn start_pipeline_run(
+    step_functions: &StepFunctions,
+    codepipeline: &CodePipeline,
+    state_machine_arn: &str,
+    event: Value,
+    backoff: ExponentialBuilder,
+) -> Result<EntryOutcome, WorkflowError> {
+    let secrets = Secrets::from_request(&event);
+    let job_id = event
+        .get(CODEPIPELINE_JOB_KEY)
+        .and_then(|job| job.get("id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            WorkflowError::invalid_input(
+                "pipeline-entry takes the event of a CodePipeline Lambda invoke action, \
+                 {\"CodePipeline.job\": {\"id\": …}}; start the state machine directly for other input",
+            )
+        })?;
+    let name = execution_name(&job_id);
+    let started = match parse_request(&event) {
+        Err(rejection) => Err(rejection),
+        Ok(_) => start(step_functions, state_machine_arn, &name, &event, backoff).await,
+    };
+    let mut outcome = EntryOutcome {
+        job_id: job_id.clone(),
+        execution_name: name,
+        execution_arn: None,
+        already_started: false,
+        failure_reported: None,
+    };
+    match started {
+        Ok(Started::New(arn)) => {
+            tracing::info!(job_id = %job_id, execution_arn = %arn, "run started");
+            outcome.execution_arn = Some(arn);
+        }
+        Ok(Started::Already) => {
+            tracing::info!(job_id = %job_id, "the run for this job was started before");
+            outcome.already_started = true;
+        }
+        Err(error) => {
+            let error = secrets.redact_error(error);
+            tracing::warn!(job_id = %job_id, error = error.name(), message = %error.message, "no run started");
+            let message = format!(
+                "Cache invalidation could not start: {}: {}",
+                error.name(),
+                error.message
+            );
+            let failure = JobResult::Failure {
+                failure_type: FailureType::for_error_name(error.name()),
+                message: message.clone(),
+            };
+            // If even this fails, the error makes Lambda retry the whole (idempotent) invocation.
+            record_job_result(codepipeline, &job_id, &failure, backoff)
+                .await
+                .map_err(|e| secrets.redact_error(e))?;
+            outcome.failure_reported = Some(message);
+        }
+    }
+    Ok(outcome)
+}
+
+enum Started {
+    New(String),
+    Already,
+}
+
+async fn start(
+    client: &StepFunctions,
+    state_machine_arn: &str,
+    name: &str,
+    event: &Value,
+    backoff: ExponentialBuilder,
+) -> Result<Started, WorkflowError> {
+    let input = event.to_string();
+    let call = format!("StartExecution {name} of {state_machine_arn}");
+    let attempt = || async {
+        let answer = client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(&input)
+            .send()
+            .await;
+        match answer {
+            Ok(output) => Ok(Started::New(output.execution_arn)),
+            // Same name, other input or a finished run: this job's run exists already.
+            Err(error) if error.code() == Some("ExecutionAlreadyExists") => Ok(Started::Already),
+            Err(error) => Err(classify_start_error(&call, error)),
+        }
+    };
+    attempt
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(WorkflowError::is_transient)
+        .notify(|error, wait| {
+            tracing::warn!(
+                error = error.name(),
+                retry_in_ms = wait.as_millis() as u64,
+                "StartExecution failed; retrying"
+            );
+        })
+        .await
+}
+
+/// Step Functions' own codes for a wrong configuration become `InvalidInput` (so the job gets
+/// ConfigurationError); `ExecutionLimitExceeded` passes with time, like throttling.
+fn classify_start_error<E>(
+    call: &str,
+    error: aws_sdk_sfn::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> WorkflowError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = error.code().unwrap_or_default().to_owned();
+    let classified = classify(call, error);
+    let kind = match code.as_str() {
+        "StateMachineDoesNotExist"
+        | "StateMachineDeleting"
+        | "InvalidArn"
+        | "InvalidName"
+        | "InvalidExecutionInput" => ErrorKind::InvalidInput,
+        "ExecutionLimitExceeded" => ErrorKind::Throttled,
+        _ => classified.kind,
+    };
+    WorkflowError::new(kind, classified.message)
+}
