@@ -14,6 +14,9 @@ use crate::RunError;
 const STATE_MACHINE: &str = "InvalidationStateMachine";
 /// Account and region of the ARNs a local run invents for the functions.
 const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+/// The ARN a local run gives the state machine.
+pub const LOCAL_STATE_MACHINE_ARN: &str =
+    "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine";
 
 /// The state machine and the functions it invokes, as template.yaml declares them.
 #[derive(Debug, Clone)]
@@ -24,6 +27,9 @@ pub struct Deployment {
     pub definition_uri: String,
     /// Placeholder name → the function binary it stands for.
     pub functions: BTreeMap<String, String>,
+    /// Every function binary of the template → its environment variables, with a `!Ref` to the
+    /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`].
+    pub environments: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Deployment {
@@ -54,11 +60,37 @@ impl Deployment {
             let key = key.as_str().unwrap_or_default().to_owned();
             functions.insert(key.clone(), function_binary(resources, &key, value)?);
         }
+        let mut environments = BTreeMap::new();
+        for (id, resource) in resources.as_hash().into_iter().flatten() {
+            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let id = id.as_str().unwrap_or_default();
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .ok_or_else(|| missing(&format!("{id}.Metadata.BuildProperties.Binary")))?;
+            let variables = resource["Properties"]["Environment"]["Variables"]
+                .as_hash()
+                .into_iter()
+                .flatten()
+                .map(|(key, value)| {
+                    let value = scalar(value);
+                    // `!Ref X` loads as the scalar `X`.
+                    let value = match resources[value.as_str()]["Type"].as_str() {
+                        Some("AWS::Serverless::StateMachine") => LOCAL_STATE_MACHINE_ARN.to_owned(),
+                        _ => value,
+                    };
+                    (scalar(key), value)
+                })
+                .collect();
+            environments.insert(binary.to_owned(), variables);
+        }
         let definition_text = read(&repo_root.join(&definition_uri))?;
         Ok(Self {
             definition_text,
             definition_uri,
             functions,
+            environments,
         })
     }
 
@@ -86,12 +118,9 @@ impl Deployment {
             .map_err(|e| RunError::Setup(format!("{}: {e}", self.definition_uri)))
     }
 
-    /// The function binaries, without repeats.
+    /// Every function binary the template deploys.
     pub fn binaries(&self) -> Vec<String> {
-        let mut binaries: Vec<String> = self.functions.values().cloned().collect();
-        binaries.sort();
-        binaries.dedup();
-        binaries
+        self.environments.keys().cloned().collect()
     }
 }
 
@@ -107,6 +136,15 @@ fn function_binary(resources: &Yaml, key: &str, value: &Yaml) -> Result<String, 
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| missing(&format!("{logical_id}.Metadata.BuildProperties.Binary")))
+}
+
+fn scalar(value: &Yaml) -> String {
+    match value {
+        Yaml::String(text) | Yaml::Real(text) => text.clone(),
+        Yaml::Integer(number) => number.to_string(),
+        Yaml::Boolean(flag) => flag.to_string(),
+        _ => String::new(),
+    }
 }
 
 fn missing(what: &str) -> RunError {

@@ -16,18 +16,28 @@
 
 pub mod deployment;
 pub mod hosts;
+mod http;
 pub mod progress;
+
+/// The function a CodePipeline Lambda invoke action targets.
+pub const PIPELINE_ENTRY: &str = "pipeline-entry";
+/// start-invalidation's reply-window variable (see the invalidation crate's continuation module).
+const REPLY_WINDOW_VARIABLE: &str = "REPLY_WINDOW_SECONDS";
+/// How long the pipeline path waits for the next execution before it calls the job stuck.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_emulator::{Config, EmulatorHandle, FaultCode, FaultSpec, Operation, Snapshot};
+use aws_emulator::{
+    Config, EmulatorHandle, ExecutionOutcome, FaultCode, FaultSpec, Operation, Snapshot,
+};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
 
-use crate::deployment::Deployment;
+use crate::deployment::{Deployment, LOCAL_STATE_MACHINE_ARN};
 use crate::hosts::{
     free_port, function_binary, local_command, log_to, require, wait_for_port, CARGO_LAMBDA,
     EXECUTE_SCRIPT, NODE,
@@ -63,6 +73,11 @@ pub struct Settings {
     pub seed: u64,
     /// Where process logs go.
     pub log_dir: PathBuf,
+    /// How long a run with a job waits before replying "in progress" (start-invalidation's
+    /// REPLY_WINDOW_SECONDS); None keeps template.yaml's value.
+    pub reply_window: Option<Duration>,
+    /// Extra environment variables: (function binary, name, value), over template.yaml's.
+    pub env_overrides: Vec<(String, String, String)>,
 }
 
 impl Settings {
@@ -77,14 +92,43 @@ impl Settings {
             invalidation_time: Duration::from_secs(8),
             fault_rate: 0.0,
             seed: 1,
+            reply_window: None,
+            env_overrides: Vec::new(),
         }
+    }
+
+    /// The environment of one function: template.yaml's variables, then the overrides.
+    fn function_env(&self, deployment: &Deployment, binary: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = deployment
+            .environments
+            .get(binary)
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        if let Some(window) = self.reply_window {
+            if env.iter().any(|(key, _)| key == REPLY_WINDOW_VARIABLE) {
+                env.push((
+                    REPLY_WINDOW_VARIABLE.to_owned(),
+                    window.as_secs().to_string(),
+                ));
+            }
+        }
+        env.extend(
+            self.env_overrides
+                .iter()
+                .filter(|(function, _, _)| function == binary)
+                .map(|(_, key, value)| (key.clone(), value.clone())),
+        );
+        env
     }
 
     fn emulator_config(&self, lambda_backend: String) -> Config {
         let mut config = Config::with_distributions(&self.distributions)
             .invalidation_duration(self.invalidation_time)
             .seed(self.seed)
-            .lambda_backend(lambda_backend);
+            .lambda_backend(lambda_backend)
+            .state_machine(LOCAL_STATE_MACHINE_ARN);
         for id in &self.denied {
             config = config.distribution(id.clone()).deny(id.clone());
         }
@@ -191,6 +235,7 @@ impl Environment {
         for (binary, path) in binaries {
             let (stdout, stderr) = log_to(&settings.log_dir.join(format!("{binary}.log")))?;
             let function = local_command(&path, &endpoint)
+                .envs(settings.function_env(&deployment, &binary))
                 // cargo-lambda routes runtime API calls by the function name in the path.
                 .env(
                     "AWS_LAMBDA_RUNTIME_API",
@@ -303,6 +348,96 @@ impl Environment {
             elapsed: started.elapsed(),
         })
     }
+}
+
+impl Environment {
+    /// Plays CodePipeline invoking its Lambda invoke action: invokes pipeline-entry with the job
+    /// event through the Lambda endpoint, and returns pipeline-entry's answer.
+    pub async fn deliver_job(&self, event: &Value) -> Result<Value, RunError> {
+        let url = format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            self.endpoint_url(),
+            Deployment::function_arn(PIPELINE_ENTRY)
+        );
+        let (status, function_error, body) = http::post_json(&url, &event.to_string()).await?;
+        let answer: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        if status != 200 || function_error {
+            return Err(RunError::Setup(format!(
+                "{PIPELINE_ENTRY} failed (HTTP {status}): {answer}"
+            )));
+        }
+        Ok(answer)
+    }
+
+    /// Runs every execution that pipeline-entry starts (including those for the jobs
+    /// CodePipeline creates after an "in progress" reply) until the last job has its final
+    /// result.
+    pub async fn drive_executions(
+        &self,
+        mut on_event: impl FnMut(&str, &Value),
+    ) -> Result<Vec<Execution>, RunError> {
+        let mut executions = Vec::new();
+        let mut idle_since = Instant::now();
+        while !pipeline_settled(&self.snapshot()) {
+            let Some(started) = self
+                .emulator
+                .next_started_execution(Duration::from_millis(200))
+                .await
+            else {
+                if idle_since.elapsed() > IDLE_LIMIT {
+                    return Err(RunError::Setup(format!(
+                        "no final job result and no new execution for {} s",
+                        IDLE_LIMIT.as_secs()
+                    )));
+                }
+                continue;
+            };
+            let input: Value = serde_json::from_str(&started.input)
+                .map_err(|e| RunError::Interpreter(format!("execution input: {e}")))?;
+            let name = started.name.clone();
+            let execution = self
+                .execute(&input, &name, |event| on_event(&name, event))
+                .await?;
+            let outcome = match &execution.error {
+                None => ExecutionOutcome::Succeeded {
+                    output: execution.output.clone().unwrap_or_default().to_string(),
+                },
+                Some((error, cause)) => ExecutionOutcome::Failed {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                },
+            };
+            self.emulator
+                .finish_execution(&started.execution_arn, outcome);
+            executions.push(execution);
+            idle_since = Instant::now();
+        }
+        Ok(executions)
+    }
+
+    /// The Lambda invoke action path, end to end: deliver the job, run what it starts.
+    pub async fn run_pipeline_job(
+        &self,
+        event: &Value,
+        on_event: impl FnMut(&str, &Value),
+    ) -> Result<Vec<Execution>, RunError> {
+        self.deliver_job(event).await?;
+        self.drive_executions(on_event).await
+    }
+}
+
+/// Whether the newest job result is final (no continuation token) and no execution runs.
+pub fn pipeline_settled(snapshot: &Snapshot) -> bool {
+    let seen = serde_json::to_value(snapshot).unwrap_or_default();
+    let running = seen["executions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|execution| execution["status"] == "RUNNING");
+    let last = seen["jobResults"]
+        .as_array()
+        .and_then(|results| results.last());
+    !running && last.is_some_and(|result| result.get("continuationToken").is_none())
 }
 
 /// The distribution ids an execution input names (console input or a job's UserParameters), so

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use local_run::progress::{describe_event, final_account};
-use local_run::{distributions_in, repo_root, Environment, Settings};
+use local_run::{distributions_in, repo_root, Environment, Settings, PIPELINE_ENTRY};
 
 /// Runs the state machine in statemachine/ against the Lambda binaries and the AWS emulator.
 #[derive(Parser)]
@@ -30,9 +30,16 @@ struct Flags {
     /// Seed of the injected faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Execution name (`$$.Execution.Name`); default: local-<time>.
+    /// Execution name (`$$.Execution.Name`) of a direct run; default: local-<time>.
     #[arg(long)]
     name: Option<String>,
+    /// Start the state machine with a CodePipeline job event directly, instead of invoking
+    /// pipeline-entry with it as CodePipeline's Lambda invoke action does.
+    #[arg(long)]
+    direct: bool,
+    /// How long a run with a job waits before replying "in progress" (default: template.yaml's).
+    #[arg(long)]
+    reply_window_seconds: Option<u64>,
 }
 
 #[tokio::main]
@@ -67,6 +74,7 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     settings.invalidation_time = Duration::from_secs_f64(flags.invalidation_seconds);
     settings.fault_rate = flags.fault_rate;
     settings.seed = flags.seed;
+    settings.reply_window = flags.reply_window_seconds.map(Duration::from_secs);
     let name = flags.name.unwrap_or_else(|| {
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -90,22 +98,36 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         settings.log_dir.display()
     );
     let started = std::time::Instant::now();
-    let execution = environment
-        .execute(&input, &name, |event| {
-            if let Some(line) = describe_event(event) {
-                println!("{:6.1}s  {line}", started.elapsed().as_secs_f64());
-            }
-        })
-        .await?;
+    let print = |execution: &str, event: &serde_json::Value| {
+        if let Some(line) = describe_event(event) {
+            println!(
+                "{:6.1}s  {execution:<12.12}  {line}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let executions = if input.get("CodePipeline.job").is_some() && !flags.direct {
+        println!("CodePipeline invokes {PIPELINE_ENTRY} with the job (Lambda invoke action)");
+        let answer = environment.deliver_job(&input).await?;
+        println!("{PIPELINE_ENTRY} answered: {answer}");
+        environment.drive_executions(print).await?
+    } else {
+        vec![
+            environment
+                .execute(&input, &name, |event| print(&name, event))
+                .await?,
+        ]
+    };
+    let last = executions.last();
     println!(
         "{}",
         final_account(
-            &execution.status,
-            execution.error.as_ref(),
-            execution.output.as_ref(),
+            last.map_or("NOT STARTED", |e| e.status.as_str()),
+            last.and_then(|e| e.error.as_ref()),
+            last.and_then(|e| e.output.as_ref()),
             &environment.snapshot(),
-            execution.elapsed
+            started.elapsed()
         )
     );
-    Ok(execution.succeeded())
+    Ok(last.is_some_and(|e| e.succeeded()))
 }

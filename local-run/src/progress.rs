@@ -103,6 +103,20 @@ pub fn final_account(
         lines.push(format!("  Output summary: {summary}"));
     }
 
+    let seen = serde_json::to_value(snapshot).unwrap_or_default();
+    let executions = seen["executions"].as_array().cloned().unwrap_or_default();
+    if !executions.is_empty() {
+        lines.push("\nStep Functions started:".to_owned());
+        for execution in &executions {
+            lines.push(format!(
+                "  {} {} (StartExecution calls: {})",
+                execution["name"].as_str().unwrap_or("?"),
+                execution["status"].as_str().unwrap_or("?"),
+                execution["startCalls"]
+            ));
+        }
+    }
+
     lines.push("\nCodePipeline received:".to_owned());
     if snapshot.job_results.is_empty() {
         lines.push("  nothing (the run had no job)".to_owned());
@@ -114,6 +128,9 @@ pub fn final_account(
             "  {operation} for job {}",
             result["jobId"].as_str().unwrap_or("?")
         ));
+        if let Some(token) = result["continuationToken"].as_str() {
+            lines.push(format!("    continuationToken: {token}"));
+        }
         if let Some(summary) = result["executionDetails"]["summary"].as_str() {
             lines.push(format!("    summary: {summary}"));
         }
