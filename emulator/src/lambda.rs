@@ -505,11 +505,7 @@ pub(crate) async fn serve(
     };
     let region = signed_region(&parts.headers);
 
-    let backend = shared
-        .config
-        .lambda_backend
-        .as_deref()
-        .and_then(|url| Backend::parse(url).ok());
+    let backend = configured_backend(&shared);
     let Some(backend) = backend else {
         // Without a backend no function exists.
         if invocation_type != InvocationType::DryRun {
@@ -611,17 +607,22 @@ async fn run_event(
     );
 }
 
+/// The runtime host invocations are forwarded to, if one is configured.
+fn configured_backend(shared: &Shared) -> Option<Backend> {
+    shared
+        .config
+        .lambda_backend
+        .as_deref()
+        .and_then(|url| Backend::parse(url).ok())
+}
+
 /// The emulator's own `Event` invocation of `function` (a continued
 /// CodePipeline job), through the same forwarding path as a caller's; listed
 /// in the snapshot's invocations but not counted as a call.
 pub(crate) async fn invoke_event(shared: Arc<Shared>, function: String, payload: Bytes) {
     let started = Instant::now();
     let started_at = SystemTime::now();
-    let backend = shared
-        .config
-        .lambda_backend
-        .as_deref()
-        .and_then(|url| Backend::parse(url).ok());
+    let backend = configured_backend(&shared);
     let Some(backend) = backend else {
         tracing::warn!(%function, "no Lambda backend to invoke the function with");
         shared.lock().record_invocation(
