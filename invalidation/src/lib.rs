@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`request`]: the execution input in its three forms, and the checks it must pass.
+//! - [`planning`]: requested paths to the invalidation batches to create: normalized, without
+//!   overlaps, within CloudFront's limits.
 //! - [`payload`]: the payloads passed between the functions and the execution's output.
 //! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
 //! - [`schedule`]: how long to wait between status checks.
@@ -25,6 +27,7 @@ pub mod entry;
 pub mod error;
 pub mod logging;
 pub mod payload;
+pub mod planning;
 pub mod report;
 pub mod request;
 pub mod schedule;

@@ -12,7 +12,8 @@ use local_run::{distributions_in, repo_root, Environment, Settings, PIPELINE_ENT
 #[derive(Parser)]
 #[command(name = "local-run")]
 struct Flags {
-    /// Execution input: a file (such as one in events/) or inline JSON.
+    /// Execution input: inline JSON, or a file, absolute or relative to the repository (such as
+    /// events/console-input.json).
     #[arg(long, default_value = "events/codepipeline-job.json")]
     input: String,
     /// Distributions that exist (repeatable); default: the ones the input names.
@@ -57,10 +58,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     let root = repo_root();
-    let input_text = match flags.input.trim_start().starts_with(['{', '[', '"']) {
-        true => flags.input.clone(),
-        false => std::fs::read_to_string(root.join(PathBuf::from(&flags.input)))
-            .map_err(|e| format!("--input {}: {e}", flags.input))?,
+    let input_text = if flags.input.trim_start().starts_with(['{', '[', '"']) {
+        flags.input.clone()
+    } else {
+        std::fs::read_to_string(root.join(PathBuf::from(&flags.input)))
+            .map_err(|e| format!("--input {}: {e}", flags.input))?
     };
     let input: serde_json::Value =
         serde_json::from_str(&input_text).map_err(|e| format!("--input is not JSON: {e}"))?;
