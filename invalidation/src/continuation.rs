@@ -44,8 +44,11 @@ pub struct Continuation {
     pub v: u32,
     /// The run's deadline (RFC 3339), unchanged across continuations.
     pub deadline: String,
-    /// Paths requested per distribution.
+    /// Paths invalidated per distribution, after planning.
     pub paths: usize,
+    /// Paths the request named.
+    #[serde(default)]
+    pub requested: usize,
     /// Status checks done so far.
     pub checks: u32,
     /// `[distribution id, invalidation id]` pairs.
@@ -59,6 +62,7 @@ impl Continuation {
             v: TOKEN_VERSION,
             deadline: run.deadline.clone(),
             paths: run.path_count,
+            requested: run.paths_requested,
             checks: run.checks,
             invalidations: run
                 .invalidations
@@ -124,6 +128,7 @@ mod tests {
             job_id: Some("11111111-abcd-1111-abcd-111111abcdef".into()),
             deadline: "2026-11-26T13:00:00Z".into(),
             path_count: 2,
+            paths_requested: 3,
             invalidations: vec![InvalidationState {
                 distribution_id: "E2QWRUHEXAMPLE".into(),
                 invalidation_id: "I2J0I21PCUYOIK".into(),
@@ -143,7 +148,7 @@ mod tests {
         let token = Continuation::of(&run()).to_token().unwrap();
         assert_eq!(
             token,
-            r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":7,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
+            r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"requested":3,"checks":7,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
         );
         let continuation = Continuation::from_token(&token).unwrap();
         assert_eq!(

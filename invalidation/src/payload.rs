@@ -54,8 +54,11 @@ pub struct Run {
     pub job_id: Option<String>,
     /// When the run gives up waiting (RFC 3339, UTC).
     pub deadline: String,
-    /// The paths requested for each distribution (after removing repeats).
+    /// The paths invalidated on each distribution, after planning.
     pub path_count: usize,
+    /// The paths the request named, before planning.
+    #[serde(default)]
+    pub paths_requested: usize,
     /// One invalidation per distribution.
     pub invalidations: Vec<InvalidationState>,
     /// How many times check-status has asked CloudFront.
@@ -169,7 +172,7 @@ pub enum RunStatus {
 
 /// The execution's output, shaped by report-result. A `Failed` outcome sends the state machine
 /// to its `Fail` state with `error` and `cause`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// Whether the run succeeded.
@@ -187,6 +190,23 @@ pub struct Outcome {
     /// What CodePipeline was told, when the run had a job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_pipeline: Option<PipelineReport>,
+    /// Paths requested and invalidated, and what they cost, once invalidations were created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<PathReport>,
+}
+
+/// What the run invalidated, in paths and money.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathReport {
+    /// Paths the request named.
+    pub requested: usize,
+    /// Paths invalidated on each distribution, after planning.
+    pub planned: usize,
+    /// Invalidation batches, over all distributions.
+    pub batches: usize,
+    /// What this run's paths cost at $0.005 a path, if the month's 1,000 free paths are used up.
+    pub estimated_cost_usd: f64,
 }
 
 /// The result recorded on a CodePipeline job.

@@ -51,7 +51,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
-use crate::request::{is_wildcard, MAX_FILE_PATHS, MAX_PATH_LENGTH, MAX_WILDCARD_PATHS};
+use crate::request::{is_wildcard, shorten, MAX_FILE_PATHS, MAX_PATH_LENGTH, MAX_WILDCARD_PATHS};
 
 /// The default of [`PlanOptions::collapse_above`]; see there for why.
 pub const DEFAULT_COLLAPSE_ABOVE: usize = 100;
@@ -280,7 +280,12 @@ pub fn plan(requested: &[String], options: &PlanOptions) -> Result<Plan, Workflo
     let duplicates = requested.len() - unique.len();
     let (kept, dropped_as_covered) = without_covered(unique);
     let (paths, collapsed) = match options.collapse_above {
-        Some(threshold) => collapse(kept, threshold, options.max_wildcards),
+        // Never above what one batch holds, so a collapsed plan is one invalidation.
+        Some(threshold) => collapse(
+            kept,
+            threshold.min(options.max_file_paths),
+            options.max_wildcards,
+        ),
         None => (kept, Vec::new()),
     };
     let batches = into_batches(&paths, options);
@@ -474,15 +479,6 @@ fn is_rfc1738_unsafe(byte: u8) -> bool {
             | b']'
             | b'`'
     )
-}
-
-/// Long values are cut in messages so that one bad path does not flood a pipeline's console.
-fn shorten(text: &str) -> String {
-    const KEEP: usize = 100;
-    match text.char_indices().nth(KEEP) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

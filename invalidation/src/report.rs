@@ -10,8 +10,10 @@ use crate::codepipeline::{record_job_result, JobResult};
 use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::payload::{
-    from_payload, InvalidationState, Outcome, PipelineReport, ReportInput, Run, RunStatus,
+    from_payload, InvalidationState, Outcome, PathReport, PipelineReport, ReportInput, Run,
+    RunStatus,
 };
+use crate::planning::estimated_cost_usd;
 use crate::request::CODEPIPELINE_JOB_KEY;
 use crate::secrets::Secrets;
 use crate::start::describe_invalidations;
@@ -84,6 +86,7 @@ fn decide_outcome(input: &ReportInput, secrets: &Secrets) -> Outcome {
         .as_ref()
         .map(|run| run.invalidations.clone())
         .unwrap_or_default();
+    let paths = input.run.as_ref().map(path_report);
     let outcome = |status, summary, error: Option<(String, String)>| {
         let (error, cause) = error.unzip();
         Outcome {
@@ -93,6 +96,7 @@ fn decide_outcome(input: &ReportInput, secrets: &Secrets) -> Outcome {
             summary,
             invalidations: invalidations.clone(),
             code_pipeline: None,
+            paths: paths.clone(),
         }
     };
     match (&input.error, &input.run) {
@@ -136,6 +140,16 @@ fn progress_summary(run: &Run) -> String {
     )
 }
 
+fn path_report(run: &Run) -> PathReport {
+    let invalidated = run.path_count * run.invalidations.len();
+    PathReport {
+        requested: run.paths_requested,
+        planned: run.path_count,
+        batches: run.invalidations.len(),
+        estimated_cost_usd: estimated_cost_usd(invalidated),
+    }
+}
+
 fn success_summary(run: &Run) -> String {
     let paths = match run.path_count {
         1 => "1 path".to_owned(),
@@ -146,10 +160,14 @@ fn success_summary(run: &Run) -> String {
         .iter()
         .map(|i| format!("{} (invalidation {})", i.distribution_id, i.invalidation_id))
         .collect();
+    let report = path_report(run);
     format!(
-        "Invalidated {paths} on {}: completed after {}.",
+        "Invalidated {paths} ({} requested) on {}: completed after {}. \
+         Estimated cost ${:.3} at $0.005 a path beyond the free 1,000 a month.",
+        report.requested,
         targets.join(", "),
-        status_checks(run.checks)
+        status_checks(run.checks),
+        report.estimated_cost_usd
     )
 }
 

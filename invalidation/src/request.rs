@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::continuation::Continuation;
 use crate::error::WorkflowError;
+use crate::planning::{plan, Plan, PlanOptions};
 
 /// The key under which CodePipeline puts the job in a Lambda invoke event.
 pub const CODEPIPELINE_JOB_KEY: &str = "CodePipeline.job";
@@ -37,8 +38,12 @@ pub struct InvalidationRequest {
     pub job_id: Option<String>,
     /// The distributions to invalidate, without duplicates, in the order given.
     pub distribution_ids: Vec<String>,
-    /// The paths to invalidate on each distribution, without duplicates, in the order given.
+    /// The paths to invalidate on each distribution, as planned (see [`crate::planning`]):
+    /// normalized, without repeats or paths a wildcard of the request covers, collapsed above
+    /// 100 file paths, sorted.
     pub paths: Vec<String>,
+    /// How many paths the request named.
+    pub paths_requested: usize,
     /// How long to wait for every invalidation to complete.
     pub timeout_seconds: u64,
     /// For a job CodePipeline created after an "in progress" reply: the run to resume.
@@ -159,10 +164,10 @@ fn validate(
             shorten(bad)
         )));
     }
-    let paths = match parameters.paths {
-        None => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
-        Some(paths) => validate_paths(paths)?,
-    };
+    let requested = parameters
+        .paths
+        .unwrap_or_else(|| DEFAULT_PATHS.iter().map(|p| p.to_string()).collect());
+    let plan = plan_paths(&requested)?;
     let timeout_seconds = parameters
         .timeout_seconds
         .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
@@ -174,56 +179,30 @@ fn validate(
     Ok(InvalidationRequest {
         job_id,
         distribution_ids,
-        paths,
+        paths: plan.paths,
+        paths_requested: plan.requested,
         timeout_seconds,
         continuation: None,
     })
 }
 
-/// Checks each path against CloudFront's rules and drops repeats.
-fn validate_paths(paths: Vec<String>) -> Result<Vec<String>, WorkflowError> {
-    if paths.is_empty() {
+/// Plans the paths (normalization, repeats and covered paths dropped, collapse) and holds the
+/// plan to one invalidation per distribution.
+fn plan_paths(requested: &[String]) -> Result<Plan, WorkflowError> {
+    if requested.is_empty() {
         return Err(WorkflowError::invalid_input(
             "paths is empty: name at least one path, or leave paths out to invalidate /*",
         ));
     }
-    for path in &paths {
-        check_path(path)?;
-    }
-    let paths = without_duplicates(paths);
-    let wildcards = paths.iter().filter(|p| is_wildcard(p)).count();
-    let files = paths.len() - wildcards;
-    if files > MAX_FILE_PATHS {
+    let plan = plan(requested, &PlanOptions::default())?;
+    if plan.batches.len() > 1 {
+        let wildcards = plan.paths.iter().filter(|p| is_wildcard(p)).count();
         return Err(WorkflowError::invalid_input(format!(
-            "{files} file paths exceed CloudFront's limit of {MAX_FILE_PATHS} in progress per \
-             distribution: use wildcards such as /img/*"
+            "{wildcards} wildcard paths remain after planning, more than CloudFront's \
+             {MAX_WILDCARD_PATHS} in progress per distribution: use fewer, broader wildcards"
         )));
     }
-    if wildcards > MAX_WILDCARD_PATHS {
-        return Err(WorkflowError::invalid_input(format!(
-            "{wildcards} wildcard paths exceed CloudFront's limit of {MAX_WILDCARD_PATHS} in \
-             progress per distribution: use fewer, broader wildcards"
-        )));
-    }
-    Ok(paths)
-}
-
-fn check_path(path: &str) -> Result<(), WorkflowError> {
-    let problem = if !path.starts_with('/') {
-        "must start with /"
-    } else if path.len() > MAX_PATH_LENGTH {
-        "is longer than 4000 characters"
-    } else if path.find('*').is_some_and(|at| at != path.len() - 1) {
-        "may hold * only as its last character"
-    } else if path.chars().any(char::is_control) {
-        "holds a control character"
-    } else {
-        return Ok(());
-    };
-    Err(WorkflowError::invalid_input(format!(
-        "path `{}` {problem}",
-        shorten(path).escape_debug()
-    )))
+    Ok(plan)
 }
 
 /// A CloudFront distribution id: `E` and uppercase letters or digits, 6 to 32 characters.
@@ -249,7 +228,7 @@ fn without_duplicates(items: Vec<String>) -> Vec<String> {
 }
 
 /// Long values are cut in messages so that one bad path does not flood a pipeline's console.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     const KEEP: usize = 100;
     match text.char_indices().nth(KEEP) {
         Some((at, _)) => format!("{}…", &text[..at]),
@@ -308,6 +287,7 @@ mod tests {
                 job_id: None,
                 distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
                 paths: vec!["/*".into()],
+                paths_requested: 1,
                 timeout_seconds: 3600,
                 continuation: None,
             }
@@ -315,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn several_distributions_and_paths_keep_their_order_without_repeats() {
+    fn distributions_keep_their_order_and_paths_are_planned() {
         let request = parse_request(&json!({
             "distributionIds": ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0", "E2QWRUHEXAMPLE"],
             "paths": ["/index.html", "/css/*", "/index.html"],
@@ -326,7 +306,8 @@ mod tests {
             request.distribution_ids,
             ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0"]
         );
-        assert_eq!(request.paths, ["/index.html", "/css/*"]);
+        assert_eq!(request.paths, ["/css/*", "/index.html"]);
+        assert_eq!(request.paths_requested, 3);
         assert_eq!(request.timeout_seconds, 900);
     }
 
@@ -386,9 +367,9 @@ mod tests {
     #[test]
     fn bad_paths_are_named_with_the_rule_they_break() {
         let cases = [
-            ("index.html", "must start with /"),
             ("/img/*.png", "may hold * only as its last character"),
             ("/a\nb", "holds a control character"),
+            ("", "is empty"),
         ];
         for (path, rule) in cases {
             let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": [path]}));
@@ -400,27 +381,46 @@ mod tests {
         }
         let long = format!("/{}", "a".repeat(MAX_PATH_LENGTH));
         let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": [long]}));
-        assert!(message.contains("longer than 4000"), "{message}");
+        assert!(message.contains("more than CloudFront's 4000"), "{message}");
         assert!(message.contains("/aaaa"), "{message}");
         let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": []}));
         assert!(message.starts_with("paths is empty"), "{message}");
     }
 
     #[test]
-    fn path_counts_are_held_to_cloudfront_limits() {
-        let files: Vec<String> = (0..=MAX_FILE_PATHS).map(|i| format!("/f{i}")).collect();
-        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files}));
-        assert!(message.starts_with("3001 file paths"), "{message}");
-        let exactly: Vec<String> = (0..MAX_FILE_PATHS).map(|i| format!("/f{i}")).collect();
-        assert!(
-            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": exactly})).is_ok()
+    fn paths_are_normalized_rather_than_rejected_where_the_fix_is_certain() {
+        let request = parse_request(&json!({
+            "distributionId": "E2QWRUHEXAMPLE",
+            "paths": ["index.html", "/docs//Getting Started.html", "/img/*", "/img/logo.png"]
+        }))
+        .unwrap();
+        assert_eq!(
+            request.paths,
+            ["/docs/Getting%20Started.html", "/img/*", "/index.html"]
         );
+    }
 
+    #[test]
+    fn many_file_paths_collapse_into_wildcards_instead_of_failing() {
+        let files: Vec<String> = (0..=MAX_FILE_PATHS)
+            .map(|i| format!("/f/{i}.html"))
+            .collect();
+        let request =
+            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files})).unwrap();
+        assert_eq!(request.paths, ["/f/*"]);
+        assert_eq!(request.paths_requested, 3001);
+    }
+
+    #[test]
+    fn more_wildcards_than_one_invalidation_may_hold_are_rejected() {
         let wildcards: Vec<String> = (0..=MAX_WILDCARD_PATHS)
             .map(|i| format!("/d{i}/*"))
             .collect();
         let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards}));
-        assert!(message.starts_with("16 wildcard paths"), "{message}");
+        assert!(
+            message.starts_with("16 wildcard paths remain after planning"),
+            "{message}"
+        );
     }
 
     #[test]

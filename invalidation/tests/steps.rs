@@ -141,6 +141,7 @@ fn run_in_progress(deadline: &str, checks: u32) -> Value {
         "jobId": null,
         "deadline": deadline,
         "pathCount": 1,
+        "pathsRequested": 1,
         "invalidations": [
             {"distributionId": "E2QWRUHEXAMPLE", "invalidationId": "IA", "callerReference": "r-A", "status": "InProgress"},
             {"distributionId": "E1U5RQF7T870K0", "invalidationId": "IB", "callerReference": "r-B", "status": "Completed"}
@@ -231,7 +232,7 @@ async fn start_with_a_job_uses_the_job_id_for_the_caller_reference_and_sends_the
         *seen,
         [(
             format!("{JOB_ID}-E2QWRUHEXAMPLE"),
-            vec!["/index.html".to_owned(), "/css/*".to_owned()],
+            vec!["/css/*".to_owned(), "/index.html".to_owned()],
             2
         )]
     );
@@ -243,8 +244,8 @@ async fn invalid_input_is_rejected_before_any_call_to_cloudfront() {
     let client = cloudfront(&[&create]);
     let bad_inputs = [
         (
-            json!({"distributionId": "E2QWRUHEXAMPLE", "paths": ["index.html"]}),
-            "index.html",
+            json!({"distributionId": "E2QWRUHEXAMPLE", "paths": ["/img/*.png"]}),
+            "/img/*.png",
         ),
         (
             json!({"distributionIds": ["E2QWRUHEXAMPLE", "bad-id"]}),
@@ -502,7 +503,7 @@ async fn success_is_recorded_with_a_summary_and_output_variables() {
             let details = request.execution_details().unwrap();
             let variables = request.output_variables().unwrap();
             request.job_id() == Some(JOB_ID)
-                && details.summary() == Some("Invalidated 2 paths on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks.")
+                && details.summary() == Some("Invalidated 2 paths (2 requested) on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks. Estimated cost $0.010 at $0.005 a path beyond the free 1,000 a month.")
                 && details.percent_complete() == Some(100)
                 && variables.get("InvalidationIds").map(String::as_str) == Some("I2J0I21PCUYOIK")
                 && variables.get("DistributionIds").map(String::as_str) == Some("E2QWRUHEXAMPLE")
@@ -676,7 +677,7 @@ async fn without_a_job_nothing_is_sent_and_the_outcome_is_shaped() {
     assert_eq!(outcome.invalidations.len(), 1);
     assert_eq!(
         serde_json::to_value(&outcome).unwrap()["summary"],
-        "Invalidated 2 paths on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks."
+        "Invalidated 2 paths (2 requested) on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks. Estimated cost $0.010 at $0.005 a path beyond the free 1,000 a month."
     );
 }
 
@@ -829,7 +830,7 @@ async fn a_due_reply_is_an_in_progress_result_with_a_continuation_token() {
                 && details.percent_complete() == Some(50)
                 && details.summary().unwrap().starts_with("Still waiting for CloudFront after 4 status checks: 1 of 2")
                 && request.continuation_token()
-                    == Some(r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":1,"checks":4,"invalidations":[["E2QWRUHEXAMPLE","IA"],["E1U5RQF7T870K0","IB"]]}"#)
+                    == Some(r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":1,"requested":1,"checks":4,"invalidations":[["E2QWRUHEXAMPLE","IA"],["E1U5RQF7T870K0","IB"]]}"#)
         })
         .then_output(|| PutJobSuccessResultOutput::builder().build());
     let client = codepipeline(&[&put]);

@@ -66,8 +66,8 @@ pub struct Settings {
     pub denied: Vec<String>,
     /// How long an invalidation stays InProgress.
     pub invalidation_time: Duration,
-    /// Share of calls to every CloudFront and CodePipeline operation that fail (throttling, 500
-    /// or 503), before they take effect.
+    /// Share of calls to every CloudFront, CodePipeline and Step Functions operation that fail
+    /// (throttling, 500 or 503), before they take effect.
     pub fault_rate: f64,
     /// Seed of the fault draws, so that a run can be repeated.
     pub seed: u64,
@@ -142,9 +142,8 @@ impl Settings {
                 ],
                 latency: Duration::ZERO,
             };
-            let operations = Operation::parse_list("cloudfront,codepipeline")
-                .expect("the emulator knows its service groups");
-            for operation in operations {
+            // Every AWS operation the workflow calls; Lambda Invoke is the local plumbing.
+            for operation in Operation::ALL {
                 config = config.fault(operation, spec.clone());
             }
         }

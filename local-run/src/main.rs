@@ -25,7 +25,8 @@ struct Flags {
     /// How long an emulated invalidation stays InProgress.
     #[arg(long, default_value_t = 8.0)]
     invalidation_seconds: f64,
-    /// Share of CloudFront and CodePipeline calls that fail with throttling, 500 or 503.
+    /// Share of CloudFront, CodePipeline and Step Functions calls that fail with throttling, 500
+    /// or 503.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
     /// Seed of the injected faults.
