@@ -266,3 +266,32 @@ async fn with_a_third_of_all_calls_failing_the_job_still_gets_exactly_one_succes
     assert_eq!(results.len(), 1, "{results:#?}");
     assert_eq!(results[0]["operation"], "PutJobSuccessResult");
 }
+
+#[tokio::test]
+async fn forty_wildcards_on_two_distributions_go_in_batch_after_batch_within_the_limits() {
+    let paths: Vec<String> = (0..40).map(|i| format!("/section-{i:02}/*")).collect();
+    let input =
+        job_with(json!({"distributionIds": [DISTRIBUTION, SECOND_DISTRIBUTION], "paths": paths}));
+    let mut settings = settings(&[DISTRIBUTION, SECOND_DISTRIBUTION]);
+    settings.invalidation_time = Duration::from_secs(1);
+    let (execution, seen) = run_once(settings, &input, "job-batches").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let invalidations = invalidations(&seen);
+    for distribution in [DISTRIBUTION, SECOND_DISTRIBUTION] {
+        let sizes: Vec<usize> = invalidations
+            .iter()
+            .filter(|i| i["distributionId"] == distribution)
+            .map(|i| i["paths"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [15, 15, 10], "{distribution}");
+    }
+    assert!(invalidations.iter().all(|i| i["status"] == "Completed"));
+    // The emulator enforces the 15-wildcard limit: no call was refused.
+    assert_eq!(calls(&seen, "CreateInvalidation"), 6);
+    let results = job_results(&seen);
+    assert_eq!(results.len(), 1);
+    let output = execution.output.unwrap();
+    assert_eq!(output["paths"]["requested"], 40);
+    assert_eq!(output["paths"]["batches"], 6);
+}

@@ -7,6 +7,8 @@
 //! resumes polling the same invalidations until the original deadline. The token carries all a
 //! new run needs: the invalidations, the deadline, the path count and the checks done so far.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
@@ -53,6 +55,10 @@ pub struct Continuation {
     pub checks: u32,
     /// `[distribution id, invalidation id]` pairs.
     pub invalidations: Vec<(String, String)>,
+    /// Per distribution, the first batch of the plan not yet submitted; the continued run plans
+    /// the job's (unchanged) UserParameters again to find its paths.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub next: BTreeMap<String, usize>,
 }
 
 impl Continuation {
@@ -69,6 +75,13 @@ impl Continuation {
                 .iter()
                 .map(|i| (i.distribution_id.clone(), i.invalidation_id.clone()))
                 .collect(),
+            next: run.pending.iter().fold(BTreeMap::new(), |mut next, batch| {
+                let first = next
+                    .entry(batch.distribution_id.clone())
+                    .or_insert(batch.batch);
+                *first = (*first).min(batch.batch);
+                next
+            }),
         }
     }
 
@@ -140,6 +153,8 @@ mod tests {
             wait_seconds: 60,
             reply_by: None,
             reply_due: true,
+            pending: Vec::new(),
+            reference_prefix: String::new(),
         }
     }
 

@@ -75,6 +75,24 @@ pub struct Run {
     /// records an "in progress" reply with a continuation token and ends.
     #[serde(default)]
     pub reply_due: bool,
+    /// Batches not yet submitted; each goes in when its distribution has nothing in progress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingBatch>,
+    /// What later batches' CallerReferences start with: the job id or the execution name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reference_prefix: String,
+}
+
+/// A planned batch of paths waiting for its turn on a distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingBatch {
+    /// The distribution.
+    pub distribution_id: String,
+    /// Its place in the plan (0 is submitted by start-invalidation).
+    pub batch: usize,
+    /// The paths.
+    pub paths: Vec<String>,
 }
 
 /// One invalidation this run created, and what CloudFront last said of it.

@@ -130,8 +130,12 @@ fn progress_summary(run: &Run) -> String {
         .iter()
         .filter(|i| i.is_completed())
         .count();
+    let waiting = match run.pending.len() {
+        0 => String::new(),
+        n => format!(" and {n} batches still to submit"),
+    };
     format!(
-        "Still waiting for CloudFront after {}: {done} of {} invalidations completed ({}); \
+        "Still waiting for CloudFront after {}: {done} of {} invalidations completed ({}){waiting}; \
          a new job carries on until {}.",
         status_checks(run.checks),
         run.invalidations.len(),
@@ -141,12 +145,16 @@ fn progress_summary(run: &Run) -> String {
 }
 
 fn path_report(run: &Run) -> PathReport {
-    let invalidated = run.path_count * run.invalidations.len();
+    let distributions: std::collections::BTreeSet<&str> = run
+        .invalidations
+        .iter()
+        .map(|i| i.distribution_id.as_str())
+        .collect();
     PathReport {
         requested: run.paths_requested,
         planned: run.path_count,
-        batches: run.invalidations.len(),
-        estimated_cost_usd: estimated_cost_usd(invalidated),
+        batches: run.invalidations.len() + run.pending.len(),
+        estimated_cost_usd: estimated_cost_usd(run.path_count * distributions.len()),
     }
 }
 
@@ -191,7 +199,8 @@ fn job_result(outcome: &Outcome, run: Option<&Run>) -> Result<JobResult, Workflo
             JobResult::InProgress {
                 summary: outcome.summary.clone(),
                 // Never 100 while something is still in progress.
-                percent_complete: (done * 100 / invalidations.len().max(1)).min(99) as i32,
+                percent_complete: (done * 100 / (invalidations.len() + run.pending.len()).max(1))
+                    .min(99) as i32,
                 continuation_token: Continuation::of(run).to_token()?,
             }
         }

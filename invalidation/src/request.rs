@@ -44,6 +44,9 @@ pub struct InvalidationRequest {
     pub paths: Vec<String>,
     /// How many paths the request named.
     pub paths_requested: usize,
+    /// The planned paths in batches that each fit CloudFront's in-progress limits; the first is
+    /// submitted at once, each next one when the distribution's previous one has completed.
+    pub batches: Vec<Vec<String>>,
     /// How long to wait for every invalidation to complete.
     pub timeout_seconds: u64,
     /// For a job CodePipeline created after an "in progress" reply: the run to resume.
@@ -181,28 +184,20 @@ fn validate(
         distribution_ids,
         paths: plan.paths,
         paths_requested: plan.requested,
+        batches: plan.batches.into_iter().map(|batch| batch.paths).collect(),
         timeout_seconds,
         continuation: None,
     })
 }
 
-/// Plans the paths (normalization, repeats and covered paths dropped, collapse) and holds the
-/// plan to one invalidation per distribution.
+/// Plans the paths: normalization, repeats and covered paths dropped, collapse, batches.
 fn plan_paths(requested: &[String]) -> Result<Plan, WorkflowError> {
     if requested.is_empty() {
         return Err(WorkflowError::invalid_input(
             "paths is empty: name at least one path, or leave paths out to invalidate /*",
         ));
     }
-    let plan = plan(requested, &PlanOptions::default())?;
-    if plan.batches.len() > 1 {
-        let wildcards = plan.paths.iter().filter(|p| is_wildcard(p)).count();
-        return Err(WorkflowError::invalid_input(format!(
-            "{wildcards} wildcard paths remain after planning, more than CloudFront's \
-             {MAX_WILDCARD_PATHS} in progress per distribution: use fewer, broader wildcards"
-        )));
-    }
-    Ok(plan)
+    plan(requested, &PlanOptions::default())
 }
 
 /// A CloudFront distribution id: `E` and uppercase letters or digits, 6 to 32 characters.
@@ -288,6 +283,7 @@ mod tests {
                 distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
                 paths: vec!["/*".into()],
                 paths_requested: 1,
+                batches: vec![vec!["/*".into()]],
                 timeout_seconds: 3600,
                 continuation: None,
             }
@@ -412,15 +408,14 @@ mod tests {
     }
 
     #[test]
-    fn more_wildcards_than_one_invalidation_may_hold_are_rejected() {
-        let wildcards: Vec<String> = (0..=MAX_WILDCARD_PATHS)
-            .map(|i| format!("/d{i}/*"))
-            .collect();
-        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards}));
-        assert!(
-            message.starts_with("16 wildcard paths remain after planning"),
-            "{message}"
-        );
+    fn more_wildcards_than_one_invalidation_may_hold_are_split_into_batches() {
+        let wildcards: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
+        let request =
+            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards}))
+                .unwrap();
+        let sizes: Vec<usize> = request.batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [15, 15, 10]);
+        assert_eq!(request.paths.len(), 40);
     }
 
     #[test]

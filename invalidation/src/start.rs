@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::cloudfront::create_invalidation;
 use crate::error::WorkflowError;
-use crate::payload::{from_payload, InvalidationState, Run, StartInput};
+use crate::payload::{from_payload, InvalidationState, PendingBatch, Run, StartInput};
 use crate::request::parse_request;
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
@@ -52,7 +52,16 @@ async fn start_run(
             "resuming the invalidations of an earlier job"
         );
         let deadline = parse_time("continuationToken deadline", &continuation.deadline)?;
+        let pending = continuation
+            .next
+            .iter()
+            .flat_map(|(distribution_id, next)| {
+                pending_batches(distribution_id, &request.batches, *next)
+            })
+            .collect();
         return Ok(Run {
+            pending,
+            reference_prefix: request.job_id.clone().unwrap_or_default(),
             job_id: request.job_id.clone(),
             deadline: continuation.deadline.clone(),
             path_count: continuation.paths,
@@ -69,20 +78,23 @@ async fn start_run(
     let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
 
     let mut invalidations: Vec<InvalidationState> = Vec::new();
+    let mut pending = Vec::new();
     for distribution_id in &request.distribution_ids {
-        let caller_reference = caller_reference(source, distribution_id);
-        let created =
-            create_invalidation(client, distribution_id, &caller_reference, &request.paths).await;
+        let caller_reference = caller_reference(source, distribution_id, 0);
+        let first = &request.batches[0];
+        let created = create_invalidation(client, distribution_id, &caller_reference, first).await;
         match created {
             Ok(invalidation) => {
                 tracing::info!(
                     distribution_id = %invalidation.distribution_id,
                     invalidation_id = %invalidation.invalidation_id,
                     status = %invalidation.status,
-                    paths = request.paths.len(),
+                    paths = first.len(),
+                    batches = request.batches.len(),
                     "invalidation created"
                 );
                 invalidations.push(invalidation);
+                pending.extend(pending_batches(distribution_id, &request.batches, 1));
             }
             // Say what exists already, so a person knows what the failed run left behind.
             Err(error) if !invalidations.is_empty() => {
@@ -99,7 +111,10 @@ async fn start_run(
         deadline: format_time(deadline),
         path_count: request.paths.len(),
         paths_requested: request.paths_requested,
-        all_completed: invalidations.iter().all(InvalidationState::is_completed),
+        all_completed: pending.is_empty()
+            && invalidations.iter().all(InvalidationState::is_completed),
+        pending,
+        reference_prefix: source.to_owned(),
         invalidations,
         checks: 0,
         wait_seconds: first_wait(deadline, reply_by, now),
@@ -113,10 +128,32 @@ fn first_wait(deadline: SystemTime, reply_by: Option<SystemTime>, now: SystemTim
     seconds_before_next_check(0, until.duration_since(now).unwrap_or_default())
 }
 
-/// The CallerReference for one distribution of one job or execution. Deterministic on purpose:
-/// CloudFront returns the existing invalidation for a repeated reference with the same paths.
-pub fn caller_reference(job_or_execution: &str, distribution_id: &str) -> String {
-    format!("{job_or_execution}-{distribution_id}")
+/// The CallerReference for one batch of one distribution of one job or execution.
+/// Deterministic on purpose: CloudFront returns the existing invalidation for a repeated
+/// reference with the same paths. The first batch has no suffix.
+pub fn caller_reference(job_or_execution: &str, distribution_id: &str, batch: usize) -> String {
+    match batch {
+        0 => format!("{job_or_execution}-{distribution_id}"),
+        n => format!("{job_or_execution}-{distribution_id}-{n}"),
+    }
+}
+
+/// The batches of a distribution from `first` on, as pending work.
+fn pending_batches(
+    distribution_id: &str,
+    batches: &[Vec<String>],
+    first: usize,
+) -> Vec<PendingBatch> {
+    batches
+        .iter()
+        .enumerate()
+        .skip(first)
+        .map(|(batch, paths)| PendingBatch {
+            distribution_id: distribution_id.to_owned(),
+            batch,
+            paths: paths.clone(),
+        })
+        .collect()
 }
 
 /// "I1 on E1, I2 on E2", for messages.

@@ -18,7 +18,7 @@ use aws_smithy_types::DateTime;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::entry::{start_pipeline_run, EntryOutcome};
-use invalidation::payload::{Outcome, Run, RunStatus};
+use invalidation::payload::{Outcome, RunStatus};
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
 use invalidation::{ErrorKind, FailureType};
@@ -698,74 +698,6 @@ async fn a_start_failure_is_reported_to_the_job_found_in_the_original_event() {
     assert_eq!(outcome.code_pipeline.unwrap().job_id, JOB_ID);
 }
 
-// ---------------------------------------------------------------- secrets, end to end
-
-#[tokio::test]
-async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
-    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let writer = {
-        let logs = logs.clone();
-        move || LogSink(logs.clone())
-    };
-    let _guard =
-        tracing::subscriber::set_default(invalidation::logging::subscriber("trace", true, writer));
-
-    let create = create_rule();
-    let cloudfront = cloudfront(&[&create]);
-    let run: Run = start_invalidation(
-        &cloudfront,
-        start_payload(event("codepipeline-job.json")),
-        SystemTime::now(),
-        WINDOW,
-    )
-    .await
-    .unwrap();
-    // A failure whose cause quotes a credential, as a careless upstream message might.
-    let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
-        .then_output(|| PutJobFailureResultOutput::builder().build());
-    let pipeline = codepipeline(&[&put]);
-    let outcome = report(
-        &pipeline,
-        json!({
-            "request": event("codepipeline-job.json"),
-            "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
-            "error": {"Error": "InvalidInput", "Cause": format!("bad key {}", CREDENTIALS[1])}
-        }),
-    )
-    .await
-    .unwrap();
-
-    let everything = format!(
-        "{}\n{}\n{}",
-        String::from_utf8(logs.lock().unwrap().clone()).unwrap(),
-        serde_json::to_string(&run).unwrap(),
-        serde_json::to_string(&outcome).unwrap()
-    );
-    assert!(
-        everything.contains("invalidation created"),
-        "logs were captured: {everything}"
-    );
-    assert!(everything.contains("[redacted]"), "{everything}");
-    for secret in CREDENTIALS {
-        assert!(
-            !everything.contains(secret),
-            "{secret} leaked: {everything}"
-        );
-    }
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------- the reply window
 
 #[tokio::test]
@@ -1031,4 +963,96 @@ async fn an_event_without_a_job_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput);
+}
+
+// ---------------------------------------------------------------- batches
+
+fn forty_wildcards() -> Value {
+    let paths: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
+    json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths})
+}
+
+#[tokio::test]
+async fn more_wildcards_than_the_limit_start_with_the_first_batch_and_keep_the_rest_pending() {
+    let create = create_rule();
+    let client = cloudfront(&[&create]);
+    let run = start_invalidation(
+        &client,
+        start_payload(forty_wildcards()),
+        SystemTime::now(),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(
+        run.invalidations[0].caller_reference,
+        "run-42-E2QWRUHEXAMPLE"
+    );
+    let pending: Vec<(usize, usize)> = run
+        .pending
+        .iter()
+        .map(|b| (b.batch, b.paths.len()))
+        .collect();
+    assert_eq!(pending, [(1, 15), (2, 10)]);
+    assert!(!run.all_completed);
+    assert_eq!(run.reference_prefix, "run-42");
+}
+
+#[tokio::test]
+async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_foreign_limit() {
+    // GIVEN a run whose first batch has completed, with two batches pending
+    let create = create_rule();
+    let client = cloudfront(&[&create]);
+    let now = at("2026-11-26T12:00:01Z");
+    let mut run = start_invalidation(&client, start_payload(forty_wildcards()), now, WINDOW)
+        .await
+        .unwrap();
+    run.invalidations[0].status = "Completed".into();
+
+    // WHEN another deploy holds the limit, the batch stays pending without failing the run
+    let busy = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
+    let blocked = check_status(
+        &cloudfront(&[&busy]),
+        serde_json::to_value(&run).unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(busy.num_calls(), 1);
+    assert_eq!(blocked.pending.len(), 2);
+    assert!(!blocked.all_completed);
+
+    // THEN once the limit frees, batch 1 is submitted under its own caller reference, batch 2 waits
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .match_requests(move |request| {
+            let batch = request.invalidation_batch().unwrap();
+            record.lock().unwrap().push((
+                batch.caller_reference().to_owned(),
+                batch.paths().unwrap().quantity(),
+            ));
+            true
+        })
+        .then_output(|| {
+            CreateInvalidationOutput::builder()
+                .invalidation(invalidation("I2", "InProgress", &[], "x"))
+                .build()
+        });
+    let next = check_status(
+        &cloudfront(&[&create]),
+        serde_json::to_value(&blocked).unwrap(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("run-42-E2QWRUHEXAMPLE-1".to_owned(), 15)]
+    );
+    assert_eq!(next.invalidations.len(), 2);
+    assert_eq!(next.pending.len(), 1);
+    assert!(!next.all_completed);
 }

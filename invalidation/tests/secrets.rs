@@ -1,0 +1,113 @@
+//! No credential of the job event reaches logs, outputs or errors. In a test binary of its own:
+//! a scoped log subscriber misses events when other tests run the same code concurrently
+//! (tracing caches each call site's interest process-wide).
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationOutput;
+use aws_sdk_cloudfront::types::Invalidation;
+use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_types::DateTime;
+use invalidation::codepipeline::report_backoff;
+use invalidation::payload::Run;
+use invalidation::report::report_result;
+use invalidation::start::start_invalidation;
+use serde_json::{json, Value};
+
+const CREDENTIALS: [&str; 3] = [
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
+];
+
+fn job_event() -> Value {
+    let path = format!(
+        "{}/../events/codepipeline-job.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
+    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let logs = logs.clone();
+        move || LogSink(logs.clone())
+    };
+    let _guard =
+        tracing::subscriber::set_default(invalidation::logging::subscriber("trace", true, writer));
+
+    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation).then_output(|| {
+        CreateInvalidationOutput::builder()
+            .invalidation(
+                Invalidation::builder()
+                    .id("I1")
+                    .status("InProgress")
+                    .create_time(DateTime::from_secs(1_795_000_000))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let cloudfront = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create]);
+    let start = json!({
+        "request": job_event(),
+        "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"}
+    });
+    let run: Run = start_invalidation(
+        &cloudfront,
+        start,
+        SystemTime::now(),
+        std::time::Duration::from_secs(900),
+    )
+    .await
+    .unwrap();
+    // A failure whose cause quotes a credential, as a careless upstream message might.
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+        .then_output(|| PutJobFailureResultOutput::builder().build());
+    let pipeline = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&put]);
+    let outcome = report_result(
+        &pipeline,
+        json!({
+            "request": job_event(),
+            "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
+            "error": {"Error": "InvalidInput", "Cause": format!("bad key {}", CREDENTIALS[1])}
+        }),
+        report_backoff(),
+    )
+    .await
+    .unwrap();
+
+    let everything = format!(
+        "{}\n{}\n{}",
+        String::from_utf8(logs.lock().unwrap().clone()).unwrap(),
+        serde_json::to_string(&run).unwrap(),
+        serde_json::to_string(&outcome).unwrap()
+    );
+    assert!(
+        everything.contains("invalidation created"),
+        "logs were captured: {everything}"
+    );
+    assert!(everything.contains("[redacted]"), "{everything}");
+    for secret in CREDENTIALS {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked: {everything}"
+        );
+    }
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
