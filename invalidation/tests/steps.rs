@@ -1056,3 +1056,44 @@ async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_f
     assert_eq!(next.pending.len(), 1);
     assert!(!next.all_completed);
 }
+
+#[tokio::test]
+async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() {
+    let create = create_rule();
+    let client = cloudfront(&[&create]);
+    let mut request = event("codepipeline-job.json");
+    let paths: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
+    request["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
+    request["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths}).to_string());
+    request["CodePipeline.job"]["data"]["continuationToken"] = json!(
+        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":40,"requested":40,"checks":3,"invalidations":[["E2QWRUHEXAMPLE","I1"],["E2QWRUHEXAMPLE","I2"]],"next":{"E2QWRUHEXAMPLE":2}}"#
+    );
+
+    let run = start_invalidation(
+        &client,
+        start_payload(request),
+        at("2026-11-26T12:20:00Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(create.num_calls(), 0);
+    assert_eq!(run.invalidations.len(), 2);
+    let pending: Vec<(usize, usize)> = run
+        .pending
+        .iter()
+        .map(|b| (b.batch, b.paths.len()))
+        .collect();
+    assert_eq!(pending, [(2, 10)]);
+    assert_eq!(run.reference_prefix, "22222222-abcd-2222-abcd-222222abcdef");
+    // And the token of a run with pending batches names where to go on.
+    let token = invalidation::continuation::Continuation::of(&run)
+        .to_token()
+        .unwrap();
+    assert!(
+        token.ends_with(r#""next":{"E2QWRUHEXAMPLE":2}}"#),
+        "{token}"
+    );
+}
