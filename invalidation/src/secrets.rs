@@ -70,12 +70,12 @@ mod tests {
     fn credentials_of_the_job_event_are_replaced() {
         let request = json!({"CodePipeline.job": {"data": {"artifactCredentials": {
             "accessKeyId": "AKIAEXAMPLEKEY",
-            "secretAccessKey": "wJalrXUtnFEMI/K7MDENG",
-            "sessionToken": "FwoGZXIvYXdzEXAMPLETOKEN"
+            "secretAccessKey": "example-secret-key-1",
+            "sessionToken": "example-session-token-1"
         }}}});
         let secrets = Secrets::from_request(&request);
         let text =
-            "bad value `wJalrXUtnFEMI/K7MDENG` beside AKIAEXAMPLEKEY and FwoGZXIvYXdzEXAMPLETOKEN";
+            "bad value `example-secret-key-1` beside AKIAEXAMPLEKEY and example-session-token-1";
         assert_eq!(
             secrets.redact(text),
             "bad value `[redacted]` beside [redacted] and [redacted]"
