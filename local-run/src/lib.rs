@@ -427,16 +427,12 @@ impl Environment {
 
 /// Whether the newest job result is final (no continuation token) and no execution runs.
 pub fn pipeline_settled(snapshot: &Snapshot) -> bool {
-    let seen = serde_json::to_value(snapshot).unwrap_or_default();
-    let running = seen["executions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|execution| execution["status"] == "RUNNING");
-    let last = seen["jobResults"]
-        .as_array()
-        .and_then(|results| results.last());
-    !running && last.is_some_and(|result| result.get("continuationToken").is_none())
+    let running = snapshot
+        .executions
+        .iter()
+        .any(|execution| execution.status == "RUNNING");
+    let last = snapshot.job_results.last();
+    !running && last.is_some_and(|result| result.continuation_token.is_none())
 }
 
 /// The distribution ids an execution input names (console input or a job's UserParameters), so

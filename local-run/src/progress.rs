@@ -164,21 +164,23 @@ pub fn final_account(
             invalidation.caller_reference
         ));
     }
-    let calls: Vec<String> = snapshot
-        .calls
+    lines.push(format!("  calls: {}", counts(&snapshot.calls)));
+    if !snapshot.injected_faults.is_empty() {
+        lines.push(format!(
+            "  injected faults: {}",
+            counts(&snapshot.injected_faults)
+        ));
+    }
+    lines.join("\n")
+}
+
+/// "CreateInvalidation 1, GetInvalidation 2", for a count per operation.
+fn counts(per_operation: &std::collections::BTreeMap<String, u64>) -> String {
+    let counts: Vec<String> = per_operation
         .iter()
         .map(|(operation, count)| format!("{operation} {count}"))
         .collect();
-    lines.push(format!("  calls: {}", calls.join(", ")));
-    if !snapshot.injected_faults.is_empty() {
-        let faults: Vec<String> = snapshot
-            .injected_faults
-            .iter()
-            .map(|(operation, count)| format!("{operation} {count}"))
-            .collect();
-        lines.push(format!("  injected faults: {}", faults.join(", ")));
-    }
-    lines.join("\n")
+    counts.join(", ")
 }
 
 fn shorten_list(items: &[String]) -> String {
