@@ -1,5 +1,6 @@
-//! CloudFront's invalidation operations (REST-XML, API version 2020-05-31):
-//! routing, validation, limits and the caller-reference rules.
+//! CloudFront's invalidation operations (REST-XML, API version 2020-05-31),
+//! for distributions and for distribution tenants: routing, validation,
+//! limits and the caller-reference rules.
 
 use crate::clip;
 use std::collections::BTreeSet;
@@ -13,37 +14,79 @@ use crate::xml::{self, InvalidationDoc, SummaryDoc};
 /// URL prefix of every CloudFront call of this API version.
 pub const API_PREFIX: &str = "/2020-05-31/";
 
-/// In-progress file paths allowed per distribution (CloudFront quota).
+/// In-progress file paths allowed per distribution, or per distribution
+/// tenant (CloudFront quota).
 pub const MAX_IN_PROGRESS_PATHS: usize = 3000;
-/// In-progress wildcard paths allowed per distribution (CloudFront quota).
+/// In-progress wildcard paths allowed per distribution, or per distribution
+/// tenant (CloudFront quota).
 pub const MAX_IN_PROGRESS_WILDCARDS: usize = 15;
 /// Longest path CloudFront accepts.
 pub const MAX_PATH_LEN: usize = 4000;
 /// Page size when `MaxItems` is not given, and the most a page holds.
 pub const DEFAULT_MAX_ITEMS: usize = 100;
 
+/// What an invalidation belongs to: a distribution, or a distribution
+/// tenant of a multi-tenant distribution. The two have separate ids, limits
+/// and caller references, and answer an unknown id with different errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    /// The distribution id, or the tenant id.
+    pub id: String,
+    /// Whether `id` is a distribution tenant id.
+    pub tenant: bool,
+}
+
+impl Owner {
+    fn distribution(id: &str) -> Self {
+        Owner {
+            id: id.to_string(),
+            tenant: false,
+        }
+    }
+
+    fn tenant(id: &str) -> Self {
+        Owner {
+            id: id.to_string(),
+            tenant: true,
+        }
+    }
+
+    fn owns(&self, inv: &StoredInvalidation) -> bool {
+        inv.tenant == self.tenant && inv.distribution_id == self.id
+    }
+
+    fn noun(&self) -> &'static str {
+        if self.tenant {
+            "distribution tenant"
+        } else {
+            "distribution"
+        }
+    }
+}
+
 /// A recognised CloudFront request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
-    Create { distribution: String },
-    Get { distribution: String, id: String },
-    List { distribution: String },
+    Create { owner: Owner },
+    Get { owner: Owner, id: String },
+    List { owner: Owner },
 }
 
 impl Route {
     pub fn operation(&self) -> Operation {
-        match self {
-            Route::Create { .. } => Operation::CreateInvalidation,
-            Route::Get { .. } => Operation::GetInvalidation,
-            Route::List { .. } => Operation::ListInvalidations,
+        match (self, self.owner().tenant) {
+            (Route::Create { .. }, false) => Operation::CreateInvalidation,
+            (Route::Get { .. }, false) => Operation::GetInvalidation,
+            (Route::List { .. }, false) => Operation::ListInvalidations,
+            (Route::Create { .. }, true) => Operation::CreateInvalidationForDistributionTenant,
+            (Route::Get { .. }, true) => Operation::GetInvalidationForDistributionTenant,
+            (Route::List { .. }, true) => Operation::ListInvalidationsForDistributionTenant,
         }
     }
 
-    fn distribution(&self) -> &str {
+    fn owner(&self) -> &Owner {
         match self {
-            Route::Create { distribution }
-            | Route::Get { distribution, .. }
-            | Route::List { distribution } => distribution,
+            Route::Create { owner } | Route::Get { owner, .. } | Route::List { owner } => owner,
         }
     }
 }
@@ -58,34 +101,32 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         .map(|seg| percent_decode(seg, false))
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let route = match segs.as_slice() {
-        ["distribution", dist, "invalidation"] if !dist.is_empty() => match method {
-            "POST" => Route::Create {
-                distribution: dist.to_string(),
-            },
-            "GET" => Route::List {
-                distribution: dist.to_string(),
-            },
-            _ => return Err(method_not_allowed(method)),
-        },
-        ["distribution", dist, "invalidation", id] if !dist.is_empty() && !id.is_empty() => {
-            match method {
-                "GET" => Route::Get {
-                    distribution: dist.to_string(),
-                    id: id.to_string(),
-                },
-                _ => return Err(method_not_allowed(method)),
-            }
-        }
-        _ => {
-            return Err(ApiError::new(
-                404,
-                "UnknownOperation",
-                format!("The emulator does not implement {method} {path}"),
-            ))
-        }
+    let unknown = || {
+        ApiError::new(
+            404,
+            "UnknownOperation",
+            format!(
+                "The emulator does not implement {method} {}",
+                clip(path, 200)
+            ),
+        )
     };
-    Ok(route)
+    let (owner, rest) = match segs.as_slice() {
+        ["distribution", id, rest @ ..] if !id.is_empty() => (Owner::distribution(id), rest),
+        ["distribution-tenant", id, rest @ ..] if !id.is_empty() => (Owner::tenant(id), rest),
+        _ => return Err(unknown()),
+    };
+    match (rest, method) {
+        (["invalidation"], "POST") => Ok(Route::Create { owner }),
+        (["invalidation"], "GET") => Ok(Route::List { owner }),
+        (["invalidation", id], "GET") if !id.is_empty() => Ok(Route::Get {
+            owner,
+            id: id.to_string(),
+        }),
+        (["invalidation"], _) => Err(method_not_allowed(method)),
+        (["invalidation", id], _) if !id.is_empty() => Err(method_not_allowed(method)),
+        _ => Err(unknown()),
+    }
 }
 
 fn method_not_allowed(method: &str) -> ApiError {
@@ -112,36 +153,58 @@ pub(crate) fn handle(
     body: &[u8],
     host: &str,
 ) -> Result<Reply, ApiError> {
-    let dist = route.distribution();
+    let owner = route.owner();
     // Permission is checked before anything else, as IAM would.
-    if shared.config.denied.contains(dist) {
+    if shared.config.denied.contains(&owner.id) {
         return Err(ApiError::new(
             403,
             "AccessDenied",
-            format!("User is not authorized to perform this action on distribution {dist}"),
+            format!(
+                "User is not authorized to perform this action on {} {}",
+                owner.noun(),
+                owner.id
+            ),
         ));
     }
     match route {
-        Route::Create { distribution } => create(shared, distribution, body, host),
-        Route::Get { distribution, id } => {
-            known_distribution(shared, distribution)?;
-            get(shared, distribution, id)
+        Route::Create { owner } => create(shared, owner, body, host),
+        Route::Get { owner, id } => {
+            known_owner(shared, owner)?;
+            get(shared, owner, id)
         }
-        Route::List { distribution } => {
-            known_distribution(shared, distribution)?;
-            list(shared, distribution, query)
+        Route::List { owner } => {
+            known_owner(shared, owner)?;
+            list(shared, owner, query)
         }
     }
 }
 
-fn known_distribution(shared: &Shared, dist: &str) -> Result<(), ApiError> {
-    if shared.config.distributions.contains(dist) {
+/// An unknown distribution is `NoSuchDistribution`; an unknown tenant is
+/// `EntityNotFound`, the only not-found error the tenant operations model.
+fn known_owner(shared: &Shared, owner: &Owner) -> Result<(), ApiError> {
+    let config = &shared.config;
+    if owner.tenant {
+        if config.tenants.contains(&owner.id) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            404,
+            "EntityNotFound",
+            format!(
+                "The specified distribution tenant does not exist: {}",
+                clip(&owner.id, 120)
+            ),
+        ))
+    } else if config.distributions.contains(&owner.id) {
         Ok(())
     } else {
         Err(ApiError::new(
             404,
             "NoSuchDistribution",
-            format!("The specified distribution does not exist: {dist}"),
+            format!(
+                "The specified distribution does not exist: {}",
+                clip(&owner.id, 120)
+            ),
         ))
     }
 }
@@ -253,18 +316,19 @@ fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize
     })
 }
 
-fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply, ApiError> {
+fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Reply, ApiError> {
     let batch = parse_batch(body)?;
-    known_distribution(shared, dist)?;
+    known_owner(shared, owner)?;
     let duration = shared.config.invalidation_duration;
     let mut inner = shared.lock();
 
-    // The same CallerReference on the same distribution either replays the
-    // original invalidation (same paths, compared as a set) or is refused.
+    // The same CallerReference on the same distribution (or tenant) either
+    // replays the original invalidation (same paths, compared as a set) or is
+    // refused.
     if let Some(existing) = inner
         .invalidations
         .iter()
-        .find(|inv| inv.distribution_id == dist && inv.caller_reference == batch.caller_reference)
+        .find(|inv| owner.owns(inv) && inv.caller_reference == batch.caller_reference)
     {
         let same: bool = existing.paths.iter().collect::<BTreeSet<_>>()
             == batch.paths.iter().collect::<BTreeSet<_>>();
@@ -296,7 +360,7 @@ fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply,
         inner
             .invalidations
             .iter()
-            .filter(|inv| inv.distribution_id == dist && inv.status(duration) == IN_PROGRESS)
+            .filter(|inv| owner.owns(inv) && inv.status(duration) == IN_PROGRESS)
             .flat_map(|inv| inv.paths.iter()),
     );
     if busy_files + files > MAX_IN_PROGRESS_PATHS
@@ -312,7 +376,8 @@ fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply,
     }
 
     let stored = StoredInvalidation {
-        distribution_id: dist.to_string(),
+        distribution_id: owner.id.clone(),
+        tenant: owner.tenant,
         id: inner.new_invalidation_id(),
         caller_reference: batch.caller_reference,
         paths: batch.paths,
@@ -322,7 +387,8 @@ fn create(shared: &Shared, dist: &str, body: &[u8], host: &str) -> Result<Reply,
     inner.invalidations.push(stored.clone());
     drop(inner);
     tracing::info!(
-        distribution = dist,
+        distribution = %owner.id,
+        tenant = owner.tenant,
         id = %stored.id,
         paths = stored.paths.len(),
         "created invalidation"
@@ -338,8 +404,14 @@ fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: 
     Reply {
         status: 201,
         location: Some(format!(
-            "http://{host}{API_PREFIX}distribution/{}/invalidation/{}",
-            inv.distribution_id, inv.id
+            "http://{host}{API_PREFIX}{}/{}/invalidation/{}",
+            if inv.tenant {
+                "distribution-tenant"
+            } else {
+                "distribution"
+            },
+            inv.distribution_id,
+            inv.id
         )),
         body: document(inv, duration),
     }
@@ -355,17 +427,20 @@ fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
     })
 }
 
-fn get(shared: &Shared, dist: &str, id: &str) -> Result<Reply, ApiError> {
+fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
     let inner = shared.lock();
     let inv = inner
         .invalidations
         .iter()
-        .find(|inv| inv.distribution_id == dist && inv.id == id)
+        .find(|inv| owner.owns(inv) && inv.id == id)
         .ok_or_else(|| {
             ApiError::new(
                 404,
                 "NoSuchInvalidation",
-                format!("The specified invalidation does not exist: {id}"),
+                format!(
+                    "The specified invalidation does not exist: {}",
+                    clip(id, 120)
+                ),
             )
         })?;
     Ok(Reply {
@@ -375,7 +450,7 @@ fn get(shared: &Shared, dist: &str, id: &str) -> Result<Reply, ApiError> {
     })
 }
 
-fn list(shared: &Shared, dist: &str, query: Option<&str>) -> Result<Reply, ApiError> {
+fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, ApiError> {
     let mut marker = String::new();
     let mut max_items = DEFAULT_MAX_ITEMS;
     for (key, value) in parse_query(query.unwrap_or("")) {
@@ -407,7 +482,7 @@ fn list(shared: &Shared, dist: &str, query: Option<&str>) -> Result<Reply, ApiEr
         .invalidations
         .iter()
         .rev()
-        .filter(|inv| inv.distribution_id == dist)
+        .filter(|inv| owner.owns(inv))
         .collect();
     // The marker is the id of the last item of the previous page; an unknown
     // marker yields an empty page rather than restarting, so that a paginator
@@ -445,7 +520,7 @@ fn list(shared: &Shared, dist: &str, query: Option<&str>) -> Result<Reply, ApiEr
 }
 
 /// Splits a query string into decoded pairs.
-fn parse_query(query: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|kv| !kv.is_empty())
@@ -490,24 +565,62 @@ mod tests {
 
     #[test]
     fn routes() {
+        let e1 = Owner::distribution("E1");
         assert_eq!(
             route("POST", "/2020-05-31/distribution/E1/invalidation").unwrap(),
-            Route::Create {
-                distribution: "E1".into()
-            }
+            Route::Create { owner: e1.clone() }
         );
         assert_eq!(
             route("GET", "/2020-05-31/distribution/E1/invalidation/I2").unwrap(),
             Route::Get {
-                distribution: "E1".into(),
+                owner: e1.clone(),
                 id: "I2".into()
             }
         );
         assert_eq!(
             route("GET", "/2020-05-31/distribution/E1/invalidation").unwrap(),
-            Route::List {
-                distribution: "E1".into()
+            Route::List { owner: e1 }
+        );
+        let dt = Owner::tenant("dt_1");
+        let create = route("POST", "/2020-05-31/distribution-tenant/dt_1/invalidation").unwrap();
+        assert_eq!(create, Route::Create { owner: dt.clone() });
+        assert_eq!(
+            create.operation(),
+            Operation::CreateInvalidationForDistributionTenant
+        );
+        let get = route(
+            "GET",
+            "/2020-05-31/distribution-tenant/dt_1/invalidation/I2",
+        )
+        .unwrap();
+        assert_eq!(
+            get,
+            Route::Get {
+                owner: dt.clone(),
+                id: "I2".into()
             }
+        );
+        assert_eq!(
+            get.operation(),
+            Operation::GetInvalidationForDistributionTenant
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/distribution-tenant/dt_1/invalidation")
+                .unwrap()
+                .operation(),
+            Operation::ListInvalidationsForDistributionTenant
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/distribution-tenant/dt_1")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            route("GET", "/2020-05-31/other/E1/invalidation")
+                .unwrap_err()
+                .status,
+            404
         );
         assert_eq!(
             route("DELETE", "/2020-05-31/distribution/E1/invalidation")

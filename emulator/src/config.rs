@@ -1,7 +1,8 @@
-//! What the emulator is told before it starts: which distributions and state
-//! machines exist, how long an invalidation takes, which jobs are unknown,
-//! which faults to inject, where Lambda invocations are forwarded, and how soon
-//! CodePipeline continues an action after a continuation token.
+//! What the emulator is told before it starts: which distributions, tenants,
+//! buckets, objects and state machines exist, how long an invalidation takes,
+//! which jobs are unknown, which faults to inject, where Lambda invocations are
+//! forwarded, and how soon CodePipeline continues an action after a
+//! continuation token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -27,20 +28,36 @@ pub enum Operation {
     /// CodePipeline `PutJobFailureResult`.
     PutJobFailureResult,
     /// Lambda `Invoke`, forwarded to the configured Lambda backend. Counted, but
-    /// never faulted or delayed: fault injection models CloudFront, CodePipeline
-    /// and Step Functions faults only, so it is not in [`Operation::ALL`].
+    /// never faulted or delayed: fault injection models the AWS services'
+    /// faults (CloudFront, CodePipeline, Step Functions, S3) only, so it is not
+    /// in [`Operation::ALL`].
     Invoke,
     /// Step Functions `StartExecution`.
     StartExecution,
     /// Step Functions `DescribeExecution`.
     DescribeExecution,
+    /// CloudFront `CreateInvalidationForDistributionTenant`.
+    CreateInvalidationForDistributionTenant,
+    /// CloudFront `GetInvalidationForDistributionTenant`.
+    GetInvalidationForDistributionTenant,
+    /// CloudFront `ListInvalidationsForDistributionTenant`.
+    ListInvalidationsForDistributionTenant,
+    /// S3 `GetObject`.
+    GetObject,
+    /// S3 `HeadObject`.
+    HeadObject,
+    /// S3 `PutObject`.
+    PutObject,
 }
 
 impl Operation {
     /// Every operation fault injection applies to (all but
     /// [`Operation::Invoke`]), in a stable order: CloudFront's three,
-    /// CodePipeline's two, Step Functions' two.
-    pub const ALL: [Operation; 7] = [
+    /// CodePipeline's two, Step Functions' two, then those added later
+    /// (CloudFront's three for distribution tenants, S3's three). New ones go
+    /// at the end: the position picks an operation's fault stream, so
+    /// appending keeps the faults a seed gives the others.
+    pub const ALL: [Operation; 13] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
         Operation::ListInvalidations,
@@ -48,6 +65,12 @@ impl Operation {
         Operation::PutJobFailureResult,
         Operation::StartExecution,
         Operation::DescribeExecution,
+        Operation::CreateInvalidationForDistributionTenant,
+        Operation::GetInvalidationForDistributionTenant,
+        Operation::ListInvalidationsForDistributionTenant,
+        Operation::GetObject,
+        Operation::HeadObject,
+        Operation::PutObject,
     ];
 
     /// The operation's AWS name, e.g. `CreateInvalidation`.
@@ -61,18 +84,57 @@ impl Operation {
             Operation::Invoke => "Invoke",
             Operation::StartExecution => "StartExecution",
             Operation::DescribeExecution => "DescribeExecution",
+            Operation::CreateInvalidationForDistributionTenant => {
+                "CreateInvalidationForDistributionTenant"
+            }
+            Operation::GetInvalidationForDistributionTenant => {
+                "GetInvalidationForDistributionTenant"
+            }
+            Operation::ListInvalidationsForDistributionTenant => {
+                "ListInvalidationsForDistributionTenant"
+            }
+            Operation::GetObject => "GetObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::PutObject => "PutObject",
         }
     }
 
     /// Whether the operation belongs to CloudFront (REST-XML) rather than
-    /// CodePipeline (JSON 1.1) or Step Functions (JSON 1.0); decides the shape
-    /// of an injected error.
+    /// CodePipeline (JSON 1.1), Step Functions (JSON 1.0) or S3; decides the
+    /// shape of an injected error.
     pub fn is_cloudfront(self) -> bool {
         matches!(
             self,
             Operation::CreateInvalidation
                 | Operation::GetInvalidation
                 | Operation::ListInvalidations
+        ) || self.is_tenant()
+    }
+
+    /// Whether the operation is one of CloudFront's distribution-tenant
+    /// invalidation operations.
+    pub fn is_tenant(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateInvalidationForDistributionTenant
+                | Operation::GetInvalidationForDistributionTenant
+                | Operation::ListInvalidationsForDistributionTenant
+        )
+    }
+
+    /// Whether the operation belongs to CodePipeline (JSON 1.1).
+    pub fn is_codepipeline(self) -> bool {
+        matches!(
+            self,
+            Operation::PutJobSuccessResult | Operation::PutJobFailureResult
+        )
+    }
+
+    /// Whether the operation belongs to S3 (REST-XML, S3's error document).
+    pub fn is_s3(self) -> bool {
+        matches!(
+            self,
+            Operation::GetObject | Operation::HeadObject | Operation::PutObject
         )
     }
 
@@ -86,21 +148,22 @@ impl Operation {
 
     /// Parses a comma-separated list of operation names or short aliases
     /// (see [`Operation::from_str`]); `put` expands to both CodePipeline
-    /// operations; `cloudfront`, `codepipeline` and `stepfunctions` (also
-    /// `sfn`) to each service's operations; `all` to every operation in
-    /// [`Operation::ALL`].
+    /// operations; `cloudfront` (distribution and tenant operations),
+    /// `tenant`, `codepipeline`, `stepfunctions` (also `sfn`) and `s3` to each
+    /// service's operations; `all` to every operation in [`Operation::ALL`].
     pub fn parse_list(list: &str) -> Result<Vec<Operation>, Error> {
+        let of = |keep: fn(Operation) -> bool| -> Vec<Operation> {
+            Operation::ALL.into_iter().filter(|op| keep(*op)).collect()
+        };
         let mut out = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let ops: Vec<Operation> = match item.to_ascii_lowercase().as_str() {
                 "all" => Operation::ALL.to_vec(),
-                "put" => vec![
-                    Operation::PutJobSuccessResult,
-                    Operation::PutJobFailureResult,
-                ],
-                "cloudfront" => Operation::ALL[..3].to_vec(),
-                "codepipeline" => Operation::ALL[3..5].to_vec(),
-                "stepfunctions" | "sfn" | "states" => Operation::ALL[5..].to_vec(),
+                "put" | "codepipeline" => of(Operation::is_codepipeline),
+                "cloudfront" => of(Operation::is_cloudfront),
+                "tenant" | "tenants" => of(Operation::is_tenant),
+                "stepfunctions" | "sfn" | "states" => of(Operation::is_stepfunctions),
+                "s3" => of(Operation::is_s3),
                 _ => vec![item.parse()?],
             };
             for op in ops {
@@ -123,7 +186,8 @@ impl FromStr for Operation {
     type Err = Error;
 
     /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
-    /// `list`, `success`, `failure`, `invoke`, `start`, `describe`.
+    /// `list`, `success`, `failure`, `invoke`, `start`, `describe`. The
+    /// tenant and S3 operations go by their AWS names only.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let op = match lower.as_str() {
@@ -135,6 +199,18 @@ impl FromStr for Operation {
             "invoke" => Operation::Invoke,
             "start" | "startexecution" => Operation::StartExecution,
             "describe" | "describeexecution" => Operation::DescribeExecution,
+            "createinvalidationfordistributiontenant" => {
+                Operation::CreateInvalidationForDistributionTenant
+            }
+            "getinvalidationfordistributiontenant" => {
+                Operation::GetInvalidationForDistributionTenant
+            }
+            "listinvalidationsfordistributiontenant" => {
+                Operation::ListInvalidationsForDistributionTenant
+            }
+            "getobject" => Operation::GetObject,
+            "headobject" => Operation::HeadObject,
+            "putobject" => Operation::PutObject,
             _ => return Err(Error::InvalidConfig(format!("unknown operation `{s}`"))),
         };
         Ok(op)
@@ -145,9 +221,9 @@ impl FromStr for Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FaultCode {
     /// CloudFront: 400 `Throttling`; CodePipeline and Step Functions: 400
-    /// `ThrottlingException`.
+    /// `ThrottlingException`; S3: 503 `SlowDown`.
     Throttling,
-    /// 500 `InternalError` (CloudFront) / `InternalFailure` (CodePipeline,
+    /// 500 `InternalError` (CloudFront, S3) / `InternalFailure` (CodePipeline,
     /// Step Functions).
     InternalError,
     /// 503 `ServiceUnavailable`.
@@ -167,7 +243,8 @@ impl FaultCode {
         Ok(out)
     }
 
-    /// The HTTP status the fault is answered with.
+    /// The HTTP status the fault is answered with, but for S3, which answers
+    /// throttling with 503 `SlowDown`.
     pub fn status(self) -> u16 {
         match self {
             FaultCode::Throttling => 400,
@@ -217,6 +294,28 @@ impl Default for FaultSpec {
     }
 }
 
+/// An S3 object in place when the emulator starts, such as a CodePipeline
+/// input artifact. Its `Debug` shows the body's size, not the body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SeedObject {
+    /// The bucket; it exists because the object is in it.
+    pub bucket: String,
+    /// The object key, as stored (not percent-encoded); may contain `/`.
+    pub key: String,
+    /// The object's bytes.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for SeedObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeedObject")
+            .field("bucket", &self.bucket)
+            .field("key", &self.key)
+            .field("size", &self.body.len())
+            .finish()
+    }
+}
+
 /// Default of [`Config::lambda_timeout`].
 pub const DEFAULT_LAMBDA_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -230,8 +329,12 @@ pub struct Config {
     pub port: u16,
     /// Distribution ids that exist; any other id gets `NoSuchDistribution`.
     pub distributions: BTreeSet<String>,
-    /// Distribution ids whose every call gets `AccessDenied`, as if the
-    /// caller's role lacked permission on them.
+    /// Distribution tenant ids that exist (`dt_` and letters or digits, e.g.
+    /// `dt_2wjDZi3hD1ivOXf6rpZJO1AB`); any other tenant id gets
+    /// `EntityNotFound`, as CloudFront answers for an unknown tenant.
+    pub tenants: BTreeSet<String>,
+    /// Distribution (or distribution tenant) ids whose every call gets
+    /// `AccessDenied`, as if the caller's role lacked permission on them.
     pub denied: BTreeSet<String>,
     /// How long a new invalidation stays `InProgress` before it reads as
     /// `Completed`.
@@ -270,6 +373,17 @@ pub struct Config {
     /// emulator, as CodePipeline, invokes the action's function again with a
     /// new job (only for jobs whose event went through Lambda `Invoke`).
     pub continuation_delay: Duration,
+    /// S3 buckets that exist besides those holding a seeded object; a
+    /// `PutObject` into any other bucket gets `NoSuchBucket`.
+    pub buckets: BTreeSet<String>,
+    /// S3 objects in place at start, in order (a later one with the same
+    /// bucket and key replaces an earlier one).
+    pub objects: Vec<SeedObject>,
+    /// If set, S3 only serves requests signed with one of these access key
+    /// ids; any other gets `AccessDenied`. A CodePipeline artifact bucket
+    /// opens to the job's temporary artifact credentials, not to the
+    /// function's own role, so a test can prove which ones a function used.
+    pub s3_access_keys: Option<BTreeSet<String>>,
 }
 
 impl Default for Config {
@@ -287,6 +401,10 @@ impl Default for Config {
             lambda_timeout: DEFAULT_LAMBDA_TIMEOUT,
             state_machines: BTreeSet::new(),
             continuation_delay: DEFAULT_CONTINUATION_DELAY,
+            tenants: BTreeSet::new(),
+            buckets: BTreeSet::new(),
+            objects: Vec::new(),
+            s3_access_keys: None,
         }
     }
 }
@@ -310,7 +428,13 @@ impl Config {
         self
     }
 
-    /// Adds a distribution id that answers `AccessDenied`.
+    /// Adds a known distribution tenant id, e.g. `dt_2wjDZi3hD1ivOXf6rpZJO1AB`.
+    pub fn tenant(mut self, id: impl Into<String>) -> Self {
+        self.tenants.insert(id.into());
+        self
+    }
+
+    /// Adds a distribution (or tenant) id that answers `AccessDenied`.
     pub fn deny(mut self, id: impl Into<String>) -> Self {
         self.denied.insert(id.into());
         self
@@ -360,8 +484,69 @@ impl Config {
         self
     }
 
+    /// Adds an empty S3 bucket.
+    pub fn bucket(mut self, name: impl Into<String>) -> Self {
+        self.buckets.insert(name.into());
+        self
+    }
+
+    /// Puts an S3 object in place at start; its bucket exists from then on.
+    pub fn object(
+        mut self,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.objects.push(SeedObject {
+            bucket: bucket.into(),
+            key: key.into(),
+            body: body.into(),
+        });
+        self
+    }
+
+    /// Opens S3 to requests signed with access key id `id` only (repeat to
+    /// allow more); without any, S3 serves every signed request.
+    pub fn s3_access_key(mut self, id: impl Into<String>) -> Self {
+        self.s3_access_keys
+            .get_or_insert_with(BTreeSet::new)
+            .insert(id.into());
+        self
+    }
+
+    /// Every bucket that exists at start: those named and those holding a
+    /// seeded object.
+    pub fn all_buckets(&self) -> BTreeSet<String> {
+        let mut all = self.buckets.clone();
+        all.extend(self.objects.iter().map(|o| o.bucket.clone()));
+        all
+    }
+
     /// Checks values that would otherwise fail later or silently.
     pub fn validate(&self) -> Result<(), Error> {
+        for tenant in &self.tenants {
+            if !is_tenant_id(tenant) {
+                return Err(Error::InvalidConfig(format!(
+                    "distribution tenant `{tenant}`: expected dt_ followed by letters and digits"
+                )));
+            }
+        }
+        for bucket in self.all_buckets() {
+            if !is_bucket_name(&bucket) {
+                return Err(Error::InvalidConfig(format!(
+                    "bucket `{bucket}`: expected 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+                )));
+            }
+        }
+        for object in &self.objects {
+            if object.key.is_empty() || object.key.len() > crate::s3::MAX_KEY_LEN {
+                return Err(Error::InvalidConfig(format!(
+                    "object in `{}`: a key is 1 to {} bytes long",
+                    object.bucket,
+                    crate::s3::MAX_KEY_LEN
+                )));
+            }
+        }
         for arn in &self.state_machines {
             match crate::stepfunctions::StateMachineArn::parse(arn) {
                 Some(parsed) if parsed.qualifier.is_none() => {}
@@ -383,7 +568,7 @@ impl Config {
         for (op, spec) in &self.faults {
             if *op == Operation::Invoke {
                 return Err(Error::InvalidConfig(
-                    "faults do not apply to Invoke (they model CloudFront, CodePipeline and Step Functions faults only)"
+                    "faults do not apply to Invoke (they model CloudFront, CodePipeline, Step Functions and S3 faults only)"
                         .into(),
                 ));
             }
@@ -403,6 +588,26 @@ impl Config {
     }
 }
 
+/// Whether `id` is shaped like a distribution tenant id: `dt_` and one or
+/// more ASCII letters or digits.
+pub(crate) fn is_tenant_id(id: &str) -> bool {
+    id.strip_prefix("dt_")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Whether `name` follows S3's general-purpose bucket naming rules (length,
+/// characters, ends); the rules about dots next to hyphens and IP-like names
+/// are left out.
+pub(crate) fn is_bucket_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,11 +623,31 @@ mod tests {
                 Operation::PutJobFailureResult
             ]
         );
-        assert_eq!(Operation::parse_list("all").unwrap().len(), 7);
+        assert_eq!(Operation::parse_list("all").unwrap().len(), 13);
         assert_eq!(
-            Operation::parse_list("cloudfront,codepipeline").unwrap(),
-            Operation::ALL[..5].to_vec()
+            Operation::parse_list("codepipeline,cloudfront").unwrap(),
+            [
+                &Operation::ALL[3..5],
+                &Operation::ALL[..3],
+                &Operation::ALL[7..10]
+            ]
+            .concat()
         );
+        assert_eq!(
+            Operation::parse_list("s3").unwrap(),
+            vec![
+                Operation::GetObject,
+                Operation::HeadObject,
+                Operation::PutObject
+            ]
+        );
+        assert_eq!(
+            Operation::parse_list("tenant, GetObject").unwrap(),
+            Operation::ALL[7..11].to_vec()
+        );
+        for op in Operation::ALL {
+            assert_eq!(op.name().parse::<Operation>().unwrap(), op);
+        }
         assert_eq!(
             Operation::parse_list("stepfunctions").unwrap(),
             vec![Operation::StartExecution, Operation::DescribeExecution]
@@ -471,6 +696,50 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn checks_tenants_buckets_and_objects() {
+        let ok = Config::default()
+            .tenant("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+            .bucket("codepipeline-us-east-1-123456789012")
+            .object(
+                "artifacts.example",
+                "pipe/SourceArti/abc.zip",
+                b"PK".to_vec(),
+            )
+            .s3_access_key("ASIAARTIFACT");
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            ok.all_buckets().into_iter().collect::<Vec<_>>(),
+            ["artifacts.example", "codepipeline-us-east-1-123456789012"]
+        );
+        assert_eq!(ok.s3_access_keys.unwrap().len(), 1);
+        for bad in ["E2QWRUHAPOMQZL", "dt_", "dt-abc", "dt_a-b"] {
+            assert!(Config::default().tenant(bad).validate().is_err(), "{bad}");
+        }
+        for bad in [
+            "ab",
+            "Upper",
+            "-start",
+            "end-",
+            "has/slash",
+            "has_underscore",
+        ] {
+            assert!(Config::default().bucket(bad).validate().is_err(), "{bad}");
+        }
+        assert!(Config::default()
+            .object("bucket", "", Vec::new())
+            .validate()
+            .is_err());
+        let debug = format!(
+            "{:?}",
+            Config::default().object("bucket", "k", vec![7u8; 999])
+        );
+        assert!(
+            debug.contains("size: 999") && !debug.contains("7, 7"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! A local emulator of the AWS APIs this workflow calls — CloudFront
-//! invalidations (REST-XML, API 2020-05-31), CodePipeline job results
-//! (JSON 1.1), Step Functions `StartExecution` and `DescribeExecution`
-//! (JSON 1.0, API 2016-11-23) and Lambda `Invoke` (REST-JSON, API 2015-03-31,
-//! forwarded to a local host of the functions) — speaking their wire
-//! protocols, so that
+//! invalidations of distributions and of distribution tenants (REST-XML, API
+//! 2020-05-31), CodePipeline job results (JSON 1.1), Step Functions
+//! `StartExecution` and `DescribeExecution` (JSON 1.0, API 2016-11-23), S3
+//! `GetObject`, `HeadObject` and `PutObject` (REST-XML, for CodePipeline
+//! artifacts) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
+//! local host of the functions) — speaking their wire protocols, so that
 //! unchanged AWS SDK clients (Rust, boto3, the AWS CLI, the JS SDK) pointed
-//! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
+//! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it. S3
+//! clients may address buckets path-style or virtual-hosted.
 //!
 //! It keeps everything in memory, answers with the error codes and HTTP
 //! statuses of the real services, and can inject seeded, repeatable faults
 //! (throttling, 500, 503) and latency per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
-//! would refuse it. Faults and latency never apply to Lambda `Invoke`.
+//! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and S3 can
+//! be opened to chosen access key ids only. Faults and latency never apply to
+//! Lambda `Invoke`.
 //!
 //! Two services are only half played. The emulator runs no state machine:
 //! `StartExecution` records a `RUNNING` execution, and whoever embeds the
@@ -36,13 +40,14 @@
 //! ```
 //!
 //! # Layout
-//! - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`] — what
-//!   the emulator is told at start.
-//! - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the two
-//!   protocols apart, applies latency, the authorization-header check and
-//!   faults, and serves `GET /_emulator/state` and `GET /_emulator/health`.
-//! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations —
-//!   routing, validation, per-distribution limits, caller references.
+//! - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`],
+//!   [`SeedObject`] — what the emulator is told at start.
+//! - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the
+//!   protocols apart (S3 by the signature's credential scope), applies
+//!   latency, the authorization-header check and faults, and serves `GET /_emulator/state` and `GET /_emulator/health`.
+//! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations and
+//!   their `…ForDistributionTenant` twins — routing, validation,
+//!   per-distribution (per-tenant) limits, caller references.
 //! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
 //!   against the service model, job state, recording — and continuations.
 //! - `stepfunctions`: StartExecution, DescribeExecution — validation,
@@ -50,15 +55,21 @@
 //! - `lambda`: Invoke — function-name parsing, forwarding to
 //!   [`Config::lambda_backend`](Config#structfield.lambda_backend) and mapping
 //!   its answers onto Lambda's (function errors, timeouts, unknown functions).
+//! - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
+//!   gate, `aws-chunked` uploads, ranges, S3's error document.
+//! - `md5`: the digest behind S3's `ETag`.
 //! - `faults`: the seeded PRNG and per-operation fault draws.
 //! - `state`: the in-memory store and the [`Snapshot`] types.
-//! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents.
+//! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents and
+//!   S3's error document.
 
 mod cloudfront;
 mod codepipeline;
 mod config;
 mod faults;
 mod lambda;
+mod md5;
+mod s3;
 mod server;
 mod state;
 mod stepfunctions;
@@ -71,13 +82,15 @@ pub use codepipeline::{
     CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES, JOB_EVENT_KEY,
 };
 pub use config::{
-    Config, FaultCode, FaultSpec, Operation, DEFAULT_CONTINUATION_DELAY, DEFAULT_LAMBDA_TIMEOUT,
+    Config, FaultCode, FaultSpec, Operation, SeedObject, DEFAULT_CONTINUATION_DELAY,
+    DEFAULT_LAMBDA_TIMEOUT,
 };
 pub use lambda::MAX_PAYLOAD;
+pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN, MAX_OBJECT_SIZE};
 pub use server::{start, EmulatorHandle};
 pub use state::{
     ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation,
-    Snapshot, COMPLETED, IN_PROGRESS,
+    ObjectRecord, Snapshot, COMPLETED, IN_PROGRESS,
 };
 pub use stepfunctions::{
     ExecutionOutcome, StartedExecution, MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME,

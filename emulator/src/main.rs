@@ -1,4 +1,4 @@
-//! `aws-emulator`: runs the CloudFront + CodePipeline + Step Functions +
+//! `aws-emulator`: runs the CloudFront + CodePipeline + Step Functions + S3 +
 //! Lambda Invoke emulator until SIGINT or SIGTERM. Wiring only; the behaviour
 //! lives in the library.
 
@@ -9,10 +9,11 @@ use std::time::Duration;
 use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
 use clap::Parser;
 
-/// Local emulator of the CloudFront invalidation and CodePipeline job-result
-/// APIs, of Step Functions StartExecution/DescribeExecution (executions stay
-/// RUNNING: the binary runs no state machine), and of Lambda Invoke
-/// (forwarded to --lambda-backend). Point clients at it with
+/// Local emulator of the CloudFront invalidation (distributions and
+/// distribution tenants) and CodePipeline job-result APIs, of Step Functions
+/// StartExecution/DescribeExecution (executions stay RUNNING: the binary runs
+/// no state machine), of S3 GetObject/HeadObject/PutObject, and of Lambda
+/// Invoke (forwarded to --lambda-backend). Point clients at it with
 /// AWS_ENDPOINT_URL=<printed URL>.
 #[derive(Debug, Parser)]
 #[command(name = "aws-emulator", version)]
@@ -23,7 +24,11 @@ struct Args {
     /// A distribution id that exists (repeatable, or comma-separated).
     #[arg(long = "distribution", value_delimiter = ',')]
     distributions: Vec<String>,
-    /// A distribution id that answers AccessDenied (repeatable).
+    /// A distribution tenant id that exists, e.g. dt_2wjDZi3hD1ivOXf6rpZJO1AB
+    /// (repeatable, or comma-separated).
+    #[arg(long = "tenant", value_delimiter = ',')]
+    tenants: Vec<String>,
+    /// A distribution or tenant id that answers AccessDenied (repeatable).
     #[arg(long, value_delimiter = ',')]
     denied: Vec<String>,
     /// Seconds an invalidation stays InProgress (fractions allowed).
@@ -36,8 +41,9 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
     /// Operations faults and latency apply to: create, get, list, success,
-    /// failure, put (both put ops), start, describe, cloudfront, codepipeline,
-    /// stepfunctions, all.
+    /// failure, put (both put ops), start, describe, an operation's AWS name
+    /// (e.g. GetObject), cloudfront (distribution and tenant operations),
+    /// tenant, codepipeline, stepfunctions, s3, all.
     #[arg(long, default_value = "all")]
     fault_ops: String,
     /// Faults to draw from: throttling, 500, 503.
@@ -66,6 +72,33 @@ struct Args {
     /// the job's function is invoked again with a new job (fractions allowed).
     #[arg(long, default_value_t = 1.0)]
     continuation_delay_seconds: f64,
+    /// An S3 bucket that exists, empty (repeatable, or comma-separated).
+    #[arg(long = "bucket", value_delimiter = ',')]
+    buckets: Vec<String>,
+    /// An S3 object in place at start, from a local file:
+    /// BUCKET/KEY=PATH (repeatable); its bucket exists. The key runs to the
+    /// first `=`.
+    #[arg(long = "object", value_name = "BUCKET/KEY=PATH")]
+    objects: Vec<String>,
+    /// An access key id S3 opens to (repeatable, or comma-separated); with
+    /// any given, requests signed with other keys get AccessDenied.
+    #[arg(long = "s3-access-key", value_name = "ID", value_delimiter = ',')]
+    s3_access_keys: Vec<String>,
+}
+
+/// Reads an `--object BUCKET/KEY=PATH` argument into (bucket, key, bytes).
+fn read_object(spec: &str) -> Result<(String, String, Vec<u8>), aws_emulator::Error> {
+    let invalid =
+        |why: String| aws_emulator::Error::InvalidConfig(format!("--object {spec}: {why}"));
+    let (object, path) = spec
+        .split_once('=')
+        .ok_or_else(|| invalid("expected BUCKET/KEY=PATH".into()))?;
+    let (bucket, key) = object
+        .split_once('/')
+        .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+        .ok_or_else(|| invalid("expected BUCKET/KEY before the `=`".into()))?;
+    let bytes = std::fs::read(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?;
+    Ok((bucket.to_string(), key.to_string(), bytes))
 }
 
 impl Args {
@@ -96,8 +129,16 @@ impl Args {
             lambda_timeout: Duration::from_secs_f64(self.lambda_timeout_seconds),
             state_machines: self.state_machines.into_iter().collect(),
             continuation_delay: Duration::from_secs_f64(self.continuation_delay_seconds),
+            tenants: self.tenants.into_iter().collect(),
+            buckets: self.buckets.into_iter().collect(),
+            s3_access_keys: (!self.s3_access_keys.is_empty())
+                .then(|| self.s3_access_keys.into_iter().collect()),
             ..Config::default()
         };
+        for spec in &self.objects {
+            let (bucket, key, bytes) = read_object(spec)?;
+            config = config.object(bucket, key, bytes);
+        }
         if self.fault_rate > 0.0 || self.latency_ms > 0 {
             let spec = FaultSpec {
                 error_rate: self.fault_rate,
@@ -132,9 +173,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.distributions.is_empty() {
+    if config.distributions.is_empty() && config.tenants.is_empty() {
         tracing::warn!(
-            "no --distribution given: every CloudFront call will get NoSuchDistribution"
+            "no --distribution or --tenant given: every CloudFront call will get NoSuchDistribution or EntityNotFound"
         );
     }
     let emulator = match aws_emulator::start(config).await {

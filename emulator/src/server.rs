@@ -1,8 +1,13 @@
 //! The HTTP listener: tells the protocols apart, applies latency, the
 //! authorization-header check and injected faults, then hands the call to
-//! `cloudfront`, `codepipeline` or `stepfunctions` and writes the protocol's
-//! answer. Lambda calls (under `/2015-03-31/`) go to `lambda` before any of
-//! that: they are neither delayed nor faulted.
+//! `cloudfront`, `codepipeline`, `stepfunctions` or `s3` and writes the
+//! protocol's answer. Lambda calls (under `/2015-03-31/`) go to `lambda`
+//! before any of that: they are neither delayed nor faulted.
+//!
+//! An S3 call is one signed for service `s3` (the SigV4 credential scope
+//! names it), or one that is under neither CloudFront's nor Lambda's prefix
+//! and has no `X-Amz-Target`: CodePipeline and Step Functions always send
+//! one, and an unsigned S3 request names no service.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -15,6 +20,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LOCATION};
 use hyper::service::service_fn;
+use hyper::Method;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -25,6 +31,7 @@ use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode};
 use crate::lambda;
+use crate::s3;
 use crate::state::{Shared, Snapshot};
 use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
 use crate::{xml, Error};
@@ -38,6 +45,9 @@ pub(crate) struct ApiError {
     pub status: u16,
     pub code: Cow<'static, str>,
     pub message: String,
+    /// Elements an S3 error document carries besides code and message
+    /// (`Key`, `BucketName`…), in order; the other protocols have none.
+    pub details: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -50,7 +60,14 @@ impl ApiError {
             status,
             code: code.into(),
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    /// Adds an element to an S3 error document.
+    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.details.push((name, value.into()));
+        self
     }
 }
 
@@ -64,6 +81,8 @@ enum Protocol {
     /// Step Functions: as JSON 1.1, with `application/x-amz-json-1.0`; told
     /// apart by the `AWSStepFunctions.` target prefix.
     Json10,
+    /// S3: REST with a bare `Error` document, errors of its own codes.
+    S3,
 }
 
 impl Protocol {
@@ -77,16 +96,31 @@ impl Protocol {
 
 /// The error a fault of `kind` shows as in `protocol`.
 fn fault_error(kind: FaultCode, protocol: Protocol) -> ApiError {
+    if protocol == Protocol::S3 {
+        // S3 throttles with 503 SlowDown, not a 400.
+        let (status, code, message) = match kind {
+            FaultCode::Throttling => (503, "SlowDown", "Please reduce your request rate."),
+            FaultCode::InternalError => (
+                500,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            ),
+            FaultCode::ServiceUnavailable => (
+                503,
+                "ServiceUnavailable",
+                "Service is unable to handle request.",
+            ),
+        };
+        return ApiError::new(status, code, message);
+    }
     let (code, message) = match (kind, protocol) {
         (FaultCode::Throttling, Protocol::RestXml) => ("Throttling", "Rate exceeded"),
-        (FaultCode::Throttling, Protocol::Json11 | Protocol::Json10) => {
-            ("ThrottlingException", "Rate exceeded")
-        }
+        (FaultCode::Throttling, _) => ("ThrottlingException", "Rate exceeded"),
         (FaultCode::InternalError, Protocol::RestXml) => (
             "InternalError",
             "We encountered an internal error. Please try again.",
         ),
-        (FaultCode::InternalError, Protocol::Json11 | Protocol::Json10) => (
+        (FaultCode::InternalError, _) => (
             "InternalFailure",
             "The request processing has failed because of an unknown error, exception or failure.",
         ),
@@ -267,22 +301,38 @@ fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpR
             set_header(&mut resp, "x-amzn-ErrorType", &err.code);
             resp
         }
+        Protocol::S3 => s3::error_response(err, request_id),
     }
 }
 
-/// The one request handler.
+/// The one request handler. A `HEAD` answer never has a body; S3's
+/// `HeadObject` sets the `Content-Length` a `GET` would have.
 async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+    let head = req.method() == Method::HEAD;
+    let mut resp = answer(shared, req).await;
+    if head {
+        *resp.body_mut() = Full::new(Bytes::new());
+    }
+    Ok(resp)
+}
+
+async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let method = parts.method.as_str().to_string();
+    let query = parts.uri.query();
 
     if let Some(admin) = path.strip_prefix("/_emulator/") {
-        return Ok(serve_admin(&shared, &method, admin));
+        return serve_admin(&shared, &method, admin);
     }
 
     let request_id = shared.lock().new_request_id();
-    if path.starts_with(lambda::API_PREFIX) {
-        return Ok(lambda::serve(shared, parts, body, request_id).await);
+    let credential = s3::credential(&parts.headers, query);
+    let signed_for_s3 = credential
+        .as_ref()
+        .is_some_and(|c| c.service.as_deref() == Some("s3"));
+    if path.starts_with(lambda::API_PREFIX) && !signed_for_s3 {
+        return lambda::serve(shared, parts, body, request_id).await;
     }
     let target = parts
         .headers
@@ -290,28 +340,36 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let protocol = match target.as_deref() {
+        _ if signed_for_s3 => Protocol::S3,
         _ if path.starts_with(API_PREFIX) => Protocol::RestXml,
-        None => Protocol::RestXml,
+        None => Protocol::S3,
         Some(t) if t.starts_with(stepfunctions::TARGET_PREFIX) => Protocol::Json10,
         Some(_) => Protocol::Json11,
     };
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("127.0.0.1")
+        .to_string();
 
     // Which operation is it? A call to something not emulated ends here,
     // uncounted.
     let op_and_route = match protocol {
-        Protocol::RestXml if path.starts_with(API_PREFIX) => {
-            cloudfront::route(&method, &path).map(|r| (r.operation(), Some(r)))
+        Protocol::RestXml => {
+            cloudfront::route(&method, &path).map(|r| (r.operation(), Route::CloudFront(r)))
         }
-        Protocol::RestXml => Err(ApiError::new(
-            404,
-            "UnknownOperation",
-            format!("The emulator serves CloudFront under {API_PREFIX}, and CodePipeline and Step Functions at POST / with X-Amz-Target; not {method} {path}"),
-        )),
+        Protocol::S3 => {
+            s3::route(&method, &path, query, &host).map(|r| (r.operation, Route::S3(r)))
+        }
         Protocol::Json11 if method == "POST" && path == "/" => {
-            codepipeline::operation_for_target(target.as_deref().unwrap_or_default()).map(|op| (op, None))
+            codepipeline::operation_for_target(target.as_deref().unwrap_or_default())
+                .map(|op| (op, Route::Json))
         }
         Protocol::Json10 if method == "POST" && path == "/" => {
-            stepfunctions::operation_for_target(target.as_deref().unwrap_or_default()).map(|op| (op, None))
+            stepfunctions::operation_for_target(target.as_deref().unwrap_or_default())
+                .map(|op| (op, Route::Json))
         }
         Protocol::Json11 | Protocol::Json10 => Err(ApiError::new(
             404,
@@ -321,18 +379,27 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
     };
     let (op, route) = match op_and_route {
         Ok(found) => found,
-        Err(err) => return Ok(error_response(protocol, &err, &request_id)),
+        Err(err) => return error_response(protocol, &err, &request_id),
     };
 
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let limit = if protocol == Protocol::S3 {
+        s3::MAX_BODY
+    } else {
+        MAX_BODY
+    };
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let err = ApiError::new(
-                400,
-                "InvalidRequest",
-                format!("Could not read the request body: {e}"),
-            );
-            return Ok(error_response(protocol, &err, &request_id));
+            let err = if protocol == Protocol::S3 {
+                s3::too_large()
+            } else {
+                ApiError::new(
+                    400,
+                    "InvalidRequest",
+                    format!("Could not read the request body: {e}"),
+                )
+            };
+            return error_response(protocol, &err, &request_id);
         }
     };
 
@@ -343,7 +410,13 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
     }
 
     // Real AWS refuses unsigned calls; the signature itself is not checked.
-    if !parts.headers.contains_key(AUTHORIZATION) {
+    // S3 takes an unsigned request as anonymous, which a private bucket
+    // refuses.
+    let signed = match protocol {
+        Protocol::S3 => credential.is_some(),
+        _ => parts.headers.contains_key(AUTHORIZATION),
+    };
+    if !signed {
         let err = match protocol {
             Protocol::RestXml => ApiError::new(
                 403,
@@ -355,28 +428,23 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
             ),
+            Protocol::S3 => s3::access_denied(),
         };
-        return Ok(error_response(protocol, &err, &request_id));
+        return error_response(protocol, &err, &request_id);
     }
 
     // Faults strike before the call has any effect, so a retry meets the
     // state the first attempt saw.
     if let Some(kind) = shared.faults.draw(op) {
         let err = fault_error(kind, protocol);
-        shared.lock().record_fault(op, kind, &err.code);
+        shared.lock().record_fault(op, kind, &err.code, err.status);
         tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
-        return Ok(error_response(protocol, &err, &request_id));
+        return error_response(protocol, &err, &request_id);
     }
 
-    let outcome = match (protocol, route) {
-        (Protocol::RestXml, Some(route)) => {
-            let host = parts
-                .headers
-                .get(HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| "127.0.0.1".to_string());
-            cloudfront::handle(&shared, &route, parts.uri.query(), &body, &host).map(|reply| {
+    let outcome = match route {
+        Route::CloudFront(route) => {
+            cloudfront::handle(&shared, &route, query, &body, &host).map(|reply| {
                 let mut resp = response(reply.status, "text/xml", reply.body);
                 if let Some(location) = &reply.location {
                     set_header(&mut resp, LOCATION.as_str(), location);
@@ -385,21 +453,35 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
                 resp
             })
         }
-        (Protocol::Json10, _) => stepfunctions::handle(&shared, op, &body).map(|answer| {
-            let mut resp = response(200, protocol.json_content_type(), answer.to_string());
-            set_header(&mut resp, "x-amzn-RequestId", &request_id);
-            resp
-        }),
-        _ => codepipeline::handle(&shared, op, &body).map(|()| {
+        Route::S3(route) => s3::handle(&shared, &route, &parts.headers, credential.as_ref(), body)
+            .map(|mut resp| {
+                s3::set_request_ids(&mut resp, &request_id);
+                resp
+            }),
+        Route::Json if protocol == Protocol::Json10 => stepfunctions::handle(&shared, op, &body)
+            .map(|answer| {
+                let mut resp = response(200, protocol.json_content_type(), answer.to_string());
+                set_header(&mut resp, "x-amzn-RequestId", &request_id);
+                resp
+            }),
+        Route::Json => codepipeline::handle(&shared, op, &body).map(|()| {
             let mut resp = response(200, protocol.json_content_type(), "{}");
             set_header(&mut resp, "x-amzn-RequestId", &request_id);
             resp
         }),
     };
-    Ok(outcome.unwrap_or_else(|err| {
+    outcome.unwrap_or_else(|err| {
         tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
         error_response(protocol, &err, &request_id)
-    }))
+    })
+}
+
+/// What a recognised call is, per protocol.
+enum Route {
+    CloudFront(cloudfront::Route),
+    S3(s3::Route),
+    /// CodePipeline or Step Functions: the operation says it all.
+    Json,
 }
 
 fn serve_admin(shared: &Shared, method: &str, what: &str) -> HttpResponse {
@@ -457,6 +539,18 @@ mod tests {
         assert_eq!(
             fault_error(FaultCode::InternalError, Protocol::Json10).code,
             "InternalFailure"
+        );
+        let slow = fault_error(FaultCode::Throttling, Protocol::S3);
+        assert_eq!((slow.status, slow.code.as_ref()), (503, "SlowDown"));
+        let internal = fault_error(FaultCode::InternalError, Protocol::S3);
+        assert_eq!(
+            (internal.status, internal.code.as_ref()),
+            (500, "InternalError")
+        );
+        let unavailable = fault_error(FaultCode::ServiceUnavailable, Protocol::S3);
+        assert_eq!(
+            (unavailable.status, unavailable.code.as_ref()),
+            (503, "ServiceUnavailable")
         );
     }
 

@@ -1,8 +1,9 @@
 //! The emulator's memory: invalidations, job results, Lambda invocations,
-//! CodePipeline job events, Step Functions executions and counters, plus the
-//! snapshot types that expose them to tests and to `GET /_emulator/state`.
+//! CodePipeline job events, Step Functions executions, S3 buckets and objects
+//! and counters, plus the snapshot types that expose them to tests and to
+//! `GET /_emulator/state`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -14,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails};
 use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
+use crate::s3::StoredObject;
 use crate::stepfunctions::{StartedExecution, StoredExecution};
 
 /// `Status` of an invalidation that is still running, exactly as CloudFront
@@ -58,6 +60,10 @@ pub(crate) struct Inner {
     /// Job id to its event and function, for continuations; dropped when the
     /// job has its final result.
     job_events: HashMap<String, JobEvent>,
+    /// Buckets that exist; fixed at start (the emulator creates none).
+    pub buckets: BTreeSet<String>,
+    /// S3 objects by (bucket, key).
+    pub objects: BTreeMap<(String, String), StoredObject>,
     id_rng: Rng,
     request_rng: Rng,
     job_rng: Rng,
@@ -73,6 +79,7 @@ impl fmt::Debug for Inner {
             .field("lambda_invocations", &self.lambda_invocations.len())
             .field("executions", &self.executions.len())
             .field("jobs", &self.jobs.len())
+            .field("objects", &self.objects.len())
             .field("sequence", &self.sequence)
             .finish_non_exhaustive()
     }
@@ -99,7 +106,10 @@ impl fmt::Debug for JobEvent {
 /// An invalidation as stored; its status is derived from its age on read.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredInvalidation {
+    /// The distribution id, or the tenant id when `tenant` is set.
     pub distribution_id: String,
+    /// Whether it was made for a distribution tenant.
+    pub tenant: bool,
     pub id: String,
     pub caller_reference: String,
     pub paths: Vec<String>,
@@ -146,6 +156,9 @@ pub struct Snapshot {
     /// Lambda `Invoke`, and those the emulator created to continue a job.
     #[serde(default)]
     pub jobs: Vec<JobRecord>,
+    /// Every S3 object, seeded or put, by bucket then key; never their bytes.
+    #[serde(default)]
+    pub objects: Vec<ObjectRecord>,
 }
 
 impl Snapshot {
@@ -164,8 +177,13 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvalidationRecord {
-    /// The distribution it belongs to.
+    /// The distribution it belongs to, or the distribution tenant when
+    /// `tenant` is set.
     pub distribution_id: String,
+    /// Whether `distribution_id` is a distribution tenant id (the
+    /// invalidation came from CreateInvalidationForDistributionTenant).
+    #[serde(default)]
+    pub tenant: bool,
     /// The invalidation id, e.g. `I2J0I21PCUYOIK`.
     pub id: String,
     /// The caller reference it was created with.
@@ -176,6 +194,21 @@ pub struct InvalidationRecord {
     pub status: String,
     /// Creation time, RFC 3339 in UTC with milliseconds.
     pub created_at: String,
+}
+
+/// One S3 object, as seen in a [`Snapshot`]: where it is and how big, never
+/// its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRecord {
+    /// The bucket.
+    pub bucket: String,
+    /// The key, decoded.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The `ETag` clients see, quotes included (the hex MD5 of the bytes).
+    pub etag: String,
 }
 
 /// One recorded `PutJobSuccessResult` or `PutJobFailureResult`.
@@ -311,6 +344,16 @@ impl Shared {
     pub fn new(config: Config) -> Self {
         let faults = FaultInjector::new(config.seed, &config.faults);
         let (started_tx, started_rx) = mpsc::unbounded_channel();
+        let buckets = config.all_buckets();
+        let seeded_at = SystemTime::now();
+        let objects = config
+            .objects
+            .iter()
+            .map(|seed| {
+                let object = StoredObject::seeded(seed.body.clone(), seeded_at);
+                ((seed.bucket.clone(), seed.key.clone()), object)
+            })
+            .collect();
         let inner = Inner {
             invalidations: Vec::new(),
             finished_jobs: HashMap::new(),
@@ -325,6 +368,8 @@ impl Shared {
             execution_index: HashMap::new(),
             jobs: Vec::new(),
             job_events: HashMap::new(),
+            buckets,
+            objects,
             id_rng: Rng::new(config.seed, 101),
             request_rng: Rng::new(config.seed, 102),
             job_rng: Rng::new(config.seed, 103),
@@ -373,6 +418,7 @@ impl Shared {
                 .iter()
                 .map(|inv| InvalidationRecord {
                     distribution_id: inv.distribution_id.clone(),
+                    tenant: inv.tenant,
                     id: inv.id.clone(),
                     caller_reference: inv.caller_reference.clone(),
                     paths: inv.paths.clone(),
@@ -391,6 +437,16 @@ impl Shared {
                 .map(StoredExecution::record)
                 .collect(),
             jobs: inner.jobs.clone(),
+            objects: inner
+                .objects
+                .iter()
+                .map(|((bucket, key), object)| ObjectRecord {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    size: object.body.len() as u64,
+                    etag: object.etag.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -411,7 +467,8 @@ impl Inner {
         self.sequence
     }
 
-    pub fn record_fault(&mut self, op: Operation, fault: FaultCode, code: &str) {
+    /// Records an injected fault as the client saw it (`code`, `status`).
+    pub fn record_fault(&mut self, op: Operation, fault: FaultCode, code: &str, status: u16) {
         *self.injected.entry(op).or_default() += 1;
         let sequence = self.next_sequence();
         self.fault_log.push(InjectedFault {
@@ -419,7 +476,7 @@ impl Inner {
             operation: op,
             fault,
             code: code.to_string(),
-            status: fault.status(),
+            status,
             at: format_timestamp(SystemTime::now()),
         });
     }
@@ -547,6 +604,27 @@ pub fn format_timestamp(t: SystemTime) -> String {
     )
 }
 
+/// Formats a time as an HTTP date (RFC 9110 IMF-fixdate, e.g.
+/// `Fri, 01 Mar 2024 09:00:00 GMT`), the form of S3's `Last-Modified`.
+pub fn format_http_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        // 1970-01-01 was a Thursday.
+        DAYS[(days % 7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), to
 /// avoid a date crate for one format.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -573,6 +651,12 @@ mod tests {
         assert_eq!(format_timestamp(t), "2024-03-01T09:00:00.123Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(format_timestamp(leap), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            format_http_date(UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(format_http_date(t), "Fri, 01 Mar 2024 09:00:00 GMT");
+        assert_eq!(format_http_date(leap), "Tue, 29 Feb 2000 00:00:00 GMT");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! CloudFront's XML: reading an `InvalidationBatch` request body and writing
-//! the `Invalidation`, `InvalidationList` and `ErrorResponse` documents.
+//! the `Invalidation`, `InvalidationList` and `ErrorResponse` documents; and
+//! S3's `Error` document.
 //!
 //! Documents are written by hand because their shapes are fixed and small;
 //! element order follows the botocore model, which is what CloudFront sends.
@@ -263,6 +264,33 @@ pub fn error_document(code: &str, message: &str, request_id: &str, sender: bool)
     )
 }
 
+/// S3's error document: a bare `Error` root (no `ErrorResponse` wrapper, no
+/// namespace, no `Type`), with the code's own elements such as `Key` or
+/// `BucketName` between `Message` and `RequestId`.
+pub fn s3_error_document(
+    code: &str,
+    message: &str,
+    details: &[(&str, String)],
+    request_id: &str,
+    host_id: &str,
+) -> String {
+    let mut out = format!(
+        "{PROLOG}\n<Error><Code>{}</Code><Message>{}</Message>",
+        escape(code),
+        escape(message)
+    );
+    for (name, value) in details {
+        let _ = write!(out, "<{name}>{}</{name}>", escape(value.as_str()));
+    }
+    let _ = write!(
+        out,
+        "<RequestId>{}</RequestId><HostId>{}</HostId></Error>",
+        escape(request_id),
+        escape(host_id)
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +338,16 @@ mod tests {
         });
         assert!(doc.contains("<Path>/a&amp;b</Path>"));
         assert!(doc.contains("<CallerReference>&lt;r&gt;</CallerReference>"));
+        let doc = s3_error_document(
+            "NoSuchKey",
+            "The specified key does not exist.",
+            &[("Key", "a&b/c d".to_string())],
+            "rid",
+            "hid",
+        );
+        assert!(
+            doc.ends_with("<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>a&amp;b/c d</Key><RequestId>rid</RequestId><HostId>hid</HostId></Error>"),
+            "{doc}"
+        );
     }
 }

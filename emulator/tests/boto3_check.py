@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Checks that boto3 parses the emulator's answers, errors included.
 
-Start the emulator first, with the distributions and state machine this
-script uses:
+Start the emulator first, with the distributions, tenant, bucket and state
+machine this script uses:
 
     aws-emulator --distribution E2QWRUHAPOMQZL --denied EDENIED0000000 \
+        --tenant dt_2wjDZi3hD1ivOXf6rpZJO1AB \
+        --bucket codepipeline-us-east-1-123456789012 \
         --invalidation-seconds 1 \
         --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine
 
@@ -18,11 +20,14 @@ make it safe to run twice against the same emulator.
 """
 
 import argparse
+import hashlib
+import io
 import json
 import sys
 import traceback
 import urllib.request
 import uuid
+import zipfile
 
 import boto3
 from botocore.config import Config
@@ -81,6 +86,16 @@ def main():
         default="arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine",
         help="a state machine ARN the emulator was started with (--state-machine)",
     )
+    parser.add_argument(
+        "--tenant",
+        default="dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+        help="a distribution tenant id the emulator was started with (--tenant)",
+    )
+    parser.add_argument(
+        "--bucket",
+        default="codepipeline-us-east-1-123456789012",
+        help="an S3 bucket the emulator was started with (--bucket)",
+    )
     args = parser.parse_args()
     dist = args.distribution
 
@@ -94,6 +109,9 @@ def main():
     cf = boto3.client("cloudfront", region_name="us-east-1", **common)
     cp = boto3.client("codepipeline", region_name="eu-west-1", **common)
     sfn = boto3.client("stepfunctions", region_name="us-east-1", **common)
+    # boto3 addresses buckets path-style at an IP endpoint by itself; the
+    # emulator would also take virtual-hosted requests (bucket.127.0.0.1).
+    s3 = boto3.client("s3", region_name="us-east-1", **common)
 
     created = {}
 
@@ -318,6 +336,100 @@ def main():
         )
         expect_error(lambda: sfn.describe_execution(executionArn=sm), "InvalidArn", 400)
 
+    tenant = args.tenant
+    tenant_inv = {}
+
+    @check("cloudfront create_invalidation_for_distribution_tenant parses Invalidation and Location")
+    def _():
+        ref = f"boto3-{uuid.uuid4()}"
+        out = cf.create_invalidation_for_distribution_tenant(Id=tenant, InvalidationBatch=batch(["/index.html"], ref))
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 201, out["ResponseMetadata"]
+        inv = out["Invalidation"]
+        assert inv["Id"].startswith("I") and len(inv["Id"]) == 14, inv["Id"]
+        assert inv["Status"] == "InProgress", inv["Status"]
+        assert inv["InvalidationBatch"]["CallerReference"] == ref
+        assert out["Location"].endswith(f"/2020-05-31/distribution-tenant/{tenant}/invalidation/{inv['Id']}"), out[
+            "Location"
+        ]
+        again = cf.create_invalidation_for_distribution_tenant(Id=tenant, InvalidationBatch=batch(["/index.html"], ref))
+        assert again["Invalidation"]["Id"] == inv["Id"], "a repeated CallerReference made a new invalidation"
+        tenant_inv.update(id=inv["Id"])
+
+    @check("cloudfront get/list_invalidations_for_distribution_tenant")
+    def _():
+        out = cf.get_invalidation_for_distribution_tenant(DistributionTenantId=tenant, Id=tenant_inv["id"])
+        assert out["Invalidation"]["Id"] == tenant_inv["id"]
+        assert out["Invalidation"]["Status"] in ("InProgress", "Completed")
+        page = cf.list_invalidations_for_distribution_tenant(Id=tenant)["InvalidationList"]
+        assert page["Items"][0]["Id"] == tenant_inv["id"], page
+
+    @check("cloudfront unknown tenant -> EntityNotFound (modelled exception)")
+    def _():
+        try:
+            cf.get_invalidation_for_distribution_tenant(DistributionTenantId="dt_NoSuchTenant000000000001", Id="I1")
+        except cf.exceptions.EntityNotFound as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        else:
+            raise AssertionError("no error")
+        expect_error(
+            lambda: cf.create_invalidation_for_distribution_tenant(
+                Id="dt_NoSuchTenant000000000001", InvalidationBatch=batch(["/a"])
+            ),
+            "EntityNotFound",
+            404,
+        )
+        try:
+            cf.get_invalidation_for_distribution_tenant(DistributionTenantId=tenant, Id="I0000000000000")
+        except cf.exceptions.NoSuchInvalidation as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        else:
+            raise AssertionError("no error")
+
+    bucket = args.bucket
+    artifact = {"key": f"boto3 pipeline/SourceArti/{uuid.uuid4()}.zip"}
+
+    @check("s3 put_object then get_object returns the zip, ETag is its MD5")
+    def _():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("index.html", "<h1>hello</h1>" * 50)
+            z.writestr("css/site.css", "body { margin: 0 }")
+        data = buf.getvalue()
+        put = s3.put_object(Bucket=bucket, Key=artifact["key"], Body=data, ContentType="application/zip")
+        assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"', put["ETag"]
+        got = s3.get_object(Bucket=bucket, Key=artifact["key"])
+        body = got["Body"].read()
+        assert body == data, "the bytes differ"
+        assert got["ContentLength"] == len(data) and got["ContentType"] == "application/zip", got
+        assert got["ETag"] == put["ETag"] and got["LastModified"].tzinfo is not None, got
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            assert sorted(z.namelist()) == ["css/site.css", "index.html"]
+            assert z.read("css/site.css") == b"body { margin: 0 }"
+        artifact.update(size=len(data), etag=put["ETag"])
+
+    @check("s3 head_object")
+    def _():
+        out = s3.head_object(Bucket=bucket, Key=artifact["key"])
+        assert out["ContentLength"] == artifact["size"] and out["ETag"] == artifact["etag"], out
+        status = None
+        try:
+            s3.head_object(Bucket=bucket, Key=artifact["key"] + ".missing")
+        except ClientError as e:
+            status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert status == 404, status
+
+    @check("s3 NoSuchKey (modelled exception) and NoSuchBucket")
+    def _():
+        try:
+            s3.get_object(Bucket=bucket, Key=artifact["key"] + ".missing")
+        except s3.exceptions.NoSuchKey as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+            assert e.response["Error"]["Key"] == artifact["key"] + ".missing", e.response["Error"]
+        else:
+            raise AssertionError("no error")
+        expect_error(lambda: s3.get_object(Bucket="no-such-bucket-boto3", Key="k"), "NoSuchBucket", 404)
+        expect_error(lambda: s3.put_object(Bucket="no-such-bucket-boto3", Key="k", Body=b"x"), "NoSuchBucket", 404)
+
     @check("emulator state endpoint")
     def _():
         with urllib.request.urlopen(args.endpoint.rstrip("/") + "/_emulator/state", timeout=10) as resp:
@@ -332,6 +444,12 @@ def main():
         assert len(execution) == 1, execution
         assert execution[0]["status"] == "RUNNING" and execution[0]["startCalls"] == 3, execution
         assert state["calls"]["StartExecution"] >= 3
+        tenants = [i for i in state["invalidations"] if i["id"] == tenant_inv["id"]]
+        assert [(i["distributionId"], i["tenant"]) for i in tenants] == [(tenant, True)], tenants
+        objects = [o for o in state["objects"] if o["key"] == artifact["key"]]
+        assert objects == [
+            {"bucket": bucket, "key": artifact["key"], "size": artifact["size"], "etag": artifact["etag"]}
+        ], objects
 
     passed = sum(ok for _, ok in results)
     failed = len(results) - passed

@@ -4,21 +4,14 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_emulator::{Operation, COMPLETED, IN_PROGRESS};
-use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::operation::RequestId;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use crate::common::{batch, cloudfront, config, start, DENIED, DIST, DIST2};
-
-fn status<E>(err: &SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> u16 {
-    err.raw_response()
-        .expect("the service answered")
-        .status()
-        .as_u16()
-}
+use crate::common::{batch, cloudfront, config, start, status, DENIED, DIST, DIST2};
 
 #[tokio::test]
 async fn create_get_and_completion() {

@@ -7,6 +7,16 @@ use aws_sdk_cloudfront::config::retry::RetryConfig;
 use aws_sdk_cloudfront::config::{Credentials, Region};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The HTTP status an SDK error was answered with (every SDK shares the error type).
+pub fn status<E>(
+    err: &aws_sdk_cloudfront::error::SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>,
+) -> u16 {
+    err.raw_response()
+        .expect("the service answered")
+        .status()
+        .as_u16()
+}
+
 /// A distribution the emulator knows.
 pub const DIST: &str = "E2QWRUHAPOMQZL";
 /// A second known distribution, for tests that must not share limits.
@@ -136,7 +146,8 @@ impl RawResponse {
     }
 }
 
-/// Sends one request over a fresh connection, for what an SDK would not send.
+/// Sends one request over a fresh connection, for what an SDK would not send;
+/// `Host` is the emulator's address unless `headers` name one.
 pub async fn raw(
     handle: &EmulatorHandle,
     method: &str,
@@ -148,10 +159,13 @@ pub async fn raw(
         .await
         .unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        handle.local_addr(),
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    // A test may name another host (S3's virtual-hosted addressing).
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {}\r\n", handle.local_addr()));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -180,4 +194,37 @@ pub async fn raw(
         headers,
         body: body.to_string(),
     }
+}
+
+/// An S3 client signing with access key id `access_key`, with the given
+/// retry policy; built as a function's client is when
+/// `AWS_ENDPOINT_URL_S3` points at the emulator.
+pub fn s3_as(
+    handle: &EmulatorHandle,
+    access_key: &str,
+    retry: aws_sdk_s3::config::retry::RetryConfig,
+) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(handle.endpoint_url())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            access_key,
+            "secret",
+            Some("session-token".to_string()),
+            None,
+            "test",
+        ))
+        .retry_config(retry)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// An S3 client with retries off, so every error is seen as sent.
+pub fn s3(handle: &EmulatorHandle) -> aws_sdk_s3::Client {
+    s3_as(
+        handle,
+        "AKIDEXAMPLE",
+        aws_sdk_s3::config::retry::RetryConfig::disabled(),
+    )
 }

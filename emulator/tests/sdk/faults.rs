@@ -206,3 +206,125 @@ async fn latency_is_added() {
         .unwrap();
     assert!(t.elapsed() >= Duration::from_millis(250));
 }
+
+#[tokio::test]
+async fn s3_and_tenant_faults_use_each_services_codes() {
+    let cfg = config()
+        .tenant("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+        .object("artifacts-bucket", "k", b"x".to_vec())
+        .fault(Operation::GetObject, always(FaultCode::Throttling))
+        .fault(Operation::PutObject, always(FaultCode::InternalError))
+        .fault(Operation::HeadObject, always(FaultCode::ServiceUnavailable))
+        .fault(
+            Operation::CreateInvalidationForDistributionTenant,
+            always(FaultCode::Throttling),
+        );
+    let emu = start(cfg).await;
+    let s3 = crate::common::s3(&emu);
+
+    let err = s3
+        .get_object()
+        .bucket("artifacts-bucket")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    // S3 throttles with 503 SlowDown, not CloudFront's 400 Throttling.
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+        Some("SlowDown")
+    );
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 503);
+    let err = s3
+        .put_object()
+        .bucket("artifacts-bucket")
+        .key("k2")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"y"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+        Some("InternalError")
+    );
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
+    let err = s3
+        .head_object()
+        .bucket("artifacts-bucket")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 503);
+
+    let err = cloudfront_with(&emu, RetryConfig::disabled())
+        .create_invalidation_for_distribution_tenant()
+        .id("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+        .invalidation_batch(batch("r", &["/a"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("Throttling"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 400);
+
+    let snap = emu.snapshot();
+    assert_eq!(snap.objects.len(), 1, "the faulted put stored nothing");
+    assert!(snap.invalidations.is_empty());
+    let seen: Vec<(&str, u16)> = snap
+        .fault_log
+        .iter()
+        .map(|f| (f.code.as_str(), f.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("SlowDown", 503),
+            ("InternalError", 500),
+            ("ServiceUnavailable", 503),
+            ("Throttling", 400)
+        ]
+    );
+    for op in [
+        Operation::GetObject,
+        Operation::PutObject,
+        Operation::HeadObject,
+    ] {
+        assert_eq!((snap.calls_of(op), snap.faults_of(op)), (1, 1), "{op}");
+    }
+}
+
+#[tokio::test]
+async fn s3_slowdown_is_retried_by_the_sdk() {
+    let spec = FaultSpec {
+        error_rate: 0.5,
+        codes: vec![FaultCode::Throttling],
+        latency: Duration::ZERO,
+    };
+    let emu = start(
+        Config::default()
+            .seed(7)
+            .object("artifacts-bucket", "k", b"artifact".to_vec())
+            .fault(Operation::GetObject, spec),
+    )
+    .await;
+    let retry = aws_sdk_s3::config::retry::RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5));
+    let s3 = crate::common::s3_as(&emu, "AKIDEXAMPLE", retry);
+    for _ in 0..6 {
+        let got = s3
+            .get_object()
+            .bucket("artifacts-bucket")
+            .key("k")
+            .send()
+            .await
+            .unwrap();
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert_eq!(bytes.as_ref(), b"artifact");
+    }
+    let snap = emu.snapshot();
+    let faults = snap.faults_of(Operation::GetObject);
+    assert!(faults > 0);
+    assert_eq!(snap.calls_of(Operation::GetObject), 6 + faults);
+}

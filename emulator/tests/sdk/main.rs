@@ -8,4 +8,6 @@ mod continuation;
 mod faults;
 mod http;
 mod lambda;
+mod s3;
 mod stepfunctions;
+mod tenants;

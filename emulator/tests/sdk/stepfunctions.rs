@@ -10,19 +10,13 @@ use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus;
 
-use crate::common::{config, raw, start, stepfunctions, stepfunctions_with, STATE_MACHINE};
+use crate::common::{config, raw, start, status, stepfunctions, stepfunctions_with, STATE_MACHINE};
 
 const EXECUTION_PREFIX: &str = "arn:aws:states:us-east-1:123456789012:execution:Invalidation:";
 const SHORT: Duration = Duration::from_millis(50);
 
 fn sfn_config() -> Config {
     config().state_machine(STATE_MACHINE)
-}
-
-fn status_of<E>(
-    err: &aws_sdk_sfn::error::SdkError<E, aws_sdk_sfn::config::http::HttpResponse>,
-) -> u16 {
-    err.raw_response().unwrap().status().as_u16()
 }
 
 #[tokio::test]
@@ -98,7 +92,7 @@ async fn start_restart_describe_and_finish() {
         ),
         "{err:?}"
     );
-    assert_eq!(status_of(&err), 400);
+    assert_eq!(status(&err), 400);
     assert_eq!(
         err.message(),
         Some(format!("Execution Already Exists: '{arn}'").as_str())
@@ -260,7 +254,7 @@ async fn errors_as_the_model_names_them() {
         ),
         "{err:?}"
     );
-    assert_eq!(status_of(&err), 400);
+    assert_eq!(status(&err), 400);
     assert_eq!(
         err.message(),
         Some(format!("State Machine Does Not Exist: '{other}'").as_str())
@@ -306,7 +300,7 @@ async fn errors_as_the_model_names_them() {
             ),
             "{bad:?}: {err:?}"
         );
-        assert_eq!(status_of(&err), 400);
+        assert_eq!(status(&err), 400);
     }
     // 80 characters are fine.
     sfn.start_execution()
@@ -468,7 +462,7 @@ async fn faults_strike_before_any_effect() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ThrottlingException"));
     assert_eq!(err.message(), Some("Rate exceeded"));
-    assert_eq!(status_of(&err), 400);
+    assert_eq!(status(&err), 400);
     let err = sfn
         .describe_execution()
         .execution_arn(format!("{EXECUTION_PREFIX}faulted"))
@@ -476,7 +470,7 @@ async fn faults_strike_before_any_effect() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("InternalFailure"));
-    assert_eq!(status_of(&err), 500);
+    assert_eq!(status(&err), 500);
 
     assert!(emu.next_started_execution(SHORT).await.is_none());
     let snap = emu.snapshot();
