@@ -204,3 +204,38 @@ fn the_readme_lists_every_error_name() {
         );
     }
 }
+
+/// The actions of every statement of a policy document, whatever `!If` wraps them.
+fn actions_in(statements: &Yaml) -> Vec<String> {
+    match statements {
+        Yaml::Array(items) => items.iter().flat_map(actions_in).collect(),
+        Yaml::Hash(_) if !statements["Action"].is_badvalue() => statements["Action"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|action| action.as_str().unwrap().to_owned())
+            .collect(),
+        Yaml::Hash(hash) => hash.values().flat_map(actions_in).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn both_functions_that_create_invalidations_may_create_and_read_them_and_no_more() {
+    let template = template();
+    // check-status submits later batches, so it needs CreateInvalidation as much as start does.
+    for function in ["StartInvalidationFunction", "CheckStatusFunction"] {
+        let mut actions = actions_in(&template["Resources"][function]["Properties"]["Policies"]);
+        actions.sort();
+        assert_eq!(
+            actions,
+            [
+                "cloudfront:CreateInvalidation",
+                "cloudfront:CreateInvalidationForDistributionTenant",
+                "cloudfront:GetInvalidation",
+                "cloudfront:GetInvalidationForDistributionTenant",
+            ],
+            "{function}"
+        );
+    }
+}

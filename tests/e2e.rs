@@ -295,3 +295,88 @@ async fn forty_wildcards_on_two_distributions_go_in_batch_after_batch_within_the
     assert_eq!(output["paths"]["requested"], 40);
     assert_eq!(output["paths"]["batches"], 6);
 }
+
+/// A CloudFront client of another deploy, pointed at the run's emulator.
+fn another_deploy(endpoint_url: &str) -> aws_sdk_cloudfront::Client {
+    let config = aws_sdk_cloudfront::Config::builder()
+        .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint_url)
+        .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+            "AKIDOTHERDEPLOY",
+            "other-secret",
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_cloudfront::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn a_foreign_invalidation_holding_the_limit_delays_the_run_without_failing_it() {
+    let mut settings = settings(&[DISTRIBUTION]);
+    settings.invalidation_time = Duration::from_secs(4);
+    let environment = Environment::start(settings).await.unwrap();
+    // Another deploy holds 10 of the distribution's 15 wildcards for 4 s.
+    let foreign_paths: Vec<String> = (0..10).map(|i| format!("/other-{i}/*")).collect();
+    another_deploy(&environment.endpoint_url())
+        .create_invalidation()
+        .distribution_id(DISTRIBUTION)
+        .invalidation_batch(
+            aws_sdk_cloudfront::types::InvalidationBatch::builder()
+                .caller_reference("other-deploy")
+                .paths(
+                    aws_sdk_cloudfront::types::Paths::builder()
+                        .quantity(10)
+                        .set_items(Some(foreign_paths))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let paths: Vec<String> = (0..20).map(|i| format!("/section-{i:02}/*")).collect();
+    let input = json!({"distributionId": DISTRIBUTION, "paths": paths});
+
+    let execution = environment
+        .execute(&input, "beside-another-deploy", |_| {})
+        .await
+        .unwrap();
+    let seen = serde_json::to_value(environment.snapshot()).unwrap();
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let ours: Vec<usize> = invalidations(&seen)
+        .iter()
+        .filter(|i| i["callerReference"] != "other-deploy")
+        .map(|i| i["paths"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(ours, [15, 5]);
+    // The foreign invalidation, our two, and at least one refusal while the foreign one ran.
+    assert!(calls(&seen, "CreateInvalidation") > 3, "{}", seen["calls"]);
+    assert_eq!(execution.output.unwrap()["status"], "Succeeded");
+}
+
+#[tokio::test]
+async fn a_distribution_tenant_and_a_distribution_are_invalidated_side_by_side() {
+    const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+    let input = json!({"distributionIds": [TENANT, DISTRIBUTION], "paths": ["/index.html"]});
+    let (execution, seen) = run_once(settings(&[TENANT, DISTRIBUTION]), &input, "tenant").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    let invalidations = invalidations(&seen);
+    let tenants: Vec<(&str, bool)> = invalidations
+        .iter()
+        .map(|i| (i["distributionId"].as_str().unwrap(), i["tenant"] == true))
+        .collect();
+    assert_eq!(tenants, [(TENANT, true), (DISTRIBUTION, false)]);
+    assert!(invalidations.iter().all(|i| i["status"] == "Completed"));
+    assert_eq!(calls(&seen, "CreateInvalidationForDistributionTenant"), 1);
+    assert_eq!(calls(&seen, "CreateInvalidation"), 1);
+    assert!(calls(&seen, "GetInvalidationForDistributionTenant") >= 1);
+    let output = execution.output.unwrap();
+    assert_eq!(output["invalidations"][0]["distributionId"], TENANT);
+}

@@ -2,7 +2,7 @@
 //! trip, and (for execution inputs) is accepted by the request checks.
 
 use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
-use invalidation::payload::{ReportInput, Run, StartInput};
+use invalidation::payload::{CheckInput, ReportInput, StartInput};
 use invalidation::request::parse_request;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,11 +16,12 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(fil
     parsed
 }
 
-const EXECUTION_INPUTS: [&str; 4] = [
+const EXECUTION_INPUTS: [&str; 5] = [
     "events/console-input.json",
     "events/console-input-several.json",
     "events/codepipeline-job.json",
     "events/codepipeline-job-distribution-id.json",
+    "events/codepipeline-job-paths-file.json",
 ];
 
 #[test]
@@ -37,6 +38,7 @@ fn job_events_are_codepipeline_job_events() {
     for file in [
         "events/codepipeline-job.json",
         "events/codepipeline-job-distribution-id.json",
+        "events/codepipeline-job-paths-file.json",
     ] {
         let event: CodePipelineJobEvent = round_trip(file);
         assert_eq!(
@@ -47,11 +49,23 @@ fn job_events_are_codepipeline_job_events() {
 }
 
 #[test]
+fn the_paths_file_sample_reads_its_file_from_the_build_output() {
+    let request =
+        parse_request(&read_repo_json("events/codepipeline-job-paths-file.json")).unwrap();
+    let file = request.paths_file.expect("pathsFile is set");
+    assert_eq!(
+        (file.file.as_str(), file.artifact.as_str()),
+        ("invalidation-paths.txt", "BuildOutput")
+    );
+}
+
+#[test]
 fn function_samples_are_their_payload_types() {
     let start: StartInput = round_trip("events/start-invalidation.json");
     parse_request(&start.request).unwrap();
-    let run: Run = round_trip("events/check-status.json");
-    assert!(!run.all_completed);
+    let check: CheckInput = round_trip("events/check-status.json");
+    assert!(!check.run.all_completed);
+    parse_request(&check.request).unwrap();
     let report: ReportInput = round_trip("events/report-result.json");
     assert!(report.run.unwrap().all_completed);
     let report: ReportInput = round_trip("events/report-result-timed-out.json");

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use local_run::artifacts::{artifact_access_key, attach_paths_file};
 use local_run::{repo_root, Environment, Settings};
 use serde_json::{json, Value};
 use workflow_tests::read_repo_json;
@@ -156,4 +157,116 @@ async fn a_run_that_cannot_start_is_reported_by_pipeline_entry() {
         "{message}"
     );
     assert_eq!(json!(answer["jobId"]), json!(JOB_ID));
+}
+
+/// The paths-file sample job with these UserParameters; its BuildOutput artifact holds
+/// `contents` as invalidation-paths.txt and opens only to the job's artifact credentials.
+fn with_paths_file(settings: &mut Settings, user_parameters: Value, contents: &str) -> Value {
+    let mut job = read_repo_json("events/codepipeline-job-paths-file.json");
+    let artifact = attach_paths_file(&mut job, "invalidation-paths.txt", contents.as_bytes())
+        .expect("the sample names an input artifact");
+    // The test's UserParameters, which may name another file than the artifact holds.
+    job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!(user_parameters.to_string());
+    settings.artifacts.push(artifact);
+    settings.artifact_access_key = artifact_access_key(&job);
+    job
+}
+
+#[tokio::test]
+async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_one_distribution() {
+    let mut settings = settings();
+    settings.invalidation_time = Duration::from_secs(1);
+    let lines: String = (0..10_000)
+        .map(|i| format!("/assets/{:02}/file-{i:05}.js\n", i % 40))
+        .collect();
+    let job = with_paths_file(
+        &mut settings,
+        json!({"distributionId": DISTRIBUTION, "pathsFile": "invalidation-paths.txt", "collapseAbove": false}),
+        &lines,
+    );
+    let environment = Environment::start(settings).await.unwrap();
+    let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
+    let seen = seen(&environment);
+
+    assert_eq!(executions.len(), 1);
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    let invalidations = list(&seen, "invalidations");
+    let sizes: Vec<usize> = invalidations
+        .iter()
+        .map(|i| i["paths"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [3000, 3000, 3000, 1000]);
+    assert!(invalidations.iter().all(|i| i["status"] == "Completed"));
+    // The emulator refuses more than 3000 file paths in progress: every call went in.
+    assert_eq!(seen["calls"]["CreateInvalidation"], 4);
+    let every_path: std::collections::BTreeSet<&str> = invalidations
+        .iter()
+        .flat_map(|i| i["paths"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(every_path.len(), 10_000);
+    // start-invalidation read the artifact, and check-status again for each later batch.
+    assert_eq!(seen["calls"]["GetObject"], 4);
+    let results = list(&seen, "jobResults");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+    let summary = results[0]["executionDetails"]["summary"].as_str().unwrap();
+    assert!(summary.contains("10000 paths"), "{summary}");
+    let output = executions[0].output.clone().unwrap();
+    assert_eq!(output["paths"]["requested"], 10_000);
+    assert_eq!(output["paths"]["batches"], 4);
+}
+
+#[tokio::test]
+async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
+    let mut settings = settings();
+    let mut paths: Vec<String> = (0..150)
+        .map(|i| format!("/blog/post-{i:03}.html"))
+        .collect();
+    paths.push("/index.html".into());
+    let job = with_paths_file(
+        &mut settings,
+        json!({"distributionId": DISTRIBUTION, "pathsFile": "invalidation-paths.txt"}),
+        &json!(paths).to_string(),
+    );
+    let environment = Environment::start(settings).await.unwrap();
+    let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
+    let seen = seen(&environment);
+
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    let invalidations = list(&seen, "invalidations");
+    assert_eq!(invalidations.len(), 1);
+    assert_eq!(invalidations[0]["paths"], json!(["/blog/*", "/index.html"]));
+    let output = executions[0].output.clone().unwrap();
+    assert_eq!(output["paths"]["requested"], 151);
+    assert_eq!(output["paths"]["planned"], 2);
+}
+
+#[tokio::test]
+async fn a_paths_file_missing_from_the_artifact_fails_the_job_naming_it_and_creates_nothing() {
+    let mut settings = settings();
+    let job = with_paths_file(
+        &mut settings,
+        json!({"distributionId": DISTRIBUTION, "pathsFile": "dist/paths.txt"}),
+        "/index.html\n",
+    );
+    let environment = Environment::start(settings).await.unwrap();
+    let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
+    let seen = seen(&environment);
+
+    assert!(!executions[0].succeeded());
+    assert!(list(&seen, "invalidations").is_empty());
+    let results = list(&seen, "jobResults");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["operation"], "PutJobFailureResult");
+    assert_eq!(results[0]["failureDetails"]["type"], "ConfigurationError");
+    let message = results[0]["failureDetails"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "`dist/paths.txt` in input artifact BuildOutput does not exist; the artifact holds: \
+             invalidation-paths.txt"
+        ),
+        "{message}"
+    );
 }

@@ -38,7 +38,12 @@ const UNAVAILABLE_CODES: [&str; 6] = [
 fn kind_of_code(code: &str) -> Option<ErrorKind> {
     let kind = match code {
         "NoSuchDistribution" | "EntityNotFound" => ErrorKind::DistributionNotFound,
-        "AccessDenied" | "AccessDeniedException" => ErrorKind::AccessDenied,
+        // The last three come from S3 when a job's artifact credentials do not open its artifact.
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "ExpiredToken"
+        | "InvalidAccessKeyId"
+        | "InvalidToken" => ErrorKind::AccessDenied,
         "TooManyInvalidationsInProgress" => ErrorKind::TooManyInvalidationsInProgress,
         "InvalidArgument" | "BatchTooLarge" | "InconsistentQuantities" | "MissingBody" => {
             ErrorKind::InvalidInput

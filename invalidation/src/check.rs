@@ -5,22 +5,43 @@ use std::time::SystemTime;
 use aws_sdk_cloudfront::Client;
 use serde_json::Value;
 
+use crate::artifact::ArtifactStore;
 use crate::cloudfront::{create_invalidation, invalidation_status};
 use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{from_payload, InvalidationState, PendingBatch, Run};
+use crate::payload::{from_payload, CheckInput, InvalidationState, Run};
+use crate::request::{read_request, InvalidationRequest};
 use crate::schedule::seconds_before_next_check;
+use crate::secrets::Secrets;
 use crate::start::{caller_reference, describe_invalidations, parse_time};
 
 /// Updates the status of every invalidation not yet completed, and says whether all are
 /// completed and how long to wait before the next check. Past the deadline with some still in
 /// progress, fails with [`ErrorKind::InvalidationTimedOut`] naming them. When the job's reply
 /// window has closed, sets `replyDue` so that the run replies "in progress" and ends.
+///
+/// A distribution with nothing in progress gets its next pending batch; its paths come from
+/// planning the execution input again (reading the paths file through `artifacts`, if any).
+/// No message this returns holds the job event's artifact credentials.
 pub async fn check_status(
     client: &Client,
+    artifacts: &impl ArtifactStore,
     payload: Value,
     now: SystemTime,
 ) -> Result<Run, WorkflowError> {
-    let mut run: Run = from_payload("check-status", payload)?;
+    let input: CheckInput = from_payload("check-status", payload)?;
+    let secrets = Secrets::from_request(&input.request);
+    check_run(client, artifacts, input, now)
+        .await
+        .map_err(|error| secrets.redact_error(error))
+}
+
+async fn check_run(
+    client: &Client,
+    artifacts: &impl ArtifactStore,
+    input: CheckInput,
+    now: SystemTime,
+) -> Result<Run, WorkflowError> {
+    let CheckInput { mut run, request } = input;
     for invalidation in run.invalidations.iter_mut().filter(|i| !i.is_completed()) {
         invalidation.status = invalidation_status(
             client,
@@ -35,8 +56,13 @@ pub async fn check_status(
             "invalidation checked"
         );
     }
-    submit_next_batches(client, &mut run).await?;
+    let submitted = submit_next_batches(client, artifacts, &request, &mut run).await?;
     run.checks += 1;
+    run.checks_since_submit = if submitted {
+        0
+    } else {
+        run.checks_since_submit + 1
+    };
     run.all_completed = run.pending.is_empty()
         && run
             .invalidations
@@ -55,11 +81,10 @@ pub async fn check_status(
         return Err(WorkflowError::new(
             ErrorKind::InvalidationTimedOut,
             format!(
-                "still in progress at the deadline {} after {} checks: {}{}",
+                "still in progress at the deadline {} after {} checks: {}",
                 run.deadline,
                 run.checks,
-                describe_invalidations(run.invalidations.iter().filter(|i| !i.is_completed())),
-                describe_pending(&run.pending)
+                describe_unfinished(&run)
             ),
         ));
     };
@@ -74,7 +99,8 @@ pub async fn check_status(
         run.reply_due = true;
         run.wait_seconds = 0;
     } else {
-        run.wait_seconds = seconds_before_next_check(run.checks, until_deadline.min(until_reply));
+        run.wait_seconds =
+            seconds_before_next_check(run.checks_since_submit, until_deadline.min(until_reply));
     }
     Ok(run)
 }
@@ -82,8 +108,16 @@ pub async fn check_status(
 /// Submits, for each distribution with nothing of this run in progress, its next pending batch.
 /// Waiting for our own batches keeps the run within CloudFront's in-progress limits; when
 /// another deploy's invalidations fill them (`TooManyInvalidationsInProgress`), the batch stays
-/// pending and the next check tries again, until the deadline.
-async fn submit_next_batches(client: &Client, run: &mut Run) -> Result<(), WorkflowError> {
+/// pending and the next check tries again, until the deadline. Says whether any was submitted.
+async fn submit_next_batches(
+    client: &Client,
+    artifacts: &impl ArtifactStore,
+    input: &Value,
+    run: &mut Run,
+) -> Result<bool, WorkflowError> {
+    let mut submitted = false;
+    // Planned at most once per check, and only when a batch is due.
+    let mut planned: Option<InvalidationRequest> = None;
     let mut index = 0;
     while index < run.pending.len() {
         let distribution_id = run.pending[index].distribution_id.clone();
@@ -98,19 +132,36 @@ async fn submit_next_batches(client: &Client, run: &mut Run) -> Result<(), Workf
             index += 1;
             continue;
         }
+        let request = match planned.take() {
+            Some(request) => request,
+            None => read_request(input, artifacts).await?,
+        };
         let batch = &run.pending[index];
+        let paths = request.batches.get(batch.batch).ok_or_else(|| {
+            WorkflowError::invalid_input(format!(
+                "the execution input now plans {} batches, so batch {} of {} is gone; was the \
+                 input changed during the run?",
+                request.batches.len(),
+                batch.batch,
+                distribution_id
+            ))
+        })?;
         let reference = caller_reference(&run.reference_prefix, &distribution_id, batch.batch);
-        match create_invalidation(client, &distribution_id, &reference, &batch.paths).await {
+        let created = create_invalidation(client, &distribution_id, &reference, paths).await;
+        let submitted_paths = paths.len();
+        planned = Some(request);
+        match created {
             Ok(invalidation) => {
                 tracing::info!(
                     distribution_id = %distribution_id,
                     invalidation_id = %invalidation.invalidation_id,
                     batch = batch.batch,
-                    paths = batch.paths.len(),
+                    paths = submitted_paths,
                     "next batch submitted"
                 );
                 run.invalidations.push(invalidation);
                 run.pending.remove(index);
+                submitted = true;
             }
             Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
                 tracing::info!(
@@ -123,17 +174,24 @@ async fn submit_next_batches(client: &Client, run: &mut Run) -> Result<(), Workf
             Err(error) => return Err(error),
         }
     }
-    Ok(())
+    Ok(submitted)
 }
 
-/// "; batches not yet submitted: 2 of E1", for messages.
-fn describe_pending(pending: &[PendingBatch]) -> String {
-    if pending.is_empty() {
-        return String::new();
-    }
-    let batches: Vec<String> = pending
+/// "I1 on E1; batches not yet submitted: 2 of E2", for messages.
+fn describe_unfinished(run: &Run) -> String {
+    let in_progress =
+        describe_invalidations(run.invalidations.iter().filter(|i| !i.is_completed()));
+    let pending: Vec<String> = run
+        .pending
         .iter()
         .map(|batch| format!("{} of {}", batch.batch, batch.distribution_id))
         .collect();
-    format!("; batches not yet submitted: {}", batches.join(", "))
+    match (in_progress.is_empty(), pending.is_empty()) {
+        (_, true) => in_progress,
+        (true, false) => format!("batches not yet submitted: {}", pending.join(", ")),
+        (false, false) => format!(
+            "{in_progress}; batches not yet submitted: {}",
+            pending.join(", ")
+        ),
+    }
 }

@@ -1,4 +1,8 @@
 //! The two CloudFront calls the workflow makes, with errors mapped to [`WorkflowError`].
+//!
+//! A distribution tenant of a multi-tenant distribution (id `dt_…`) has its own pair of
+//! operations, CreateInvalidationForDistributionTenant and GetInvalidationForDistributionTenant,
+//! with the same batch and the same answer; the id alone decides which pair is called.
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
@@ -6,6 +10,7 @@ use aws_sdk_cloudfront::Client;
 use crate::aws_error::classify;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::InvalidationState;
+use crate::request::is_distribution_tenant_id;
 
 /// Creates an invalidation, or gets back the one created earlier with the same caller
 /// reference and paths (CloudFront answers a repeated request with the existing invalidation).
@@ -15,7 +20,12 @@ pub async fn create_invalidation(
     caller_reference: &str,
     paths: &[String],
 ) -> Result<InvalidationState, WorkflowError> {
-    let call = format!("CreateInvalidation on distribution {distribution_id}");
+    let tenant = is_distribution_tenant_id(distribution_id);
+    let call = if tenant {
+        format!("CreateInvalidationForDistributionTenant on distribution tenant {distribution_id}")
+    } else {
+        format!("CreateInvalidation on distribution {distribution_id}")
+    };
     let batch = InvalidationBatch::builder()
         .caller_reference(caller_reference)
         .paths(
@@ -27,14 +37,26 @@ pub async fn create_invalidation(
         )
         .build()
         .map_err(|e| WorkflowError::invalid_input(format!("{call}: {e}")))?;
-    let output = client
-        .create_invalidation()
-        .distribution_id(distribution_id)
-        .invalidation_batch(batch)
-        .send()
-        .await
-        .map_err(|e| classify(&call, e))?;
-    let invalidation = output.invalidation.ok_or_else(|| {
+    let invalidation = if tenant {
+        client
+            .create_invalidation_for_distribution_tenant()
+            .id(distribution_id)
+            .invalidation_batch(batch)
+            .send()
+            .await
+            .map_err(|e| classify(&call, e))?
+            .invalidation
+    } else {
+        client
+            .create_invalidation()
+            .distribution_id(distribution_id)
+            .invalidation_batch(batch)
+            .send()
+            .await
+            .map_err(|e| classify(&call, e))?
+            .invalidation
+    };
+    let invalidation = invalidation.ok_or_else(|| {
         WorkflowError::new(
             ErrorKind::AwsRequestFailed,
             format!("{call}: the answer held no invalidation"),
@@ -54,21 +76,36 @@ pub async fn invalidation_status(
     distribution_id: &str,
     invalidation_id: &str,
 ) -> Result<String, WorkflowError> {
-    let call = format!("GetInvalidation {invalidation_id} on distribution {distribution_id}");
-    let output = client
-        .get_invalidation()
-        .distribution_id(distribution_id)
-        .id(invalidation_id)
-        .send()
-        .await
-        .map_err(|e| classify(&call, e))?;
-    output
-        .invalidation
+    let invalidation = if is_distribution_tenant_id(distribution_id) {
+        let call = format!(
+            "GetInvalidationForDistributionTenant {invalidation_id} on distribution tenant \
+             {distribution_id}"
+        );
+        client
+            .get_invalidation_for_distribution_tenant()
+            .distribution_tenant_id(distribution_id)
+            .id(invalidation_id)
+            .send()
+            .await
+            .map_err(|e| classify(&call, e))?
+            .invalidation
+    } else {
+        let call = format!("GetInvalidation {invalidation_id} on distribution {distribution_id}");
+        client
+            .get_invalidation()
+            .distribution_id(distribution_id)
+            .id(invalidation_id)
+            .send()
+            .await
+            .map_err(|e| classify(&call, e))?
+            .invalidation
+    };
+    invalidation
         .map(|invalidation| invalidation.status)
         .ok_or_else(|| {
             WorkflowError::new(
                 ErrorKind::AwsRequestFailed,
-                format!("{call}: the answer held no invalidation"),
+                format!("GetInvalidation {invalidation_id} on {distribution_id}: the answer held no invalidation"),
             )
         })
 }

@@ -110,9 +110,9 @@ impl Continuation {
                 continuation.v
             )));
         }
-        if continuation.invalidations.is_empty() {
+        if continuation.invalidations.is_empty() && continuation.next.is_empty() {
             return Err(WorkflowError::invalid_input(
-                "the job's continuationToken names no invalidation",
+                "the job's continuationToken names no invalidation and no pending batch",
             ));
         }
         Ok(continuation)
@@ -149,6 +149,7 @@ mod tests {
                 status: "InProgress".into(),
             }],
             checks: 7,
+            checks_since_submit: 2,
             all_completed: false,
             wait_seconds: 60,
             reply_by: None,

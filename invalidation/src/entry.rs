@@ -77,9 +77,9 @@ pub async fn start_pipeline_run(
             )
         })?;
     let name = execution_name(&job_id);
-    let started = match parse_request(&event) {
+    let started = match check_request(&event) {
         Err(rejection) => Err(rejection),
-        Ok(_) => start(step_functions, state_machine_arn, &name, &event, backoff).await,
+        Ok(()) => start(step_functions, state_machine_arn, &name, &event, backoff).await,
     };
     let mut outcome = EntryOutcome {
         job_id: job_id.clone(),
@@ -122,6 +122,16 @@ pub async fn start_pipeline_run(
 enum Started {
     New(String),
     Already,
+}
+
+/// Rejects now what the run would reject: every value, and the paths too unless they come
+/// from a paths file, which only the run reads (pipeline-entry downloads no artifact).
+fn check_request(event: &Value) -> Result<(), WorkflowError> {
+    let parsed = parse_request(event)?;
+    if parsed.paths_file.is_none() {
+        parsed.plan(Vec::new())?;
+    }
+    Ok(())
 }
 
 async fn start(

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`request`]: the execution input in its three forms, and the checks it must pass.
+//! - [`artifact`]: the paths file a build step leaves in the job's input artifact.
 //! - [`planning`]: requested paths to the invalidation batches to create: normalized, without
 //!   overlaps, within CloudFront's limits.
 //! - [`payload`]: the payloads passed between the functions and the execution's output.
@@ -18,6 +19,7 @@
 //! - [`secrets`]: keeps the job's artifact credentials out of every message.
 //! - [`logging`]: the functions' log setup.
 
+pub mod artifact;
 mod aws_error;
 pub mod check;
 pub mod cloudfront;

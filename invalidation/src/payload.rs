@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! execution input ──► StartInput ──start-invalidation──► Run ──check-status──► Run …
+//!                                                      (CheckInput: Run + execution input)
 //!                                         │ error                   │ error / all completed
 //!                                         ▼                         ▼
 //!                                     ReportInput ──report-result──► Outcome (execution output)
@@ -63,6 +64,9 @@ pub struct Run {
     pub invalidations: Vec<InvalidationState>,
     /// How many times check-status has asked CloudFront.
     pub checks: u32,
+    /// Checks since a batch was last submitted: the wait before the next check grows with it.
+    #[serde(default)]
+    pub checks_since_submit: u32,
     /// Whether every invalidation reported `Completed`.
     pub all_completed: bool,
     /// How long the state machine waits before the next check.
@@ -83,7 +87,9 @@ pub struct Run {
     pub reference_prefix: String,
 }
 
-/// A planned batch of paths waiting for its turn on a distribution.
+/// A planned batch of paths waiting for its turn on a distribution. Its paths are not carried:
+/// Step Functions limits a state to 256 KiB, less than 10,000 paths can take, so check-status
+/// plans the execution input again (planning is deterministic) to find them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingBatch {
@@ -91,8 +97,16 @@ pub struct PendingBatch {
     pub distribution_id: String,
     /// Its place in the plan (0 is submitted by start-invalidation).
     pub batch: usize,
-    /// The paths.
-    pub paths: Vec<String>,
+}
+
+/// What check-status receives: the run, and the execution input to plan later batches from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckInput {
+    /// The run so far.
+    pub run: Run,
+    /// `$$.Execution.Input`, as start-invalidation received it.
+    pub request: Value,
 }
 
 /// One invalidation this run created, and what CloudFront last said of it.

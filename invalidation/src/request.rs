@@ -2,16 +2,19 @@
 //!
 //! The execution input takes one of three forms (see the README's input reference):
 //! console input (`{"distributionId": …}`), the same keys as the JSON string of a CodePipeline
-//! job's `UserParameters`, or a bare distribution id as `UserParameters`. All three become one
+//! job's `UserParameters`, or a bare distribution id as `UserParameters`. [`parse_request`]
+//! checks all three without calling AWS; [`read_request`] then reads the paths file of the
+//! job's input artifact, if `pathsFile` names one, and plans the paths into an
 //! [`InvalidationRequest`].
 
-use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
+use aws_lambda_events::event::codepipeline_job::{CodePipelineData, CodePipelineJobEvent};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::continuation::Continuation;
+use crate::artifact::{read_paths, ArtifactCredentials, ArtifactStore, PathsFile};
+use crate::continuation::{Continuation, MAX_TOKEN_CHARS};
 use crate::error::WorkflowError;
-use crate::planning::{plan, Plan, PlanOptions};
+use crate::planning::{plan, PlanOptions};
 
 /// The key under which CodePipeline puts the job in a Lambda invoke event.
 pub const CODEPIPELINE_JOB_KEY: &str = "CodePipeline.job";
@@ -21,8 +24,8 @@ pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 3600;
 /// The longest accepted `timeoutSeconds`: CodePipeline fails any action after 24 hours.
 pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
-/// The most distributions one request may name: a run that outlasts CodePipeline's reply window
-/// names each invalidation in a continuation token of at most 2048 characters.
+/// The most distributions one request may name. A run with a CodePipeline job must also fit
+/// each one in a continuation token of at most 2048 characters (see [`token_budget_used`]).
 pub const MAX_DISTRIBUTIONS: usize = 40;
 /// CloudFront's longest invalidation path.
 pub const MAX_PATH_LENGTH: usize = 4000;
@@ -30,23 +33,46 @@ pub const MAX_PATH_LENGTH: usize = 4000;
 pub const MAX_FILE_PATHS: usize = 3000;
 /// CloudFront's limit of wildcard paths in progress per distribution.
 pub const MAX_WILDCARD_PATHS: usize = 15;
+/// What a distribution tenant id starts with; a plain distribution id starts with `E`.
+pub const TENANT_ID_PREFIX: &str = "dt_";
 
-/// A request that passed every check.
+/// A request that passed every check, with its paths planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidationRequest {
     /// The CodePipeline job to report to, when the run was started with a job event.
     pub job_id: Option<String>,
-    /// The distributions to invalidate, without duplicates, in the order given.
+    /// The distributions (or distribution tenants) to invalidate, without duplicates, in the
+    /// order given.
     pub distribution_ids: Vec<String>,
     /// The paths to invalidate on each distribution, as planned (see [`crate::planning`]):
     /// normalized, without repeats or paths a wildcard of the request covers, collapsed above
-    /// 100 file paths, sorted.
+    /// `collapseAbove` file paths, sorted.
     pub paths: Vec<String>,
-    /// How many paths the request named.
+    /// How many paths the request named (in `paths` and in the paths file).
     pub paths_requested: usize,
     /// The planned paths in batches that each fit CloudFront's in-progress limits; the first is
     /// submitted at once, each next one when the distribution's previous one has completed.
     pub batches: Vec<Vec<String>>,
+    /// How long to wait for every invalidation to complete.
+    pub timeout_seconds: u64,
+    /// For a job CodePipeline created after an "in progress" reply: the run to resume.
+    pub continuation: Option<Continuation>,
+}
+
+/// A request whose every value was checked, before its paths file is read and its paths are
+/// planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRequest {
+    /// The CodePipeline job to report to, when the run was started with a job event.
+    pub job_id: Option<String>,
+    /// The distributions (or distribution tenants), without duplicates, in the order given.
+    pub distribution_ids: Vec<String>,
+    /// `paths` as given, if given.
+    pub listed_paths: Option<Vec<String>>,
+    /// The paths file named by `pathsFile`, with where to read it.
+    pub paths_file: Option<PathsFile>,
+    /// How to plan; `collapseAbove` sets the collapse threshold.
+    pub plan_options: PlanOptions,
     /// How long to wait for every invalidation to complete.
     pub timeout_seconds: u64,
     /// For a job CodePipeline created after an "in progress" reply: the run to resume.
@@ -60,11 +86,36 @@ struct Parameters {
     distribution_id: Option<String>,
     distribution_ids: Option<Vec<String>>,
     paths: Option<Vec<String>>,
+    paths_file: Option<String>,
+    paths_artifact: Option<String>,
+    collapse_above: Option<CollapseAbove>,
     timeout_seconds: Option<u64>,
 }
 
-/// Reads and checks the execution input, in any of its three forms.
-pub fn parse_request(input: &Value) -> Result<InvalidationRequest, WorkflowError> {
+/// `collapseAbove`: a number of file paths, or `false` to never collapse.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CollapseAbove {
+    Count(usize),
+    Switch(bool),
+}
+
+/// Reads a request and plans its paths, reading the paths file from the job's input artifact
+/// when `pathsFile` names one.
+pub async fn read_request(
+    input: &Value,
+    artifacts: &impl ArtifactStore,
+) -> Result<InvalidationRequest, WorkflowError> {
+    let parsed = parse_request(input)?;
+    let from_file = match &parsed.paths_file {
+        Some(file) => read_paths(artifacts, file).await?,
+        None => Vec::new(),
+    };
+    parsed.plan(from_file)
+}
+
+/// Reads and checks the execution input, in any of its three forms, without calling AWS.
+pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
     let Value::Object(fields) = input else {
         return Err(WorkflowError::invalid_input(format!(
             "the input must be a JSON object, not {}",
@@ -74,7 +125,7 @@ pub fn parse_request(input: &Value) -> Result<InvalidationRequest, WorkflowError
     if !fields.contains_key(CODEPIPELINE_JOB_KEY) {
         let parameters = Parameters::deserialize(input)
             .map_err(|e| WorkflowError::invalid_input(format!("input: {e}")))?;
-        return validate(parameters, None);
+        return validate(parameters, None, None);
     }
     if let Some(other) = fields.keys().find(|key| *key != CODEPIPELINE_JOB_KEY) {
         return Err(WorkflowError::invalid_input(format!(
@@ -99,8 +150,13 @@ pub fn parse_request(input: &Value) -> Result<InvalidationRequest, WorkflowError
         .action_configuration
         .configuration
         .user_parameters
+        .clone()
         .unwrap_or_default();
-    let mut request = validate(parse_user_parameters(&user_parameters)?, Some(job_id))?;
+    let mut request = validate(
+        parse_user_parameters(&user_parameters)?,
+        Some(job_id),
+        Some(&job.data),
+    )?;
     request.continuation = continuation;
     Ok(request)
 }
@@ -133,7 +189,8 @@ fn parse_user_parameters(text: &str) -> Result<Parameters, WorkflowError> {
 fn validate(
     parameters: Parameters,
     job_id: Option<String>,
-) -> Result<InvalidationRequest, WorkflowError> {
+    job: Option<&CodePipelineData>,
+) -> Result<ParsedRequest, WorkflowError> {
     let distribution_ids = match (parameters.distribution_id, parameters.distribution_ids) {
         (Some(_), Some(_)) => {
             return Err(WorkflowError::invalid_input(
@@ -160,17 +217,53 @@ fn validate(
             distribution_ids.len()
         )));
     }
-    if let Some(bad) = distribution_ids.iter().find(|id| !is_distribution_id(id)) {
+    if let Some(bad) = distribution_ids
+        .iter()
+        .find(|id| !is_distribution_id(id) && !is_distribution_tenant_id(id))
+    {
         return Err(WorkflowError::invalid_input(format!(
-            "distribution id `{}` is not a CloudFront distribution id (an E followed by \
-             uppercase letters and digits, such as E2QWRUHEXAMPLE)",
+            "distribution id `{}` is neither a CloudFront distribution id (an E followed by \
+             uppercase letters and digits, such as E2QWRUHEXAMPLE) nor a distribution tenant id \
+             (dt_ followed by letters and digits, such as dt_2wjDZi3hD1ivOXf6rpZJO1AB)",
             shorten(bad)
         )));
     }
-    let requested = parameters
-        .paths
-        .unwrap_or_else(|| DEFAULT_PATHS.iter().map(|p| p.to_string()).collect());
-    let plan = plan_paths(&requested)?;
+    if parameters.paths.as_ref().is_some_and(Vec::is_empty) {
+        return Err(WorkflowError::invalid_input(
+            "paths is empty: name at least one path, or leave paths out to invalidate /*",
+        ));
+    }
+    let paths_file = match (parameters.paths_file, job) {
+        (None, _) => {
+            if let Some(artifact) = parameters.paths_artifact {
+                return Err(WorkflowError::invalid_input(format!(
+                    "pathsArtifact `{}` is set without pathsFile",
+                    shorten(&artifact)
+                )));
+            }
+            None
+        }
+        (Some(file), None) => {
+            return Err(WorkflowError::invalid_input(format!(
+                "pathsFile `{}` is read from a CodePipeline job's input artifact, and this input \
+                 is not a job: list the paths in paths instead",
+                shorten(&file)
+            )))
+        }
+        (Some(file), Some(job)) => Some(locate_paths_file(
+            file,
+            parameters.paths_artifact.as_deref(),
+            job,
+        )?),
+    };
+    let plan_options = PlanOptions {
+        collapse_above: match parameters.collapse_above {
+            None | Some(CollapseAbove::Switch(true)) => PlanOptions::default().collapse_above,
+            Some(CollapseAbove::Switch(false)) => None,
+            Some(CollapseAbove::Count(count)) => Some(count),
+        },
+        ..PlanOptions::default()
+    };
     let timeout_seconds = parameters
         .timeout_seconds
         .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
@@ -179,25 +272,153 @@ fn validate(
             "timeoutSeconds {timeout_seconds} is out of range: give 1 to {MAX_TIMEOUT_SECONDS}"
         )));
     }
-    Ok(InvalidationRequest {
+    Ok(ParsedRequest {
         job_id,
         distribution_ids,
-        paths: plan.paths,
-        paths_requested: plan.requested,
-        batches: plan.batches.into_iter().map(|batch| batch.paths).collect(),
+        listed_paths: parameters.paths,
+        paths_file,
+        plan_options,
         timeout_seconds,
         continuation: None,
     })
 }
 
-/// Plans the paths: normalization, repeats and covered paths dropped, collapse, batches.
-fn plan_paths(requested: &[String]) -> Result<Plan, WorkflowError> {
-    if requested.is_empty() {
+/// Finds the input artifact that holds the paths file: the one named by `pathsArtifact`, or
+/// the action's only one.
+fn locate_paths_file(
+    file: String,
+    artifact_name: Option<&str>,
+    job: &CodePipelineData,
+) -> Result<PathsFile, WorkflowError> {
+    if file.trim().is_empty() {
         return Err(WorkflowError::invalid_input(
-            "paths is empty: name at least one path, or leave paths out to invalidate /*",
+            "pathsFile is empty: name a file of the input artifact, such as paths.txt",
         ));
     }
-    plan(requested, &PlanOptions::default())
+    let names: Vec<&str> = job
+        .input_artifacts
+        .iter()
+        .map(|artifact| artifact.name.as_deref().unwrap_or(""))
+        .collect();
+    let artifact = match artifact_name {
+        Some(wanted) => job
+            .input_artifacts
+            .iter()
+            .find(|artifact| artifact.name.as_deref() == Some(wanted))
+            .ok_or_else(|| {
+                WorkflowError::invalid_input(format!(
+                    "pathsArtifact `{}` is not an input artifact of this action (it has: {})",
+                    shorten(wanted),
+                    names.join(", ")
+                ))
+            })?,
+        None => match job.input_artifacts.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(WorkflowError::invalid_input(format!(
+                    "pathsFile `{}` needs an input artifact, and the action has none",
+                    shorten(&file)
+                )))
+            }
+            _ => {
+                return Err(WorkflowError::invalid_input(format!(
+                    "the action has {} input artifacts ({}): set pathsArtifact to the one that \
+                     holds pathsFile `{}`",
+                    names.len(),
+                    names.join(", "),
+                    shorten(&file)
+                )))
+            }
+        },
+    };
+    let name = artifact.name.clone().unwrap_or_default();
+    let location = &artifact.location.s3_location;
+    let (Some(bucket), Some(key)) = (&location.bucket_name, &location.object_key) else {
+        return Err(WorkflowError::invalid_input(format!(
+            "input artifact {name} has no S3 location"
+        )));
+    };
+    let credentials = &job.artifact_credentials;
+    let (Some(access_key_id), Some(secret_access_key), Some(session_token)) = (
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        &credentials.session_token,
+    ) else {
+        return Err(WorkflowError::invalid_input(
+            "the job event has no complete artifactCredentials to read pathsFile with",
+        ));
+    };
+    Ok(PathsFile {
+        file,
+        artifact: name,
+        bucket: bucket.clone(),
+        key: key.clone(),
+        credentials: ArtifactCredentials {
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            session_token: session_token.clone(),
+        },
+    })
+}
+
+impl ParsedRequest {
+    /// Plans `paths` and the paths read from the paths file together; with neither, `/*`.
+    pub fn plan(self, from_file: Vec<String>) -> Result<InvalidationRequest, WorkflowError> {
+        let requested: Vec<String> = match (self.listed_paths, self.paths_file.is_some()) {
+            (None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
+            (listed, _) => listed.into_iter().flatten().chain(from_file).collect(),
+        };
+        let plan = plan(&requested, &self.plan_options)?;
+        let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
+        if self.job_id.is_some() {
+            let used = token_budget_used(&self.distribution_ids, batches.len() > 1);
+            if used > MAX_TOKEN_CHARS {
+                return Err(WorkflowError::invalid_input(format!(
+                    "{} distributions need up to {used} characters in a continuation token, \
+                     more than CodePipeline's {MAX_TOKEN_CHARS}: split them over two actions",
+                    self.distribution_ids.len()
+                )));
+            }
+        }
+        Ok(InvalidationRequest {
+            job_id: self.job_id,
+            distribution_ids: self.distribution_ids,
+            paths: plan.paths,
+            paths_requested: plan.requested,
+            batches,
+            timeout_seconds: self.timeout_seconds,
+            continuation: self.continuation,
+        })
+    }
+}
+
+/// The most characters a continuation token for these distributions can take: each names its
+/// invalidation (14 characters for a distribution's, 25 for a tenant's) and, with batches
+/// still to submit, its next batch.
+pub fn token_budget_used(distribution_ids: &[String], several_batches: bool) -> usize {
+    const FIXED: usize = 140;
+    distribution_ids
+        .iter()
+        .map(|id| {
+            let invalidation_id = if is_distribution_tenant_id(id) {
+                25
+            } else {
+                14
+            };
+            let pair = id.len() + invalidation_id + 8;
+            let next = if several_batches { id.len() + 8 } else { 0 };
+            pair + next
+        })
+        .sum::<usize>()
+        + FIXED
+}
+
+/// A CloudFront distribution tenant id: `dt_` and letters or digits, at most 64 characters.
+pub fn is_distribution_tenant_id(text: &str) -> bool {
+    text.len() <= 64
+        && text
+            .strip_prefix(TENANT_ID_PREFIX)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// A CloudFront distribution id: `E` and uppercase letters or digits, 6 to 32 characters.
@@ -267,15 +488,20 @@ mod tests {
         }})
     }
 
+    /// Parses and plans input that names no paths file.
+    fn planned(input: &Value) -> Result<InvalidationRequest, WorkflowError> {
+        parse_request(input)?.plan(Vec::new())
+    }
+
     fn rejection(input: Value) -> String {
-        let error = parse_request(&input).expect_err("input should be rejected");
+        let error = planned(&input).expect_err("input should be rejected");
         assert_eq!(error.name(), "InvalidInput");
         error.message
     }
 
     #[test]
     fn console_input_with_one_distribution_defaults_paths_and_timeout() {
-        let request = parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE"})).unwrap();
+        let request = planned(&json!({"distributionId": "E2QWRUHEXAMPLE"})).unwrap();
         assert_eq!(
             request,
             InvalidationRequest {
@@ -292,7 +518,7 @@ mod tests {
 
     #[test]
     fn distributions_keep_their_order_and_paths_are_planned() {
-        let request = parse_request(&json!({
+        let request = planned(&json!({
             "distributionIds": ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0", "E2QWRUHEXAMPLE"],
             "paths": ["/index.html", "/css/*", "/index.html"],
             "timeoutSeconds": 900
@@ -309,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_bare_distribution_id_in_user_parameters_is_accepted() {
-        let request = parse_request(&job_event(" E2QWRUHEXAMPLE ")).unwrap();
+        let request = planned(&job_event(" E2QWRUHEXAMPLE ")).unwrap();
         assert_eq!(
             request.job_id.as_deref(),
             Some("11111111-abcd-1111-abcd-111111abcdef")
@@ -320,7 +546,7 @@ mod tests {
 
     #[test]
     fn json_user_parameters_take_the_console_keys() {
-        let request = parse_request(&job_event(
+        let request = planned(&job_event(
             r#"{"distributionIds":["E1U5RQF7T870K0"],"paths":["/a.html"]}"#,
         ))
         .unwrap();
@@ -385,7 +611,7 @@ mod tests {
 
     #[test]
     fn paths_are_normalized_rather_than_rejected_where_the_fix_is_certain() {
-        let request = parse_request(&json!({
+        let request = planned(&json!({
             "distributionId": "E2QWRUHEXAMPLE",
             "paths": ["index.html", "/docs//Getting Started.html", "/img/*", "/img/logo.png"]
         }))
@@ -402,7 +628,7 @@ mod tests {
             .map(|i| format!("/f/{i}.html"))
             .collect();
         let request =
-            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files})).unwrap();
+            planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files})).unwrap();
         assert_eq!(request.paths, ["/f/*"]);
         assert_eq!(request.paths_requested, 3001);
     }
@@ -411,8 +637,7 @@ mod tests {
     fn more_wildcards_than_one_invalidation_may_hold_are_split_into_batches() {
         let wildcards: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
         let request =
-            parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards}))
-                .unwrap();
+            planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards})).unwrap();
         let sizes: Vec<usize> = request.batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [15, 15, 10]);
         assert_eq!(request.paths.len(), 40);
@@ -450,5 +675,111 @@ mod tests {
             message.starts_with("the CodePipeline job event is malformed"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn distribution_tenant_ids_are_accepted_beside_distribution_ids() {
+        let request = planned(&json!({
+            "distributionIds": ["dt_2wjDZi3hD1ivOXf6rpZJO1AB", "E2QWRUHEXAMPLE"]
+        }))
+        .unwrap();
+        assert_eq!(
+            request.distribution_ids,
+            ["dt_2wjDZi3hD1ivOXf6rpZJO1AB", "E2QWRUHEXAMPLE"]
+        );
+        for bad in ["dt_", "dt_abc-def", "DT_abc"] {
+            let message = rejection(json!({"distributionId": bad}));
+            assert!(
+                message.contains(&format!("`{bad}` is neither")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn collapse_above_sets_or_switches_off_the_collapse() {
+        let files: Vec<String> = (0..150).map(|i| format!("/f/{i}.html")).collect();
+        let count = |collapse: Value| {
+            planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files, "collapseAbove": collapse}))
+                .unwrap()
+                .paths
+                .len()
+        };
+        assert_eq!(count(json!(100)), 1);
+        assert_eq!(count(json!(true)), 1);
+        assert_eq!(count(json!(200)), 150);
+        assert_eq!(count(json!(false)), 150);
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "collapseAbove": "no"}));
+        assert!(
+            message.contains("CollapseAbove") || message.contains("collapseAbove"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_paths_file_is_located_in_the_named_or_only_input_artifact() {
+        let mut event = job_event(r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"paths.txt"}"#);
+        event["CodePipeline.job"]["data"]["inputArtifacts"] = json!([{
+            "location": {"s3Location": {"bucketName": "artifacts", "objectKey": "p/Build/k1"}, "type": "S3"},
+            "revision": null, "name": "BuildOutput"
+        }]);
+        let parsed = parse_request(&event).unwrap();
+        let file = parsed.paths_file.as_ref().unwrap();
+        assert_eq!(
+            (
+                file.artifact.as_str(),
+                file.bucket.as_str(),
+                file.key.as_str(),
+                file.file.as_str()
+            ),
+            ("BuildOutput", "artifacts", "p/Build/k1", "paths.txt")
+        );
+        assert_eq!(file.credentials.access_key_id, "AKIAEXAMPLEKEY");
+        // The file's paths are planned with the listed ones; without a listed one, no /*.
+        let request = parsed.plan(vec!["/a.html".into()]).unwrap();
+        assert_eq!(request.paths, ["/a.html"]);
+
+        let mut two = event.clone();
+        two["CodePipeline.job"]["data"]["inputArtifacts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"location": {"s3Location": {"bucketName": "b", "objectKey": "k2"}}, "name": "Source"}));
+        let message = rejection(two.clone());
+        assert!(
+            message.contains("has 2 input artifacts (BuildOutput, Source)"),
+            "{message}"
+        );
+        two["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = json!(
+            r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"p.txt","pathsArtifact":"Source"}"#
+        );
+        assert_eq!(parse_request(&two).unwrap().paths_file.unwrap().key, "k2");
+        two["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = json!(
+            r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"p.txt","pathsArtifact":"Nope"}"#
+        );
+        assert!(rejection(two).contains("pathsArtifact `Nope` is not an input artifact"));
+    }
+
+    #[test]
+    fn a_paths_file_needs_a_job_with_an_input_artifact() {
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "pathsFile": "p.txt"}));
+        assert!(message.contains("this input is not a job"), "{message}");
+        let message = rejection(job_event(
+            r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"p.txt"}"#,
+        ));
+        assert!(message.contains("the action has none"), "{message}");
+    }
+
+    #[test]
+    fn a_job_names_only_as_many_distributions_as_a_continuation_token_holds() {
+        let tenants: Vec<String> = (0..40)
+            .map(|i| format!("dt_2wjDZi3hD1ivOXf6rpZJO{i:03}"))
+            .collect();
+        let parameters = json!({"distributionIds": tenants}).to_string();
+        let message = rejection(job_event(&parameters));
+        assert!(message.contains("40 distributions need up to"), "{message}");
+        // Console input never writes a token.
+        assert!(planned(&json!({"distributionIds": tenants})).is_ok());
+        let ids: Vec<String> = (0..40).map(|i| format!("E2QWRUHEXAMP{i:02}")).collect();
+        assert!(planned(&job_event(&json!({"distributionIds": ids}).to_string())).is_ok());
     }
 }

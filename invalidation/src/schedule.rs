@@ -4,7 +4,8 @@
 //! 5 s, then doubling to a 60 s cap, notices a fast invalidation within seconds, costs few state
 //! transitions on a slow one (each check is three: Wait, Check, Choice), and keeps GetInvalidation
 //! far below its rate limit. The wait is cut short at the deadline so the last check happens
-//! exactly when the run would give up.
+//! exactly when the run would give up. The count starts again when a batch is submitted: a new
+//! invalidation may be as quick as the first one was.
 //!
 //! | check | 1 | 2  | 3  | 4  | 5+ |
 //! |-------|---|----|----|----|----|

@@ -6,10 +6,11 @@ use aws_sdk_cloudfront::Client;
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::Value;
 
+use crate::artifact::ArtifactStore;
 use crate::cloudfront::create_invalidation;
-use crate::error::WorkflowError;
+use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::{from_payload, InvalidationState, PendingBatch, Run, StartInput};
-use crate::request::parse_request;
+use crate::request::read_request;
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
 
@@ -17,32 +18,35 @@ use crate::secrets::Secrets;
 /// execution) and distribution always give the same CallerReference, so a retried step or a
 /// redriven run gets the existing invalidation back instead of a second, billed one.
 ///
-/// Nothing is sent to CloudFront unless the whole request is valid. No message this returns
-/// holds the job event's artifact credentials.
+/// Nothing is sent to CloudFront unless the whole request is valid, the paths file (if
+/// `pathsFile` names one) included, which is read from the job's input artifact through
+/// `artifacts`. No message this returns holds the job event's artifact credentials.
 ///
 /// A job CodePipeline created after an "in progress" reply carries a continuation token: its run
 /// resumes the token's invalidations and deadline and creates nothing. With a job, the run must
 /// reply within `reply_window` of the execution's start (see [`crate::continuation`]).
 pub async fn start_invalidation(
     client: &Client,
+    artifacts: &impl ArtifactStore,
     payload: Value,
     now: SystemTime,
     reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
     let input: StartInput = from_payload("start-invalidation", payload)?;
     let secrets = Secrets::from_request(&input.request);
-    start_run(client, &input, now, reply_window)
+    start_run(client, artifacts, &input, now, reply_window)
         .await
         .map_err(|error| secrets.redact_error(error))
 }
 
 async fn start_run(
     client: &Client,
+    artifacts: &impl ArtifactStore,
     input: &StartInput,
     now: SystemTime,
     reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
-    let request = parse_request(&input.request)?;
+    let request = read_request(&input.request, artifacts).await?;
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
     let reply_by = request.job_id.as_ref().map(|_| started + reply_window);
     if let Some(continuation) = &request.continuation {
@@ -68,6 +72,7 @@ async fn start_run(
             paths_requested: continuation.requested,
             invalidations: continuation.invalidations(),
             checks: continuation.checks,
+            checks_since_submit: 0,
             all_completed: false,
             wait_seconds: first_wait(deadline, reply_by, now),
             reply_by: reply_by.map(format_time),
@@ -96,6 +101,15 @@ async fn start_run(
                 invalidations.push(invalidation);
                 pending.extend(pending_batches(distribution_id, &request.batches, 1));
             }
+            // Another deploy's invalidations fill the distribution's limits: the first batch
+            // waits like any other, and check-status submits it once they complete.
+            Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
+                tracing::info!(
+                    distribution_id = %distribution_id,
+                    "other invalidations hold the limit; the first batch waits"
+                );
+                pending.extend(pending_batches(distribution_id, &request.batches, 0));
+            }
             // Say what exists already, so a person knows what the failed run left behind.
             Err(error) if !invalidations.is_empty() => {
                 return Err(error.with_context(format!(
@@ -117,6 +131,7 @@ async fn start_run(
         reference_prefix: source.to_owned(),
         invalidations,
         checks: 0,
+        checks_since_submit: 0,
         wait_seconds: first_wait(deadline, reply_by, now),
         reply_by: reply_by.map(format_time),
         reply_due: false,
@@ -144,14 +159,10 @@ fn pending_batches(
     batches: &[Vec<String>],
     first: usize,
 ) -> Vec<PendingBatch> {
-    batches
-        .iter()
-        .enumerate()
-        .skip(first)
-        .map(|(batch, paths)| PendingBatch {
+    (first..batches.len())
+        .map(|batch| PendingBatch {
             distribution_id: distribution_id.to_owned(),
             batch,
-            paths: paths.clone(),
         })
         .collect()
 }

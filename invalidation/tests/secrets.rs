@@ -10,10 +10,13 @@ use aws_sdk_cloudfront::types::Invalidation;
 use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
+use invalidation::artifact::{ArtifactStore, PathsFile};
+use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::payload::Run;
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
+use invalidation::WorkflowError;
 use serde_json::{json, Value};
 
 const CREDENTIALS: [&str; 3] = [
@@ -22,12 +25,43 @@ const CREDENTIALS: [&str; 3] = [
     "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
 ];
 
+/// The sample job event, reading 20 wildcards (two batches) from a paths file of its artifact.
 fn job_event() -> Value {
     let path = format!(
         "{}/../events/codepipeline-job.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!(r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"paths.txt"}"#);
+    event
+}
+
+/// The artifact: a zip holding paths.txt. Once `broken`, reading fails with a message that
+/// quotes the secret key, as a careless upstream error might.
+struct Artifact {
+    broken: bool,
+}
+
+impl ArtifactStore for Artifact {
+    async fn read_artifact(&self, file: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        if self.broken {
+            return Err(WorkflowError::new(
+                invalidation::ErrorKind::AccessDenied,
+                format!(
+                    "signature of {} did not match",
+                    file.credentials.secret_access_key
+                ),
+            ));
+        }
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("paths.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        for i in 0..20 {
+            std::io::Write::write_all(&mut zip, format!("/d{i:02}/*\n").as_bytes()).unwrap();
+        }
+        Ok(zip.finish().unwrap().into_inner())
+    }
 }
 
 #[tokio::test]
@@ -57,14 +91,34 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
         "request": job_event(),
         "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"}
     });
-    let run: Run = start_invalidation(
+    let mut run: Run = start_invalidation(
         &cloudfront,
+        &Artifact { broken: false },
         start,
         SystemTime::now(),
         std::time::Duration::from_secs(900),
     )
     .await
     .unwrap();
+    assert_eq!(
+        run.pending.len(),
+        1,
+        "20 wildcards from the paths file make two batches"
+    );
+    // check-status reads the artifact again for the second batch; its error is redacted.
+    run.invalidations[0].status = "Completed".into();
+    let check_error = check_status(
+        &cloudfront,
+        &Artifact { broken: true },
+        json!({"run": run, "request": job_event()}),
+        SystemTime::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        check_error.message.starts_with("signature of [redacted]"),
+        "{check_error}"
+    );
     // A failure whose cause quotes a credential, as a careless upstream message might.
     let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
         .then_output(|| PutJobFailureResultOutput::builder().build());
@@ -82,9 +136,10 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
     .unwrap();
 
     let everything = format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         String::from_utf8(logs.lock().unwrap().clone()).unwrap(),
         serde_json::to_string(&run).unwrap(),
+        check_error,
         serde_json::to_string(&outcome).unwrap()
     );
     assert!(

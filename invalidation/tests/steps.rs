@@ -15,13 +15,14 @@ use aws_sdk_codepipeline::types::FailureType as SdkFailureType;
 use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
+use invalidation::artifact::{ArtifactStore, PathsFile};
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::entry::{start_pipeline_run, EntryOutcome};
 use invalidation::payload::{Outcome, RunStatus};
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
-use invalidation::{ErrorKind, FailureType};
+use invalidation::{ErrorKind, FailureType, WorkflowError};
 use serde_json::{json, Value};
 
 const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
@@ -32,6 +33,25 @@ const CREDENTIALS: [&str; 3] = [
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
 ];
+
+/// For runs whose request names no paths file: reading an artifact is a test failure.
+struct NoArtifacts;
+
+impl ArtifactStore for NoArtifacts {
+    async fn read_artifact(&self, file: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        panic!("this test reads no artifact, yet {file:?} was read")
+    }
+}
+
+/// A check-status payload as the state machine builds it, for a run of a one-distribution
+/// request (a run with pending batches needs [`checking_request`] with its own request).
+fn checking(run: impl serde::Serialize) -> Value {
+    checking_request(run, json!({"distributionId": "E2QWRUHEXAMPLE"}))
+}
+
+fn checking_request(run: impl serde::Serialize, request: Value) -> Value {
+    json!({"run": run, "request": request})
+}
 
 fn event(name: &str) -> Value {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -106,6 +126,40 @@ fn create_rule() -> Rule {
     })
 }
 
+/// The batches CreateInvalidation was sent: (caller reference, paths, quantity).
+type SentBatches = Arc<Mutex<Vec<(String, Vec<String>, i32)>>>;
+
+/// CreateInvalidation that records each batch it is sent and answers with invalidation `id`.
+fn recording_create_rule(id: &'static str) -> (Rule, SentBatches) {
+    let sent = SentBatches::default();
+    let record = sent.clone();
+    let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .match_requests(move |request| {
+            let batch = request.invalidation_batch().unwrap();
+            record.lock().unwrap().push((
+                batch.caller_reference().to_owned(),
+                batch.paths().unwrap().items().to_vec(),
+                batch.paths().unwrap().quantity(),
+            ));
+            true
+        })
+        .then_output(move || {
+            CreateInvalidationOutput::builder()
+                .invalidation(invalidation(id, "InProgress", &[], "x"))
+                .build()
+        });
+    (rule, sent)
+}
+
+/// (caller reference, quantity) of each batch sent.
+fn quantities(sent: &SentBatches) -> Vec<(String, i32)> {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .map(|(reference, _, quantity)| (reference.clone(), *quantity))
+        .collect()
+}
+
 /// CloudFront's XML error document.
 fn cloudfront_error(code: &str) -> String {
     format!(
@@ -147,6 +201,7 @@ fn run_in_progress(deadline: &str, checks: u32) -> Value {
             {"distributionId": "E1U5RQF7T870K0", "invalidationId": "IB", "callerReference": "r-B", "status": "Completed"}
         ],
         "checks": checks,
+        "checksSinceSubmit": checks,
         "allCompleted": false,
         "waitSeconds": 5,
         "replyBy": null,
@@ -163,6 +218,7 @@ async fn start_creates_one_invalidation_per_distribution_named_after_the_executi
 
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("console-input-several.json")),
         at("2026-11-26T12:00:01Z"),
         WINDOW,
@@ -198,27 +254,12 @@ async fn start_creates_one_invalidation_per_distribution_named_after_the_executi
 
 #[tokio::test]
 async fn start_with_a_job_uses_the_job_id_for_the_caller_reference_and_sends_the_paths() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
-        .match_requests(move |request| {
-            let batch = request.invalidation_batch().unwrap();
-            record.lock().unwrap().push((
-                batch.caller_reference().to_owned(),
-                batch.paths().unwrap().items().to_vec(),
-                batch.paths().unwrap().quantity(),
-            ));
-            true
-        })
-        .then_output(|| {
-            CreateInvalidationOutput::builder()
-                .invalidation(invalidation("I1", "InProgress", &[], "x"))
-                .build()
-        });
+    let (create, seen) = recording_create_rule("I1");
     let client = cloudfront(&[&create]);
 
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("codepipeline-job.json")),
         SystemTime::now(),
         WINDOW,
@@ -257,9 +298,15 @@ async fn invalid_input_is_rejected_before_any_call_to_cloudfront() {
         ),
     ];
     for (input, named) in bad_inputs {
-        let error = start_invalidation(&client, start_payload(input), SystemTime::now(), WINDOW)
-            .await
-            .unwrap_err();
+        let error = start_invalidation(
+            &client,
+            &NoArtifacts,
+            start_payload(input),
+            SystemTime::now(),
+            WINDOW,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidInput);
         assert!(error.message.contains(named), "{}", error.message);
     }
@@ -271,11 +318,6 @@ async fn each_cloudfront_error_becomes_its_workflow_error() {
     let cases = [
         (404, "NoSuchDistribution", ErrorKind::DistributionNotFound),
         (403, "AccessDenied", ErrorKind::AccessDenied),
-        (
-            400,
-            "TooManyInvalidationsInProgress",
-            ErrorKind::TooManyInvalidationsInProgress,
-        ),
         (400, "InvalidArgument", ErrorKind::InvalidInput),
         (413, "BatchTooLarge", ErrorKind::InvalidInput),
         (400, "InconsistentQuantities", ErrorKind::InvalidInput),
@@ -295,6 +337,7 @@ async fn each_cloudfront_error_becomes_its_workflow_error() {
         let client = cloudfront(&[&rule]);
         let error = start_invalidation(
             &client,
+            &NoArtifacts,
             start_payload(event("console-input.json")),
             SystemTime::now(),
             WINDOW,
@@ -319,6 +362,7 @@ async fn a_bare_5xx_without_an_error_document_is_service_unavailable() {
     let client = cloudfront(&[&rule]);
     let error = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("console-input.json")),
         SystemTime::now(),
         WINDOW,
@@ -343,6 +387,7 @@ async fn a_failure_after_the_first_distribution_names_what_was_already_created()
     let client = cloudfront(&[&second, &first]);
     let error = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("console-input-several.json")),
         SystemTime::now(),
         WINDOW,
@@ -367,9 +412,15 @@ async fn a_malformed_job_event_is_reported_without_its_credentials() {
         json!(["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]);
     request["CodePipeline.job"]["data"]["artifactCredentials"]["accessKeyId"] = json!(0.5);
     let client = cloudfront(&[]);
-    let error = start_invalidation(&client, start_payload(request), SystemTime::now(), WINDOW)
-        .await
-        .unwrap_err();
+    let error = start_invalidation(
+        &client,
+        &NoArtifacts,
+        start_payload(request),
+        SystemTime::now(),
+        WINDOW,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput);
     assert!(
         error
@@ -398,16 +449,26 @@ async fn check_reports_in_progress_then_completed_and_asks_only_for_unfinished_o
     let client = cloudfront(&[&get]);
     let now = at("2026-11-26T12:00:10Z");
 
-    let run = check_status(&client, run_in_progress("2026-11-26T13:00:00Z", 0), now)
-        .await
-        .unwrap();
+    let run = check_status(
+        &client,
+        &NoArtifacts,
+        checking(run_in_progress("2026-11-26T13:00:00Z", 0)),
+        now,
+    )
+    .await
+    .unwrap();
     assert!(!run.all_completed);
     assert_eq!((run.checks, run.wait_seconds), (1, 10));
     assert_eq!(run.invalidations[0].status, "InProgress");
 
-    let run = check_status(&client, serde_json::to_value(run).unwrap(), now)
-        .await
-        .unwrap();
+    let run = check_status(
+        &client,
+        &NoArtifacts,
+        checking(serde_json::to_value(run).unwrap()),
+        now,
+    )
+    .await
+    .unwrap();
     assert!(run.all_completed);
     assert_eq!((run.checks, run.wait_seconds), (2, 0));
     assert_eq!(run.invalidations[0].status, "Completed");
@@ -425,7 +486,8 @@ async fn the_wait_is_cut_short_at_the_deadline() {
     let client = cloudfront(&[&get]);
     let run = check_status(
         &client,
-        run_in_progress("2026-11-26T13:00:00Z", 9),
+        &NoArtifacts,
+        checking(run_in_progress("2026-11-26T13:00:00Z", 9)),
         at("2026-11-26T12:59:48Z"),
     )
     .await
@@ -440,7 +502,8 @@ async fn past_the_deadline_the_check_fails_naming_what_is_still_in_progress() {
     let client = cloudfront(&[&get]);
     let error = check_status(
         &client,
-        run_in_progress("2026-11-26T13:00:00Z", 61),
+        &NoArtifacts,
+        checking(run_in_progress("2026-11-26T13:00:00Z", 61)),
         at("2026-11-26T13:00:00Z"),
     )
     .await
@@ -466,7 +529,8 @@ async fn each_get_invalidation_error_becomes_its_workflow_error() {
         let client = cloudfront(&[&rule]);
         let error = check_status(
             &client,
-            run_in_progress("2099-01-01T00:00:00Z", 0),
+            &NoArtifacts,
+            checking(run_in_progress("2099-01-01T00:00:00Z", 0)),
             SystemTime::now(),
         )
         .await
@@ -706,6 +770,7 @@ async fn with_a_job_the_run_must_reply_within_the_window_of_its_start() {
     let client = cloudfront(&[&create]);
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("codepipeline-job.json")),
         at("2026-11-26T12:00:01Z"),
         Duration::from_secs(3),
@@ -720,6 +785,7 @@ async fn with_a_job_the_run_must_reply_within_the_window_of_its_start() {
 
     let console = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(event("console-input.json")),
         at("2026-11-26T12:00:01Z"),
         Duration::from_secs(3),
@@ -739,15 +805,25 @@ async fn when_the_reply_window_closes_the_check_asks_for_a_reply() {
     run["jobId"] = json!(JOB_ID);
     run["replyBy"] = json!("2026-11-26T12:15:00Z");
 
-    let early = check_status(&client, run.clone(), at("2026-11-26T12:14:30Z"))
-        .await
-        .unwrap();
+    let early = check_status(
+        &client,
+        &NoArtifacts,
+        checking(run.clone()),
+        at("2026-11-26T12:14:30Z"),
+    )
+    .await
+    .unwrap();
     assert!(!early.reply_due);
     assert_eq!(early.wait_seconds, 30, "the wait stops at the reply time");
 
-    let due = check_status(&client, run, at("2026-11-26T12:15:00Z"))
-        .await
-        .unwrap();
+    let due = check_status(
+        &client,
+        &NoArtifacts,
+        checking(run),
+        at("2026-11-26T12:15:00Z"),
+    )
+    .await
+    .unwrap();
     assert!(due.reply_due);
     assert_eq!(due.wait_seconds, 0);
 }
@@ -789,6 +865,7 @@ async fn a_continued_job_resumes_the_same_invalidations_without_creating_any() {
 
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(request),
         at("2026-11-26T12:20:00Z"),
         WINDOW,
@@ -978,6 +1055,7 @@ async fn more_wildcards_than_the_limit_start_with_the_first_batch_and_keep_the_r
     let client = cloudfront(&[&create]);
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(forty_wildcards()),
         SystemTime::now(),
         WINDOW,
@@ -989,12 +1067,8 @@ async fn more_wildcards_than_the_limit_start_with_the_first_batch_and_keep_the_r
         run.invalidations[0].caller_reference,
         "run-42-E2QWRUHEXAMPLE"
     );
-    let pending: Vec<(usize, usize)> = run
-        .pending
-        .iter()
-        .map(|b| (b.batch, b.paths.len()))
-        .collect();
-    assert_eq!(pending, [(1, 15), (2, 10)]);
+    let pending: Vec<usize> = run.pending.iter().map(|b| b.batch).collect();
+    assert_eq!(pending, [1, 2]);
     assert!(!run.all_completed);
     assert_eq!(run.reference_prefix, "run-42");
 }
@@ -1005,9 +1079,15 @@ async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_f
     let create = create_rule();
     let client = cloudfront(&[&create]);
     let now = at("2026-11-26T12:00:01Z");
-    let mut run = start_invalidation(&client, start_payload(forty_wildcards()), now, WINDOW)
-        .await
-        .unwrap();
+    let mut run = start_invalidation(
+        &client,
+        &NoArtifacts,
+        start_payload(forty_wildcards()),
+        now,
+        WINDOW,
+    )
+    .await
+    .unwrap();
     run.invalidations[0].status = "Completed".into();
 
     // WHEN another deploy holds the limit, the batch stays pending without failing the run
@@ -1015,7 +1095,8 @@ async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_f
         .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
     let blocked = check_status(
         &cloudfront(&[&busy]),
-        serde_json::to_value(&run).unwrap(),
+        &NoArtifacts,
+        checking_request(&run, forty_wildcards()),
         now,
     )
     .await
@@ -1025,31 +1106,17 @@ async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_f
     assert!(!blocked.all_completed);
 
     // THEN once the limit frees, batch 1 is submitted under its own caller reference, batch 2 waits
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
-        .match_requests(move |request| {
-            let batch = request.invalidation_batch().unwrap();
-            record.lock().unwrap().push((
-                batch.caller_reference().to_owned(),
-                batch.paths().unwrap().quantity(),
-            ));
-            true
-        })
-        .then_output(|| {
-            CreateInvalidationOutput::builder()
-                .invalidation(invalidation("I2", "InProgress", &[], "x"))
-                .build()
-        });
+    let (create, seen) = recording_create_rule("I2");
     let next = check_status(
         &cloudfront(&[&create]),
-        serde_json::to_value(&blocked).unwrap(),
+        &NoArtifacts,
+        checking_request(&blocked, forty_wildcards()),
         now,
     )
     .await
     .unwrap();
     assert_eq!(
-        *seen.lock().unwrap(),
+        quantities(&seen),
         [("run-42-E2QWRUHEXAMPLE-1".to_owned(), 15)]
     );
     assert_eq!(next.invalidations.len(), 2);
@@ -1072,6 +1139,7 @@ async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() 
 
     let run = start_invalidation(
         &client,
+        &NoArtifacts,
         start_payload(request),
         at("2026-11-26T12:20:00Z"),
         WINDOW,
@@ -1081,12 +1149,8 @@ async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() 
 
     assert_eq!(create.num_calls(), 0);
     assert_eq!(run.invalidations.len(), 2);
-    let pending: Vec<(usize, usize)> = run
-        .pending
-        .iter()
-        .map(|b| (b.batch, b.paths.len()))
-        .collect();
-    assert_eq!(pending, [(2, 10)]);
+    let pending: Vec<usize> = run.pending.iter().map(|b| b.batch).collect();
+    assert_eq!(pending, [2]);
     assert_eq!(run.reference_prefix, "22222222-abcd-2222-abcd-222222abcdef");
     // And the token of a run with pending batches names where to go on.
     let token = invalidation::continuation::Continuation::of(&run)
@@ -1096,4 +1160,169 @@ async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() 
         token.ends_with(r#""next":{"E2QWRUHEXAMPLE":2}}"#),
         "{token}"
     );
+}
+
+#[tokio::test]
+async fn a_first_batch_refused_for_a_foreign_limit_waits_and_goes_in_at_a_later_check() {
+    let busy = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
+    let now = at("2026-11-26T12:00:01Z");
+    let run = start_invalidation(
+        &cloudfront(&[&busy]),
+        &NoArtifacts,
+        start_payload(event("console-input.json")),
+        now,
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    assert!(run.invalidations.is_empty());
+    let pending: Vec<usize> = run.pending.iter().map(|b| b.batch).collect();
+    assert_eq!(pending, [0]);
+    assert_eq!(run.wait_seconds, 5);
+
+    let create = create_rule();
+    let next = check_status(
+        &cloudfront(&[&create]),
+        &NoArtifacts,
+        checking_request(&run, event("console-input.json")),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(
+        next.invalidations[0].caller_reference, "run-42-E2QWRUHEXAMPLE",
+        "batch 0 keeps the reference start-invalidation would have used"
+    );
+    assert!(next.pending.is_empty());
+    assert_eq!(
+        next.wait_seconds, 5,
+        "after a submission the waits start again from the shortest"
+    );
+}
+
+#[tokio::test]
+async fn a_distribution_tenant_is_invalidated_and_checked_through_the_tenant_operations() {
+    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation_for_distribution_tenant)
+        .match_requests(|request| request.id() == Some("dt_2wjDZi3hD1ivOXf6rpZJO1AB"))
+        .then_output(|| {
+            aws_sdk_cloudfront::operation::create_invalidation_for_distribution_tenant::CreateInvalidationForDistributionTenantOutput::builder()
+                .invalidation(invalidation("I2JGL2F1ZAA426PGG0YLLKABC", "InProgress", &[], "x"))
+                .build()
+        });
+    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation_for_distribution_tenant)
+        .match_requests(|request| {
+            request.distribution_tenant_id() == Some("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+                && request.id() == Some("I2JGL2F1ZAA426PGG0YLLKABC")
+        })
+        .then_output(|| {
+            aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::GetInvalidationForDistributionTenantOutput::builder()
+                .invalidation(invalidation("I2JGL2F1ZAA426PGG0YLLKABC", "Completed", &[], "x"))
+                .build()
+        });
+    let client = cloudfront(&[&create, &get]);
+    let request =
+        json!({"distributionId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB", "paths": ["/index.html"]});
+    let run = start_invalidation(
+        &client,
+        &NoArtifacts,
+        start_payload(request.clone()),
+        SystemTime::now(),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        run.invalidations[0].distribution_id,
+        "dt_2wjDZi3hD1ivOXf6rpZJO1AB"
+    );
+    let run = check_status(
+        &client,
+        &NoArtifacts,
+        checking_request(&run, request),
+        SystemTime::now(),
+    )
+    .await
+    .unwrap();
+    assert!(run.all_completed);
+    assert_eq!((create.num_calls(), get.num_calls()), (1, 1));
+
+    let missing = mock!(aws_sdk_cloudfront::Client::create_invalidation_for_distribution_tenant)
+        .then_http_response(|| cloudfront_error_response(404, "EntityNotFound"));
+    let error = start_invalidation(
+        &cloudfront(&[&missing]),
+        &NoArtifacts,
+        start_payload(json!({"distributionId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB"})),
+        SystemTime::now(),
+        WINDOW,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::DistributionNotFound);
+    assert!(
+        error.message.starts_with(
+            "CreateInvalidationForDistributionTenant on distribution tenant dt_2wjDZi3hD1ivOXf6rpZJO1AB: EntityNotFound (HTTP 404)"
+        ),
+        "{}",
+        error.message
+    );
+}
+
+/// An artifact store holding one zip.
+struct ZipArtifact(Vec<u8>);
+
+impl ArtifactStore for ZipArtifact {
+    async fn read_artifact(&self, _: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_paths_from_a_paths_file_go_in_four_batches_without_filling_the_state() {
+    let lines: String = (0..10_000)
+        .map(|i| format!("/assets/file-{i:05}.js\n"))
+        .collect();
+    let artifact = ZipArtifact(local_zip("paths.txt", &lines));
+    let mut job = event("codepipeline-job.json");
+    job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = json!(
+        r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"paths.txt","collapseAbove":false}"#
+    );
+    let (create, sent) = recording_create_rule("I1");
+    let client = cloudfront(&[&create]);
+    let now = at("2026-11-26T12:00:01Z");
+
+    let mut run = start_invalidation(&client, &artifact, start_payload(job.clone()), now, WINDOW)
+        .await
+        .unwrap();
+    let pending: Vec<usize> = run.pending.iter().map(|b| b.batch).collect();
+    assert_eq!(pending, [1, 2, 3]);
+    assert_eq!((run.paths_requested, run.path_count), (10_000, 10_000));
+    let state = serde_json::to_string(&run).unwrap();
+    assert!(
+        state.len() < 2_000,
+        "the run state holds no paths: {} bytes",
+        state.len()
+    );
+
+    run.invalidations[0].status = "Completed".into();
+    let next = check_status(&client, &artifact, checking_request(&run, job), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        quantities(&sent),
+        [
+            (format!("{JOB_ID}-E2QWRUHEXAMPLE"), 3000),
+            (format!("{JOB_ID}-E2QWRUHEXAMPLE-1"), 3000)
+        ]
+    );
+    assert_eq!(next.pending.len(), 2);
+}
+
+fn local_zip(name: &str, text: &str) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, text.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
 }

@@ -14,6 +14,7 @@
 //! - [`progress`]: interpreter events turned into lines a person can follow, and the final
 //!   account of what CodePipeline and CloudFront received.
 
+pub mod artifacts;
 pub mod deployment;
 pub mod hosts;
 mod http;
@@ -37,6 +38,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
 
+use crate::artifacts::Artifact;
 use crate::deployment::{Deployment, LOCAL_STATE_MACHINE_ARN};
 use crate::hosts::{
     free_port, function_binary, local_command, log_to, require, wait_for_port, CARGO_LAMBDA,
@@ -78,6 +80,11 @@ pub struct Settings {
     pub reply_window: Option<Duration>,
     /// Extra environment variables: (function binary, name, value), over template.yaml's.
     pub env_overrides: Vec<(String, String, String)>,
+    /// Objects of the emulated artifact bucket.
+    pub artifacts: Vec<Artifact>,
+    /// When set, the artifact bucket opens only to this access key id (the job's artifact
+    /// credentials), so a run proves the functions read artifacts with those.
+    pub artifact_access_key: Option<String>,
 }
 
 impl Settings {
@@ -94,6 +101,8 @@ impl Settings {
             seed: 1,
             reply_window: None,
             env_overrides: Vec::new(),
+            artifacts: Vec::new(),
+            artifact_access_key: None,
         }
     }
 
@@ -124,13 +133,31 @@ impl Settings {
     }
 
     fn emulator_config(&self, lambda_backend: String) -> Config {
-        let mut config = Config::with_distributions(&self.distributions)
+        let mut config = Config::default()
             .invalidation_duration(self.invalidation_time)
             .seed(self.seed)
             .lambda_backend(lambda_backend)
             .state_machine(LOCAL_STATE_MACHINE_ARN);
+        // Tenant ids (dt_…) are distribution tenants of a multi-tenant distribution.
+        for id in self.distributions.iter().chain(&self.denied) {
+            config = if id.starts_with("dt_") {
+                config.tenant(id.clone())
+            } else {
+                config.distribution(id.clone())
+            };
+        }
         for id in &self.denied {
-            config = config.distribution(id.clone()).deny(id.clone());
+            config = config.deny(id.clone());
+        }
+        for artifact in &self.artifacts {
+            config = config.object(
+                artifact.bucket.clone(),
+                artifact.key.clone(),
+                artifact.zip.clone(),
+            );
+        }
+        if let Some(key) = &self.artifact_access_key {
+            config = config.s3_access_key(key.clone());
         }
         if self.fault_rate > 0.0 {
             let spec = FaultSpec {

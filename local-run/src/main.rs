@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use local_run::artifacts::{artifact_access_key, attach_paths_file};
 use local_run::progress::{describe_event, final_account};
 use local_run::{distributions_in, repo_root, Environment, Settings, PIPELINE_ENTRY};
 
@@ -42,6 +43,11 @@ struct Flags {
     /// How long a run with a job waits before replying "in progress" (default: template.yaml's).
     #[arg(long)]
     reply_window_seconds: Option<u64>,
+    /// A file of paths (a JSON list, or one per line) that the job reads from its input
+    /// artifact: it is zipped into the emulated artifact bucket where the job event's
+    /// inputArtifacts[0] points, and named as pathsFile in the job's UserParameters.
+    #[arg(long)]
+    paths_file: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -65,9 +71,21 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         std::fs::read_to_string(root.join(PathBuf::from(&flags.input)))
             .map_err(|e| format!("--input {}: {e}", flags.input))?
     };
-    let input: serde_json::Value =
+    let mut input: serde_json::Value =
         serde_json::from_str(&input_text).map_err(|e| format!("--input is not JSON: {e}"))?;
     let mut settings = Settings::new(&root);
+    if let Some(path) = &flags.paths_file {
+        let contents =
+            std::fs::read(path).map_err(|e| format!("--paths-file {}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or("--paths-file names no file")?;
+        settings
+            .artifacts
+            .push(attach_paths_file(&mut input, name, &contents)?);
+        settings.artifact_access_key = artifact_access_key(&input);
+    }
     settings.distributions = if flags.distributions.is_empty() {
         distributions_in(&input)
     } else {

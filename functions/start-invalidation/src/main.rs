@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use invalidation::artifact::S3Artifacts;
 use invalidation::continuation::reply_window_from_env;
 use invalidation::start::start_invalidation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -14,8 +15,16 @@ async fn main() -> Result<(), Error> {
     let reply_window = reply_window_from_env()?;
     let config = aws_config::load_from_env().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    // Paths files are read with each job's artifact credentials, not the function's role.
+    let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Value>| {
-        start_invalidation(&cloudfront, event.payload, SystemTime::now(), reply_window)
+        start_invalidation(
+            &cloudfront,
+            &artifacts,
+            event.payload,
+            SystemTime::now(),
+            reply_window,
+        )
     }))
     .await
 }
