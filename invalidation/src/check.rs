@@ -132,10 +132,10 @@ async fn submit_next_batches(
             index += 1;
             continue;
         }
-        let request = match planned.take() {
-            Some(request) => request,
-            None => read_request(input, artifacts).await?,
-        };
+        if planned.is_none() {
+            planned = Some(read_request(input, artifacts).await?);
+        }
+        let request = planned.as_ref().expect("planned just above");
         let batch = &run.pending[index];
         let paths = request.batches.get(batch.batch).ok_or_else(|| {
             WorkflowError::invalid_input(format!(
@@ -147,16 +147,13 @@ async fn submit_next_batches(
             ))
         })?;
         let reference = caller_reference(&run.reference_prefix, &distribution_id, batch.batch);
-        let created = create_invalidation(client, &distribution_id, &reference, paths).await;
-        let submitted_paths = paths.len();
-        planned = Some(request);
-        match created {
+        match create_invalidation(client, &distribution_id, &reference, paths).await {
             Ok(invalidation) => {
                 tracing::info!(
                     distribution_id = %distribution_id,
                     invalidation_id = %invalidation.invalidation_id,
                     batch = batch.batch,
-                    paths = submitted_paths,
+                    paths = paths.len(),
                     "next batch submitted"
                 );
                 run.invalidations.push(invalidation);

@@ -19,7 +19,8 @@ pub enum ErrorKind {
     /// The function's role may not act on the distribution, or the pipeline job. Not retried.
     AccessDenied,
     /// The distribution already has as many invalidations in progress as CloudFront allows.
-    /// Retried by the state machine: the other invalidations finish.
+    /// Classified, never returned: start-invalidation and check-status keep the batch pending
+    /// and submit it at a later check, once the other invalidations finish.
     TooManyInvalidationsInProgress,
     /// An AWS API answered with a throttling error. Retried with backoff.
     Throttled,

@@ -43,8 +43,8 @@ struct Flags {
     /// How long a run with a job waits before replying "in progress" (default: template.yaml's).
     #[arg(long)]
     reply_window_seconds: Option<u64>,
-    /// A file of paths (a JSON list, or one per line) that the job reads from its input
-    /// artifact: it is zipped into the emulated artifact bucket where the job event's
+    /// A file of paths (a JSON list, or one per line; absolute or relative to the repository)
+    /// that the job reads from its input artifact: it is zipped into the emulated artifact bucket where the job event's
     /// inputArtifacts[0] points, and named as pathsFile in the job's UserParameters.
     #[arg(long)]
     paths_file: Option<PathBuf>,
@@ -75,8 +75,8 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         serde_json::from_str(&input_text).map_err(|e| format!("--input is not JSON: {e}"))?;
     let mut settings = Settings::new(&root);
     if let Some(path) = &flags.paths_file {
-        let contents =
-            std::fs::read(path).map_err(|e| format!("--paths-file {}: {e}", path.display()))?;
+        let contents = std::fs::read(root.join(path))
+            .map_err(|e| format!("--paths-file {}: {e}", path.display()))?;
         let name = path
             .file_name()
             .and_then(|name| name.to_str())
