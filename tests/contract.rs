@@ -203,16 +203,20 @@ fn the_readme_lists_every_error_name() {
     }
 }
 
-/// The actions of every statement of a policy document, whatever `!If` wraps them.
-fn actions_in(statements: &Yaml) -> Vec<String> {
+/// Each action of every statement of a policy document, whatever `!If` wraps them, with the
+/// statement's Resource as text.
+fn actions_in(statements: &Yaml) -> Vec<(String, String)> {
     match statements {
         Yaml::Array(items) => items.iter().flat_map(actions_in).collect(),
-        Yaml::Hash(_) if !statements["Action"].is_badvalue() => statements["Action"]
-            .as_vec()
-            .unwrap()
-            .iter()
-            .map(|action| action.as_str().unwrap().to_owned())
-            .collect(),
+        Yaml::Hash(_) if !statements["Action"].is_badvalue() => {
+            let resource = format!("{:?}", statements["Resource"]);
+            statements["Action"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(|action| (action.as_str().unwrap().to_owned(), resource.clone()))
+                .collect()
+        }
         Yaml::Hash(hash) => hash.values().flat_map(actions_in).collect(),
         _ => Vec::new(),
     }
@@ -223,7 +227,16 @@ fn both_functions_that_create_invalidations_may_create_and_read_them_and_no_more
     let template = template();
     // check-status submits later batches, so it needs CreateInvalidation as much as start does.
     for function in ["StartInvalidationFunction", "CheckStatusFunction"] {
-        let mut actions = actions_in(&template["Resources"][function]["Properties"]["Policies"]);
+        let granted = actions_in(&template["Resources"][function]["Properties"]["Policies"]);
+        for (action, resource) in &granted {
+            let on = if action.ends_with("ForDistributionTenant") {
+                ":distribution-tenant/"
+            } else {
+                ":distribution/"
+            };
+            assert!(resource.contains(on), "{function}: {action} on {resource}");
+        }
+        let mut actions: Vec<&str> = granted.iter().map(|(action, _)| action.as_str()).collect();
         actions.sort();
         assert_eq!(
             actions,

@@ -316,9 +316,11 @@ fn another_deploy(endpoint_url: &str) -> aws_sdk_cloudfront::Client {
 #[tokio::test]
 async fn a_foreign_invalidation_holding_the_limit_delays_the_run_without_failing_it() {
     let mut settings = settings(&[DISTRIBUTION]);
-    settings.invalidation_time = Duration::from_secs(4);
+    // Long enough that the run's first attempt comes while the foreign invalidation still runs,
+    // even on a loaded machine.
+    settings.invalidation_time = Duration::from_secs(8);
     let environment = Environment::start(settings).await.unwrap();
-    // Another deploy holds 10 of the distribution's 15 wildcards for 4 s.
+    // Another deploy holds 10 of the distribution's 15 wildcards for 8 s.
     let foreign_paths: Vec<String> = (0..10).map(|i| format!("/other-{i}/*")).collect();
     another_deploy(&environment.endpoint_url())
         .create_invalidation()
@@ -355,8 +357,9 @@ async fn a_foreign_invalidation_holding_the_limit_delays_the_run_without_failing
         .map(|i| i["paths"].as_array().unwrap().len())
         .collect();
     assert_eq!(ours, [15, 5]);
-    // The foreign invalidation, our two, and at least one refusal while the foreign one ran.
-    assert!(calls(&seen, "CreateInvalidation") > 3, "{}", seen["calls"]);
+    // Every CreateInvalidation that created nothing was refused for the limit.
+    let refused = calls(&seen, "CreateInvalidation") - invalidations(&seen).len() as u64;
+    assert!(refused >= 1, "{}", seen["calls"]);
     assert_eq!(execution.output.unwrap()["status"], "Succeeded");
 }
 

@@ -221,6 +221,16 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_o
 #[tokio::test]
 async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
     let mut settings = settings();
+    // Trace-level logs of the two functions that sign S3 requests with the job's credentials,
+    // apart from other tests' logs.
+    settings.log_dir = settings.log_dir.join("paths-file-at-trace-level");
+    let log_dir = settings.log_dir.clone();
+    let _ = std::fs::remove_dir_all(&log_dir);
+    for function in ["start-invalidation", "check-status"] {
+        settings
+            .env_overrides
+            .push((function.into(), "RUST_LOG".into(), "trace".into()));
+    }
     let mut paths: Vec<String> = (0..150)
         .map(|i| format!("/blog/post-{i:03}.html"))
         .collect();
@@ -241,6 +251,21 @@ async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
     let output = executions[0].output.clone().unwrap();
     assert_eq!(output["paths"]["requested"], 151);
     assert_eq!(output["paths"]["planned"], 2);
+
+    let logs: String = ["start-invalidation", "check-status"]
+        .iter()
+        .map(|function| std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap())
+        .collect();
+    assert!(logs.contains("paths file read"), "{logs}");
+    assert!(
+        logs.contains("\"level\":\"DEBUG\""),
+        "the log is verbose: {logs}"
+    );
+    let credentials = &job["CodePipeline.job"]["data"]["artifactCredentials"];
+    for key in ["accessKeyId", "secretAccessKey", "sessionToken"] {
+        let secret = credentials[key].as_str().unwrap();
+        assert!(!logs.contains(secret), "{key} is in the log");
+    }
 }
 
 #[tokio::test]

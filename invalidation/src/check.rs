@@ -174,21 +174,18 @@ async fn submit_next_batches(
     Ok(submitted)
 }
 
-/// "I1 on E1; batches not yet submitted: 2 of E2", for messages.
+/// "I1 on E1; not yet submitted: batch 2 for E2", for messages.
 fn describe_unfinished(run: &Run) -> String {
     let in_progress =
         describe_invalidations(run.invalidations.iter().filter(|i| !i.is_completed()));
     let pending: Vec<String> = run
         .pending
         .iter()
-        .map(|batch| format!("{} of {}", batch.batch, batch.distribution_id))
+        .map(|batch| format!("batch {} for {}", batch.batch, batch.distribution_id))
         .collect();
     match (in_progress.is_empty(), pending.is_empty()) {
         (_, true) => in_progress,
-        (true, false) => format!("batches not yet submitted: {}", pending.join(", ")),
-        (false, false) => format!(
-            "{in_progress}; batches not yet submitted: {}",
-            pending.join(", ")
-        ),
+        (true, false) => format!("not yet submitted: {}", pending.join(", ")),
+        (false, false) => format!("{in_progress}; not yet submitted: {}", pending.join(", ")),
     }
 }

@@ -76,11 +76,16 @@ pub async fn invalidation_status(
     distribution_id: &str,
     invalidation_id: &str,
 ) -> Result<String, WorkflowError> {
-    let invalidation = if is_distribution_tenant_id(distribution_id) {
-        let call = format!(
+    let tenant = is_distribution_tenant_id(distribution_id);
+    let call = if tenant {
+        format!(
             "GetInvalidationForDistributionTenant {invalidation_id} on distribution tenant \
              {distribution_id}"
-        );
+        )
+    } else {
+        format!("GetInvalidation {invalidation_id} on distribution {distribution_id}")
+    };
+    let invalidation = if tenant {
         client
             .get_invalidation_for_distribution_tenant()
             .distribution_tenant_id(distribution_id)
@@ -90,7 +95,6 @@ pub async fn invalidation_status(
             .map_err(|e| classify(&call, e))?
             .invalidation
     } else {
-        let call = format!("GetInvalidation {invalidation_id} on distribution {distribution_id}");
         client
             .get_invalidation()
             .distribution_id(distribution_id)
@@ -105,7 +109,7 @@ pub async fn invalidation_status(
         .ok_or_else(|| {
             WorkflowError::new(
                 ErrorKind::AwsRequestFailed,
-                format!("GetInvalidation {invalidation_id} on {distribution_id}: the answer held no invalidation"),
+                format!("{call}: the answer held no invalidation"),
             )
         })
 }

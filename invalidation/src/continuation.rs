@@ -53,8 +53,12 @@ pub struct Continuation {
     pub requested: usize,
     /// Status checks done so far.
     pub checks: u32,
-    /// `[distribution id, invalidation id]` pairs.
+    /// `[distribution id, invalidation id]` pairs: every invalidation of the run, or, when
+    /// they do not all fit, those not yet completed.
     pub invalidations: Vec<(String, String)>,
+    /// Completed invalidations of earlier jobs that the token no longer names.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub done: usize,
     /// Per distribution, the first batch of the plan not yet submitted; the continued run plans
     /// the job's (unchanged) UserParameters again to find its paths.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -70,6 +74,7 @@ impl Continuation {
             paths: run.path_count,
             requested: run.paths_requested,
             checks: run.checks,
+            done: run.earlier_completed,
             invalidations: run
                 .invalidations
                 .iter()
@@ -85,13 +90,34 @@ impl Continuation {
         }
     }
 
-    /// The token: compact JSON, readable in CodePipeline's console.
-    pub fn to_token(&self) -> Result<String, WorkflowError> {
-        let token = serde_json::to_string(self).expect("a continuation serializes");
+    /// The token of a run that is still waiting: compact JSON, readable in CodePipeline's
+    /// console. When naming every invalidation would make it too long, it names only those not
+    /// yet completed (at most one per distribution, since a distribution's batches go in one
+    /// after another) and counts the others in `done`; [`crate::request`] admits no more
+    /// distributions than fit that way.
+    pub fn token(run: &Run) -> Result<String, WorkflowError> {
+        let every = Self::of(run);
+        let token = serde_json::to_string(&every).expect("a continuation serializes");
+        if token.chars().count() <= MAX_TOKEN_CHARS {
+            return Ok(token);
+        }
+        let unfinished: Vec<(String, String)> = run
+            .invalidations
+            .iter()
+            .filter(|i| !i.is_completed())
+            .map(|i| (i.distribution_id.clone(), i.invalidation_id.clone()))
+            .collect();
+        let compact = Self {
+            done: every.done + every.invalidations.len() - unfinished.len(),
+            invalidations: unfinished,
+            ..every
+        };
+        let token = serde_json::to_string(&compact).expect("a continuation serializes");
         if token.chars().count() > MAX_TOKEN_CHARS {
             return Err(WorkflowError::invalid_input(format!(
-                "{} invalidations do not fit in a {MAX_TOKEN_CHARS}-character continuation token",
-                self.invalidations.len()
+                "{} unfinished invalidations do not fit in a {MAX_TOKEN_CHARS}-character \
+                 continuation token",
+                compact.invalidations.len()
             )));
         }
         Ok(token)
@@ -132,6 +158,10 @@ impl Continuation {
     }
 }
 
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +172,8 @@ mod tests {
             deadline: "2026-11-26T13:00:00Z".into(),
             path_count: 2,
             paths_requested: 3,
+            distribution_count: 1,
+            earlier_completed: 0,
             invalidations: vec![InvalidationState {
                 distribution_id: "E2QWRUHEXAMPLE".into(),
                 invalidation_id: "I2J0I21PCUYOIK".into(),
@@ -161,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_token_round_trips_and_names_what_to_resume() {
-        let token = Continuation::of(&run()).to_token().unwrap();
+        let token = Continuation::token(&run()).unwrap();
         assert_eq!(
             token,
             r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"requested":3,"checks":7,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
@@ -185,8 +217,64 @@ mod tests {
                 status: "InProgress".into(),
             })
             .collect();
-        let token = Continuation::of(&run).to_token().unwrap();
+        let token = Continuation::token(&run).unwrap();
         assert!(token.len() <= MAX_TOKEN_CHARS, "{}", token.len());
+    }
+
+    #[test]
+    fn the_largest_accepted_job_fits_even_after_many_batches() {
+        use crate::request::token_budget_used;
+        // As many distributions as the request check admits for a run of several batches.
+        let mut ids: Vec<String> = Vec::new();
+        while token_budget_used(&ids, true) <= MAX_TOKEN_CHARS {
+            ids.push(format!("E{:0>13}", ids.len()));
+        }
+        ids.pop();
+        assert_eq!(ids.len(), 29);
+        let mut run = run();
+        // Each has three batches completed, the fourth in progress and a fifth to come.
+        run.invalidations = ids
+            .iter()
+            .flat_map(|id| {
+                (0..4).map(move |batch| InvalidationState {
+                    distribution_id: id.clone(),
+                    invalidation_id: format!("I{batch}{:0>18}", &id[1..]),
+                    caller_reference: String::new(),
+                    status: if batch < 3 { "Completed" } else { "InProgress" }.into(),
+                })
+            })
+            .collect();
+        run.pending = ids
+            .iter()
+            .map(|id| crate::payload::PendingBatch {
+                distribution_id: id.clone(),
+                batch: 4,
+            })
+            .collect();
+        let token = Continuation::token(&run).unwrap();
+        assert!(token.chars().count() <= MAX_TOKEN_CHARS, "{}", token.len());
+        let continuation = Continuation::from_token(&token).unwrap();
+        assert_eq!(continuation.done, 29 * 3);
+        assert_eq!(
+            continuation.invalidations.len(),
+            29,
+            "only the unfinished ones"
+        );
+        assert_eq!(continuation.next.len(), 29);
+    }
+
+    #[test]
+    fn a_token_may_name_only_pending_batches() {
+        let mut run = run();
+        run.invalidations.clear();
+        run.pending = vec![crate::payload::PendingBatch {
+            distribution_id: "E2QWRUHEXAMPLE".into(),
+            batch: 0,
+        }];
+        let token = Continuation::token(&run).unwrap();
+        let continuation = Continuation::from_token(&token).unwrap();
+        assert!(continuation.invalidations.is_empty());
+        assert_eq!(continuation.next["E2QWRUHEXAMPLE"], 0);
     }
 
     #[test]

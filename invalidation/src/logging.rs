@@ -2,7 +2,10 @@
 //!
 //! lambda_runtime logs every raw event at TRACE level ("raw JSON event received from Lambda").
 //! The CodePipeline job event holds temporary artifact credentials, so TRACE events from
-//! lambda_runtime are dropped whatever level a person sets.
+//! lambda_runtime are dropped whatever level a person sets. The functions also sign S3 requests
+//! with those credentials, and the SDK's internals print the signing identity (its access key
+//! id) at DEBUG and requests with their Authorization header at TRACE, so the SDK's events below
+//! INFO are dropped too.
 
 use std::env;
 
@@ -51,8 +54,25 @@ where
         .with(filter_fn(is_not_a_raw_event))
 }
 
+/// The SDK's crates whose DEBUG and TRACE events may quote the artifact credentials.
+const SDK_INTERNALS: [&str; 5] = [
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_sigv4",
+    "aws_runtime",
+    "hyper",
+];
+
 fn is_not_a_raw_event(metadata: &Metadata<'_>) -> bool {
-    !(*metadata.level() == Level::TRACE && metadata.target().starts_with("lambda_runtime"))
+    let target = metadata.target();
+    let level = *metadata.level();
+    let raw_event = level == Level::TRACE && target.starts_with("lambda_runtime");
+    // tracing orders levels by verbosity: TRACE > DEBUG > INFO.
+    let sdk_detail = level > Level::INFO
+        && SDK_INTERNALS
+            .iter()
+            .any(|internal| target.starts_with(internal));
+    !raw_event && !sdk_detail
 }
 
 #[cfg(test)]
@@ -98,6 +118,26 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(json["invalidation_id"], "I123");
         assert_eq!(json["level"], "INFO");
+    }
+
+    #[test]
+    fn sdk_request_traces_are_dropped_even_at_trace_level() {
+        let logs = logs_of("trace", false, || {
+            tracing::trace!(
+                target: "aws_smithy_runtime::client::orchestrator",
+                request = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEYID/…",
+                "transmitting request"
+            );
+            tracing::debug!(
+                target: "aws_smithy_runtime::client::orchestrator::endpoints",
+                "resolving endpoint with Identity {{ access_key_id: AKIAEXAMPLEKEYID }}"
+            );
+            tracing::debug!(target: "aws_config", "config file loaded");
+            tracing::info!(target: "aws_smithy_runtime", "an SDK warning worth seeing");
+        });
+        assert!(!logs.contains("AKIAEXAMPLEKEYID"), "{logs}");
+        assert!(logs.contains("config file loaded"), "{logs}");
+        assert!(logs.contains("an SDK warning worth seeing"), "{logs}");
     }
 
     #[test]

@@ -60,8 +60,14 @@ pub struct Run {
     /// The paths the request named, before planning.
     #[serde(default)]
     pub paths_requested: usize,
-    /// One invalidation per distribution.
+    /// How many distributions (or tenants) the run invalidates.
+    #[serde(default)]
+    pub distribution_count: usize,
+    /// Every invalidation this run (or the job it continues) created, batch after batch.
     pub invalidations: Vec<InvalidationState>,
+    /// Completed invalidations of earlier jobs that the continuation token could not name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_completed: usize,
     /// How many times check-status has asked CloudFront.
     pub checks: u32,
     /// Checks since a batch was last submitted: the wait before the next check grows with it.
@@ -85,6 +91,10 @@ pub struct Run {
     /// What later batches' CallerReferences start with: the job id or the execution name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reference_prefix: String,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// A planned batch of paths waiting for its turn on a distribution. Its paths are not carried:

@@ -125,36 +125,50 @@ fn decide_outcome(input: &ReportInput, secrets: &Secrets) -> Outcome {
 }
 
 fn progress_summary(run: &Run) -> String {
-    let done = run
-        .invalidations
-        .iter()
-        .filter(|i| i.is_completed())
-        .count();
+    let (done, total) = batches_done(run);
+    let created = match run.invalidations.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", describe_invalidations(&run.invalidations)),
+    };
     let waiting = match run.pending.len() {
         0 => String::new(),
-        n => format!(" and {n} batches still to submit"),
+        1 => ", 1 batch not yet submitted".to_owned(),
+        n => format!(", {n} batches not yet submitted"),
     };
     format!(
-        "Still waiting for CloudFront after {}: {done} of {} invalidations completed ({}){waiting}; \
+        "Still waiting after {}: {done} of {total} invalidations completed{created}{waiting}; \
          a new job carries on until {}.",
         status_checks(run.checks),
-        run.invalidations.len(),
-        describe_invalidations(&run.invalidations),
         run.deadline
     )
 }
 
+/// Completed invalidations, and all the run will have made once its pending batches are in.
+fn batches_done(run: &Run) -> (usize, usize) {
+    let done = run.earlier_completed
+        + run
+            .invalidations
+            .iter()
+            .filter(|i| i.is_completed())
+            .count();
+    let total = run.earlier_completed + run.invalidations.len() + run.pending.len();
+    (done, total)
+}
+
 fn path_report(run: &Run) -> PathReport {
-    let distributions: std::collections::BTreeSet<&str> = run
+    // Runs from before distribution_count existed: count the distributions named.
+    let named: std::collections::BTreeSet<&str> = run
         .invalidations
         .iter()
         .map(|i| i.distribution_id.as_str())
+        .chain(run.pending.iter().map(|b| b.distribution_id.as_str()))
         .collect();
+    let distributions = run.distribution_count.max(named.len());
     PathReport {
         requested: run.paths_requested,
         planned: run.path_count,
-        batches: run.invalidations.len() + run.pending.len(),
-        estimated_cost_usd: estimated_cost_usd(run.path_count * distributions.len()),
+        batches: batches_done(run).1,
+        estimated_cost_usd: estimated_cost_usd(run.path_count * distributions),
     }
 }
 
@@ -195,13 +209,12 @@ fn job_result(outcome: &Outcome, run: Option<&Run>) -> Result<JobResult, Workflo
         },
         RunStatus::Continued => {
             let run = run.expect("a continued outcome comes from a run");
-            let done = invalidations.iter().filter(|i| i.is_completed()).count();
+            let (done, total) = batches_done(run);
             JobResult::InProgress {
                 summary: outcome.summary.clone(),
                 // Never 100 while something is still in progress.
-                percent_complete: (done * 100 / (invalidations.len() + run.pending.len()).max(1))
-                    .min(99) as i32,
-                continuation_token: Continuation::of(run).to_token()?,
+                percent_complete: (done * 100 / total.max(1)).min(99) as i32,
+                continuation_token: Continuation::token(run)?,
             }
         }
         RunStatus::Succeeded => {

@@ -33,6 +33,13 @@ pub const MAX_PATH_LENGTH: usize = 4000;
 pub const MAX_FILE_PATHS: usize = 3000;
 /// CloudFront's limit of wildcard paths in progress per distribution.
 pub const MAX_WILDCARD_PATHS: usize = 15;
+/// The largest execution input accepted, in bytes. CheckStatus receives the input beside the
+/// run's state, and Step Functions fails a task whose input passes 256 KiB with an error no
+/// Catch can handle, so the two together must stay below that.
+pub const MAX_INPUT_BYTES: usize = 160 * 1024;
+/// The most invalidations (distributions × batches) one run creates; each takes about 170 bytes
+/// of the run's state.
+pub const MAX_INVALIDATIONS_PER_RUN: usize = 400;
 /// What a distribution tenant id starts with; a plain distribution id starts with `E`.
 pub const TENANT_ID_PREFIX: &str = "dt_";
 
@@ -88,16 +95,10 @@ struct Parameters {
     paths: Option<Vec<String>>,
     paths_file: Option<String>,
     paths_artifact: Option<String>,
-    collapse_above: Option<CollapseAbove>,
+    /// A number of file paths, or `false` to never collapse; read by hand so that a bad value
+    /// is named in the message.
+    collapse_above: Option<Value>,
     timeout_seconds: Option<u64>,
-}
-
-/// `collapseAbove`: a number of file paths, or `false` to never collapse.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum CollapseAbove {
-    Count(usize),
-    Switch(bool),
 }
 
 /// Reads a request and plans its paths, reading the paths file from the job's input artifact
@@ -106,12 +107,7 @@ pub async fn read_request(
     input: &Value,
     artifacts: &impl ArtifactStore,
 ) -> Result<InvalidationRequest, WorkflowError> {
-    let parsed = parse_request(input)?;
-    let from_file = match &parsed.paths_file {
-        Some(file) => read_paths(artifacts, file).await?,
-        None => Vec::new(),
-    };
-    parsed.plan(from_file)
+    parse_request(input)?.read_and_plan(artifacts).await
 }
 
 /// Reads and checks the execution input, in any of its three forms, without calling AWS.
@@ -122,6 +118,14 @@ pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
             describe_json_type(input)
         )));
     };
+    let size = serde_json::to_vec(input).map_or(0, |bytes| bytes.len());
+    if size > MAX_INPUT_BYTES {
+        return Err(WorkflowError::invalid_input(format!(
+            "the input is {size} bytes, more than the {MAX_INPUT_BYTES} accepted: list long path \
+             lists in a paths file of the job's input artifact (pathsFile), or as directory \
+             wildcards"
+        )));
+    }
     if !fields.contains_key(CODEPIPELINE_JOB_KEY) {
         let parameters = Parameters::deserialize(input)
             .map_err(|e| WorkflowError::invalid_input(format!("input: {e}")))?;
@@ -258,9 +262,17 @@ fn validate(
     };
     let plan_options = PlanOptions {
         collapse_above: match parameters.collapse_above {
-            None | Some(CollapseAbove::Switch(true)) => PlanOptions::default().collapse_above,
-            Some(CollapseAbove::Switch(false)) => None,
-            Some(CollapseAbove::Count(count)) => Some(count),
+            None | Some(Value::Bool(true)) => PlanOptions::default().collapse_above,
+            Some(Value::Bool(false)) => None,
+            Some(Value::Number(count)) if count.as_u64().is_some() => {
+                count.as_u64().map(|count| count as usize)
+            }
+            Some(other) => {
+                return Err(WorkflowError::invalid_input(format!(
+                    "collapseAbove `{}` is neither a number of file paths nor false",
+                    shorten(&other.to_string())
+                )))
+            }
         },
         ..PlanOptions::default()
     };
@@ -362,6 +374,18 @@ fn locate_paths_file(
 }
 
 impl ParsedRequest {
+    /// Reads the paths file, if `pathsFile` names one, and plans.
+    pub async fn read_and_plan(
+        self,
+        artifacts: &impl ArtifactStore,
+    ) -> Result<InvalidationRequest, WorkflowError> {
+        let from_file = match &self.paths_file {
+            Some(file) => read_paths(artifacts, file).await?,
+            None => Vec::new(),
+        };
+        self.plan(from_file)
+    }
+
     /// Plans `paths` and the paths read from the paths file together; with neither, `/*`.
     pub fn plan(self, from_file: Vec<String>) -> Result<InvalidationRequest, WorkflowError> {
         let requested: Vec<String> = match (self.listed_paths, self.paths_file.is_some()) {
@@ -370,6 +394,16 @@ impl ParsedRequest {
         };
         let plan = plan(&requested, &self.plan_options)?;
         let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
+        let invalidations = batches.len() * self.distribution_ids.len();
+        if invalidations > MAX_INVALIDATIONS_PER_RUN {
+            return Err(WorkflowError::invalid_input(format!(
+                "{} distributions × {} batches make {invalidations} invalidations, more than the \
+                 {MAX_INVALIDATIONS_PER_RUN} one run creates: let the paths collapse \
+                 (collapseAbove) or split the distributions over several runs",
+                self.distribution_ids.len(),
+                batches.len()
+            )));
+        }
         if self.job_id.is_some() {
             let used = token_budget_used(&self.distribution_ids, batches.len() > 1);
             if used > MAX_TOKEN_CHARS {
@@ -392,25 +426,33 @@ impl ParsedRequest {
     }
 }
 
-/// The most characters a continuation token for these distributions can take: each names its
-/// invalidation (14 characters for a distribution's, 25 for a tenant's) and, with batches
-/// still to submit, its next batch.
+/// Invalidation ids CloudFront returns are 14 characters for a distribution (I2J0I21PCUYOIK) and
+/// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
+const INVALIDATION_ID_ALLOWANCE: usize = 20;
+const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
+/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"checks":…,"done":…,"invalidations":[],
+/// "next":{}}` with six-digit counts is 119 characters.
+const TOKEN_FIXED_CHARS: usize = 140;
+
+/// The most characters a continuation token for these distributions can take. A token that
+/// would be longer names only the unfinished invalidations (see
+/// [`Continuation::token`]), at most one per distribution, each as `["<id>","<invalidation>"],`;
+/// with batches still to submit, each distribution may also have a `"<id>":<batch>,` entry.
 pub fn token_budget_used(distribution_ids: &[String], several_batches: bool) -> usize {
-    const FIXED: usize = 140;
     distribution_ids
         .iter()
         .map(|id| {
             let invalidation_id = if is_distribution_tenant_id(id) {
-                25
+                TENANT_INVALIDATION_ID_ALLOWANCE
             } else {
-                14
+                INVALIDATION_ID_ALLOWANCE
             };
             let pair = id.len() + invalidation_id + 8;
             let next = if several_batches { id.len() + 8 } else { 0 };
             pair + next
         })
         .sum::<usize>()
-        + FIXED
+        + TOKEN_FIXED_CHARS
 }
 
 /// A CloudFront distribution tenant id: `dt_` and letters or digits, at most 64 characters.
@@ -644,6 +686,29 @@ mod tests {
     }
 
     #[test]
+    fn inputs_and_plans_too_big_for_the_run_state_are_rejected() {
+        let paths: Vec<String> = (0..8000)
+            .map(|i| format!("/assets/file-{i:05}.js"))
+            .collect();
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths}));
+        assert!(message.starts_with("the input is "), "{message}");
+        assert!(
+            message.contains("more than the 163840 accepted"),
+            "{message}"
+        );
+
+        let wildcards: Vec<String> = (0..200).map(|i| format!("/d{i:03}/*")).collect();
+        let ids: Vec<String> = (0..35).map(|i| format!("E2QWRUHEXAMP{i:02}")).collect();
+        let message = rejection(json!({"distributionIds": ids, "paths": wildcards}));
+        assert_eq!(
+            message,
+            "35 distributions × 14 batches make 490 invalidations, more than the 400 one run \
+             creates: let the paths collapse (collapseAbove) or split the distributions over \
+             several runs"
+        );
+    }
+
+    #[test]
     fn timeout_outside_one_second_to_a_day_is_rejected() {
         for bad in [json!(0), json!(86_401), json!(-5), json!("60")] {
             let message =
@@ -710,6 +775,11 @@ mod tests {
         assert_eq!(count(json!(200)), 150);
         assert_eq!(count(json!(false)), 150);
         let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "collapseAbove": "no"}));
+        assert_eq!(
+            message,
+            "collapseAbove `\"no\"` is neither a number of file paths nor false"
+        );
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "collapseAbove": -1}));
         assert!(
             message.contains("CollapseAbove") || message.contains("collapseAbove"),
             "{message}"

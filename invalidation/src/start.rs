@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
 use crate::cloudfront::create_invalidation;
+use crate::continuation::Continuation;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::{from_payload, InvalidationState, PendingBatch, Run, StartInput};
-use crate::request::read_request;
+use crate::request::{parse_request, ParsedRequest};
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
 
@@ -46,39 +47,13 @@ async fn start_run(
     now: SystemTime,
     reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
-    let request = read_request(&input.request, artifacts).await?;
+    let parsed = parse_request(&input.request)?;
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
-    let reply_by = request.job_id.as_ref().map(|_| started + reply_window);
-    if let Some(continuation) = &request.continuation {
-        tracing::info!(
-            invalidations = continuation.invalidations.len(),
-            deadline = %continuation.deadline,
-            "resuming the invalidations of an earlier job"
-        );
-        let deadline = parse_time("continuationToken deadline", &continuation.deadline)?;
-        let pending = continuation
-            .next
-            .iter()
-            .flat_map(|(distribution_id, next)| {
-                pending_batches(distribution_id, &request.batches, *next)
-            })
-            .collect();
-        return Ok(Run {
-            pending,
-            reference_prefix: request.job_id.clone().unwrap_or_default(),
-            job_id: request.job_id.clone(),
-            deadline: continuation.deadline.clone(),
-            path_count: continuation.paths,
-            paths_requested: continuation.requested,
-            invalidations: continuation.invalidations(),
-            checks: continuation.checks,
-            checks_since_submit: 0,
-            all_completed: false,
-            wait_seconds: first_wait(deadline, reply_by, now),
-            reply_by: reply_by.map(format_time),
-            reply_due: false,
-        });
+    let reply_by = parsed.job_id.as_ref().map(|_| started + reply_window);
+    if let Some(continuation) = parsed.continuation.clone() {
+        return resume(parsed, continuation, artifacts, reply_by, now).await;
     }
+    let request = parsed.read_and_plan(artifacts).await?;
     let deadline = started + Duration::from_secs(request.timeout_seconds);
     let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
 
@@ -99,7 +74,7 @@ async fn start_run(
                     "invalidation created"
                 );
                 invalidations.push(invalidation);
-                pending.extend(pending_batches(distribution_id, &request.batches, 1));
+                pending.extend(pending_batches(distribution_id, request.batches.len(), 1));
             }
             // Another deploy's invalidations fill the distribution's limits: the first batch
             // waits like any other, and check-status submits it once they complete.
@@ -108,7 +83,7 @@ async fn start_run(
                     distribution_id = %distribution_id,
                     "other invalidations hold the limit; the first batch waits"
                 );
-                pending.extend(pending_batches(distribution_id, &request.batches, 0));
+                pending.extend(pending_batches(distribution_id, request.batches.len(), 0));
             }
             // Say what exists already, so a person knows what the failed run left behind.
             Err(error) if !invalidations.is_empty() => {
@@ -125,6 +100,8 @@ async fn start_run(
         deadline: format_time(deadline),
         path_count: request.paths.len(),
         paths_requested: request.paths_requested,
+        distribution_count: request.distribution_ids.len(),
+        earlier_completed: 0,
         all_completed: pending.is_empty()
             && invalidations.iter().all(InvalidationState::is_completed),
         pending,
@@ -132,6 +109,54 @@ async fn start_run(
         invalidations,
         checks: 0,
         checks_since_submit: 0,
+        wait_seconds: first_wait(deadline, reply_by, now),
+        reply_by: reply_by.map(format_time),
+        reply_due: false,
+    })
+}
+
+/// The run of a job CodePipeline created after an "in progress" reply: the token's
+/// invalidations and deadline; the plan is read again only when batches are still to submit.
+async fn resume(
+    parsed: ParsedRequest,
+    continuation: Continuation,
+    artifacts: &impl ArtifactStore,
+    reply_by: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Run, WorkflowError> {
+    tracing::info!(
+        invalidations = continuation.invalidations.len(),
+        deadline = %continuation.deadline,
+        "resuming the invalidations of an earlier job"
+    );
+    let deadline = parse_time("continuationToken deadline", &continuation.deadline)?;
+    let job_id = parsed.job_id.clone();
+    let distribution_count = parsed.distribution_ids.len();
+    let pending = if continuation.next.is_empty() {
+        Vec::new()
+    } else {
+        let batch_count = parsed.read_and_plan(artifacts).await?.batches.len();
+        continuation
+            .next
+            .iter()
+            .flat_map(|(distribution_id, next)| {
+                pending_batches(distribution_id, batch_count, *next)
+            })
+            .collect()
+    };
+    Ok(Run {
+        pending,
+        reference_prefix: job_id.clone().unwrap_or_default(),
+        job_id,
+        deadline: continuation.deadline.clone(),
+        path_count: continuation.paths,
+        paths_requested: continuation.requested,
+        distribution_count,
+        invalidations: continuation.invalidations(),
+        earlier_completed: continuation.done,
+        checks: continuation.checks,
+        checks_since_submit: 0,
+        all_completed: false,
         wait_seconds: first_wait(deadline, reply_by, now),
         reply_by: reply_by.map(format_time),
         reply_due: false,
@@ -154,12 +179,8 @@ pub fn caller_reference(job_or_execution: &str, distribution_id: &str, batch: us
 }
 
 /// The batches of a distribution from `first` on, as pending work.
-fn pending_batches(
-    distribution_id: &str,
-    batches: &[Vec<String>],
-    first: usize,
-) -> Vec<PendingBatch> {
-    (first..batches.len())
+fn pending_batches(distribution_id: &str, batch_count: usize, first: usize) -> Vec<PendingBatch> {
+    (first..batch_count)
         .map(|batch| PendingBatch {
             distribution_id: distribution_id.to_owned(),
             batch,

@@ -836,7 +836,7 @@ async fn a_due_reply_is_an_in_progress_result_with_a_continuation_token() {
             request.job_id() == Some(JOB_ID)
                 && request.output_variables().is_none()
                 && details.percent_complete() == Some(50)
-                && details.summary().unwrap().starts_with("Still waiting for CloudFront after 4 status checks: 1 of 2")
+                && details.summary().unwrap().starts_with("Still waiting after 4 status checks: 1 of 2 invalidations completed (IA on E2QWRUHEXAMPLE, IB on E1U5RQF7T870K0);")
                 && request.continuation_token()
                     == Some(r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":1,"requested":1,"checks":4,"invalidations":[["E2QWRUHEXAMPLE","IA"],["E1U5RQF7T870K0","IB"]]}"#)
         })
@@ -1153,9 +1153,7 @@ async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() 
     assert_eq!(pending, [2]);
     assert_eq!(run.reference_prefix, "22222222-abcd-2222-abcd-222222abcdef");
     // And the token of a run with pending batches names where to go on.
-    let token = invalidation::continuation::Continuation::of(&run)
-        .to_token()
-        .unwrap();
+    let token = invalidation::continuation::Continuation::token(&run).unwrap();
     assert!(
         token.ends_with(r#""next":{"E2QWRUHEXAMPLE":2}}"#),
         "{token}"
