@@ -6,13 +6,14 @@ use aws_sdk_cloudfront::Client;
 use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
-use crate::cloudfront::{create_invalidation, invalidation_status};
+use crate::batches::{any_due, submit_due_batches};
+use crate::cloudfront::invalidation_status;
 use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{from_payload, CheckInput, InvalidationState, Run};
-use crate::request::{read_request, InvalidationRequest};
+use crate::payload::{from_payload, CheckInput, Run};
+use crate::request::read_request;
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
-use crate::start::{caller_reference, describe_invalidations, parse_time};
+use crate::start::{describe_invalidations, parse_time};
 
 /// Updates the status of every invalidation not yet completed, and says whether all are
 /// completed and how long to wait before the next check. Past the deadline with some still in
@@ -56,18 +57,20 @@ async fn check_run(
             "invalidation checked"
         );
     }
-    let submitted = submit_next_batches(client, artifacts, &request, &mut run).await?;
+    // The paths of a due batch come from planning the execution input again.
+    let submitted = if any_due(&run) {
+        let plan = read_request(&request, artifacts).await?;
+        submit_due_batches(client, &mut run, &plan.batches).await?
+    } else {
+        false
+    };
     run.checks += 1;
     run.checks_since_submit = if submitted {
         0
     } else {
         run.checks_since_submit + 1
     };
-    run.all_completed = run.pending.is_empty()
-        && run
-            .invalidations
-            .iter()
-            .all(InvalidationState::is_completed);
+    run.all_completed = run.is_finished();
     if run.all_completed {
         run.wait_seconds = 0;
         return Ok(run);
@@ -103,75 +106,6 @@ async fn check_run(
             seconds_before_next_check(run.checks_since_submit, until_deadline.min(until_reply));
     }
     Ok(run)
-}
-
-/// Submits, for each distribution with nothing of this run in progress, its next pending batch.
-/// Waiting for our own batches keeps the run within CloudFront's in-progress limits; when
-/// another deploy's invalidations fill them (`TooManyInvalidationsInProgress`), the batch stays
-/// pending and the next check tries again, until the deadline. Says whether any was submitted.
-async fn submit_next_batches(
-    client: &Client,
-    artifacts: &impl ArtifactStore,
-    input: &Value,
-    run: &mut Run,
-) -> Result<bool, WorkflowError> {
-    let mut submitted = false;
-    // Planned at most once per check, and only when a batch is due.
-    let mut planned: Option<InvalidationRequest> = None;
-    let mut index = 0;
-    while index < run.pending.len() {
-        let distribution_id = run.pending[index].distribution_id.clone();
-        let busy = run
-            .invalidations
-            .iter()
-            .any(|i| i.distribution_id == distribution_id && !i.is_completed());
-        let earlier_waiting = run.pending[..index]
-            .iter()
-            .any(|batch| batch.distribution_id == distribution_id);
-        if busy || earlier_waiting {
-            index += 1;
-            continue;
-        }
-        if planned.is_none() {
-            planned = Some(read_request(input, artifacts).await?);
-        }
-        let request = planned.as_ref().expect("planned just above");
-        let batch = &run.pending[index];
-        let paths = request.batches.get(batch.batch).ok_or_else(|| {
-            WorkflowError::invalid_input(format!(
-                "the execution input now plans {} batches, so batch {} of {} is gone; was the \
-                 input changed during the run?",
-                request.batches.len(),
-                batch.batch,
-                distribution_id
-            ))
-        })?;
-        let reference = caller_reference(&run.reference_prefix, &distribution_id, batch.batch);
-        match create_invalidation(client, &distribution_id, &reference, paths).await {
-            Ok(invalidation) => {
-                tracing::info!(
-                    distribution_id = %distribution_id,
-                    invalidation_id = %invalidation.invalidation_id,
-                    batch = batch.batch,
-                    paths = paths.len(),
-                    "next batch submitted"
-                );
-                run.invalidations.push(invalidation);
-                run.pending.remove(index);
-                submitted = true;
-            }
-            Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
-                tracing::info!(
-                    distribution_id = %distribution_id,
-                    batch = batch.batch,
-                    "other invalidations hold the limit; the batch waits"
-                );
-                index += 1;
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(submitted)
 }
 
 /// "I1 on E1; not yet submitted: batch 2 for E2", for messages.

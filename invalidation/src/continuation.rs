@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
-use crate::payload::{InvalidationState, Run};
+use crate::payload::{is_zero, InvalidationState, Run};
 
 /// CodePipeline's longest continuation token.
 pub const MAX_TOKEN_CHARS: usize = 2048;
@@ -156,10 +156,6 @@ impl Continuation {
             })
             .collect()
     }
-}
-
-fn is_zero(count: &usize) -> bool {
-    *count == 0
 }
 
 #[cfg(test)]

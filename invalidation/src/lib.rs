@@ -15,12 +15,14 @@
 //! - [`schedule`]: how long to wait between status checks.
 //! - [`continuation`]: the token that carries a run past CodePipeline's reply window.
 //! - [`cloudfront`] and [`codepipeline`]: the AWS calls, with errors mapped to [`error`].
+//! - [`batches`]: submitting planned batches within CloudFront's in-progress limits.
 //! - [`entry`], [`start`], [`check`], [`report`]: what each function does.
 //! - [`secrets`]: keeps the job's artifact credentials out of every message.
 //! - [`logging`]: the functions' log setup.
 
 pub mod artifact;
 mod aws_error;
+pub mod batches;
 pub mod check;
 pub mod cloudfront;
 pub mod codepipeline;

@@ -93,7 +93,19 @@ pub struct Run {
     pub reference_prefix: String,
 }
 
-fn is_zero(count: &usize) -> bool {
+impl Run {
+    /// Whether the run has nothing left to do: no batch pending, every invalidation completed.
+    pub fn is_finished(&self) -> bool {
+        self.pending.is_empty()
+            && self
+                .invalidations
+                .iter()
+                .all(InvalidationState::is_completed)
+    }
+}
+
+/// For `skip_serializing_if`: counts that are zero are left out of payloads and tokens.
+pub(crate) fn is_zero(count: &usize) -> bool {
     *count == 0
 }
 

@@ -7,10 +7,10 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
-use crate::cloudfront::create_invalidation;
+use crate::batches::{pending_batches, submit_due_batches};
 use crate::continuation::Continuation;
-use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{from_payload, InvalidationState, PendingBatch, Run, StartInput};
+use crate::error::WorkflowError;
+use crate::payload::{from_payload, InvalidationState, Run, StartInput};
 use crate::request::{parse_request, ParsedRequest};
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
@@ -56,63 +56,32 @@ async fn start_run(
     let request = parsed.read_and_plan(artifacts).await?;
     let deadline = started + Duration::from_secs(request.timeout_seconds);
     let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
-
-    let mut invalidations: Vec<InvalidationState> = Vec::new();
-    let mut pending = Vec::new();
-    for distribution_id in &request.distribution_ids {
-        let caller_reference = caller_reference(source, distribution_id, 0);
-        let first = &request.batches[0];
-        let created = create_invalidation(client, distribution_id, &caller_reference, first).await;
-        match created {
-            Ok(invalidation) => {
-                tracing::info!(
-                    distribution_id = %invalidation.distribution_id,
-                    invalidation_id = %invalidation.invalidation_id,
-                    status = %invalidation.status,
-                    paths = first.len(),
-                    batches = request.batches.len(),
-                    "invalidation created"
-                );
-                invalidations.push(invalidation);
-                pending.extend(pending_batches(distribution_id, request.batches.len(), 1));
-            }
-            // Another deploy's invalidations fill the distribution's limits: the first batch
-            // waits like any other, and check-status submits it once they complete.
-            Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
-                tracing::info!(
-                    distribution_id = %distribution_id,
-                    "other invalidations hold the limit; the first batch waits"
-                );
-                pending.extend(pending_batches(distribution_id, request.batches.len(), 0));
-            }
-            // Say what exists already, so a person knows what the failed run left behind.
-            Err(error) if !invalidations.is_empty() => {
-                return Err(error.with_context(format!(
-                    "already created: {}",
-                    describe_invalidations(&invalidations)
-                )))
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(Run {
+    let mut run = Run {
         job_id: request.job_id.clone(),
         deadline: format_time(deadline),
         path_count: request.paths.len(),
         paths_requested: request.paths_requested,
         distribution_count: request.distribution_ids.len(),
         earlier_completed: 0,
-        all_completed: pending.is_empty()
-            && invalidations.iter().all(InvalidationState::is_completed),
-        pending,
+        all_completed: false,
+        pending: request
+            .distribution_ids
+            .iter()
+            .flat_map(|distribution_id| pending_batches(distribution_id, request.batches.len(), 0))
+            .collect(),
         reference_prefix: source.to_owned(),
-        invalidations,
+        invalidations: Vec::new(),
         checks: 0,
         checks_since_submit: 0,
         wait_seconds: first_wait(deadline, reply_by, now),
         reply_by: reply_by.map(format_time),
         reply_due: false,
-    })
+    };
+    // Each distribution's first batch, unless another deploy's invalidations hold its limit:
+    // then the batch waits like any other, and check-status submits it.
+    submit_due_batches(client, &mut run, &request.batches).await?;
+    run.all_completed = run.is_finished();
+    Ok(run)
 }
 
 /// The run of a job CodePipeline created after an "in progress" reply: the token's
@@ -166,26 +135,6 @@ async fn resume(
 fn first_wait(deadline: SystemTime, reply_by: Option<SystemTime>, now: SystemTime) -> u64 {
     let until = reply_by.map_or(deadline, |reply_by| reply_by.min(deadline));
     seconds_before_next_check(0, until.duration_since(now).unwrap_or_default())
-}
-
-/// The CallerReference for one batch of one distribution of one job or execution.
-/// Deterministic on purpose: CloudFront returns the existing invalidation for a repeated
-/// reference with the same paths. The first batch has no suffix.
-pub fn caller_reference(job_or_execution: &str, distribution_id: &str, batch: usize) -> String {
-    match batch {
-        0 => format!("{job_or_execution}-{distribution_id}"),
-        n => format!("{job_or_execution}-{distribution_id}-{n}"),
-    }
-}
-
-/// The batches of a distribution from `first` on, as pending work.
-fn pending_batches(distribution_id: &str, batch_count: usize, first: usize) -> Vec<PendingBatch> {
-    (first..batch_count)
-        .map(|batch| PendingBatch {
-            distribution_id: distribution_id.to_owned(),
-            batch,
-        })
-        .collect()
 }
 
 /// "I1 on E1, I2 on E2", for messages.

@@ -853,14 +853,20 @@ async fn a_due_reply_is_an_in_progress_result_with_a_continuation_token() {
     assert!(outcome.code_pipeline.unwrap().continuation_token.is_some());
 }
 
+/// The job CodePipeline creates after an "in progress" reply carrying `token`.
+fn continued_job(token: &str) -> Value {
+    let mut job = event("codepipeline-job.json");
+    job["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
+    job["CodePipeline.job"]["data"]["continuationToken"] = json!(token);
+    job
+}
+
 #[tokio::test]
 async fn a_continued_job_resumes_the_same_invalidations_without_creating_any() {
     let create = create_rule();
     let client = cloudfront(&[&create]);
-    let mut request = event("codepipeline-job.json");
-    request["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
-    request["CodePipeline.job"]["data"]["continuationToken"] = json!(
-        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":9,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
+    let request = continued_job(
+        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":9,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#,
     );
 
     let run = start_invalidation(
@@ -1128,14 +1134,11 @@ async fn the_next_batch_goes_in_when_the_previous_one_completed_and_waits_on_a_f
 async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() {
     let create = create_rule();
     let client = cloudfront(&[&create]);
-    let mut request = event("codepipeline-job.json");
-    let paths: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
-    request["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
-    request["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
-        json!(json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths}).to_string());
-    request["CodePipeline.job"]["data"]["continuationToken"] = json!(
-        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":40,"requested":40,"checks":3,"invalidations":[["E2QWRUHEXAMPLE","I1"],["E2QWRUHEXAMPLE","I2"]],"next":{"E2QWRUHEXAMPLE":2}}"#
+    let mut request = continued_job(
+        r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":40,"requested":40,"checks":3,"invalidations":[["E2QWRUHEXAMPLE","I1"],["E2QWRUHEXAMPLE","I2"]],"next":{"E2QWRUHEXAMPLE":2}}"#,
     );
+    request["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!(forty_wildcards().to_string());
 
     let run = start_invalidation(
         &client,

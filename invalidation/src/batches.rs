@@ -1,0 +1,118 @@
+//! Submitting planned batches within CloudFront's in-progress limits, for start-invalidation
+//! (every first batch) and check-status (each next one) alike.
+//!
+//! A distribution gets its next pending batch only when nothing of this run is in progress on
+//! it: waiting for our own batches keeps the run within the limits. When another deploy's
+//! invalidations fill them (`TooManyInvalidationsInProgress`), the batch stays pending and a
+//! later check tries again, until the deadline.
+
+use aws_sdk_cloudfront::Client;
+
+use crate::cloudfront::create_invalidation;
+use crate::error::{ErrorKind, WorkflowError};
+use crate::payload::{PendingBatch, Run};
+use crate::start::describe_invalidations;
+
+/// The CallerReference for one batch of one distribution of one job or execution.
+/// Deterministic on purpose: CloudFront returns the existing invalidation for a repeated
+/// reference with the same paths. The first batch has no suffix.
+pub fn caller_reference(job_or_execution: &str, distribution_id: &str, batch: usize) -> String {
+    match batch {
+        0 => format!("{job_or_execution}-{distribution_id}"),
+        n => format!("{job_or_execution}-{distribution_id}-{n}"),
+    }
+}
+
+/// The batches of a distribution from `first` on, as pending work.
+pub(crate) fn pending_batches(
+    distribution_id: &str,
+    batch_count: usize,
+    first: usize,
+) -> Vec<PendingBatch> {
+    (first..batch_count)
+        .map(|batch| PendingBatch {
+            distribution_id: distribution_id.to_owned(),
+            batch,
+        })
+        .collect()
+}
+
+/// Whether the pending batch at `index` may go in now: nothing of the run is in progress on
+/// its distribution, and no earlier batch of that distribution is still waiting.
+fn is_due(run: &Run, index: usize) -> bool {
+    let distribution_id = &run.pending[index].distribution_id;
+    let busy = run
+        .invalidations
+        .iter()
+        .any(|i| &i.distribution_id == distribution_id && !i.is_completed());
+    let earlier_waiting = run.pending[..index]
+        .iter()
+        .any(|batch| &batch.distribution_id == distribution_id);
+    !busy && !earlier_waiting
+}
+
+/// Whether any pending batch may go in now (so that its paths are worth planning).
+pub(crate) fn any_due(run: &Run) -> bool {
+    (0..run.pending.len()).any(|index| is_due(run, index))
+}
+
+/// Submits every due batch, taking its paths from `batches` (the plan). Says whether any was
+/// submitted. Another error ends the submission; its message names what this call created.
+pub(crate) async fn submit_due_batches(
+    client: &Client,
+    run: &mut Run,
+    batches: &[Vec<String>],
+) -> Result<bool, WorkflowError> {
+    let created_before = run.invalidations.len();
+    let mut index = 0;
+    while index < run.pending.len() {
+        if !is_due(run, index) {
+            index += 1;
+            continue;
+        }
+        let batch = &run.pending[index];
+        let distribution_id = &batch.distribution_id;
+        let paths = batches.get(batch.batch).ok_or_else(|| {
+            WorkflowError::invalid_input(format!(
+                "the execution input now plans {} batches, so batch {} of {} is gone; was the \
+                 input changed during the run?",
+                batches.len(),
+                batch.batch,
+                distribution_id
+            ))
+        })?;
+        let reference = caller_reference(&run.reference_prefix, distribution_id, batch.batch);
+        match create_invalidation(client, distribution_id, &reference, paths).await {
+            Ok(invalidation) => {
+                tracing::info!(
+                    distribution_id = %invalidation.distribution_id,
+                    invalidation_id = %invalidation.invalidation_id,
+                    status = %invalidation.status,
+                    batch = batch.batch,
+                    paths = paths.len(),
+                    batches = batches.len(),
+                    "invalidation created"
+                );
+                run.invalidations.push(invalidation);
+                run.pending.remove(index);
+            }
+            Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
+                tracing::info!(
+                    distribution_id = %distribution_id,
+                    batch = batch.batch,
+                    "other invalidations hold the limit; the batch waits"
+                );
+                index += 1;
+            }
+            // Say what exists already, so a person knows what the failed step left behind.
+            Err(error) if run.invalidations.len() > created_before => {
+                return Err(error.with_context(format!(
+                    "already created: {}",
+                    describe_invalidations(&run.invalidations[created_before..])
+                )))
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(run.invalidations.len() > created_before)
+}
