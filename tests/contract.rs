@@ -222,12 +222,36 @@ fn actions_in(statements: &Yaml) -> Vec<(String, String)> {
     }
 }
 
+/// Every action a function's `Policies` grant: inline statements, and the statements of the
+/// template's managed policies it names (`!Ref` loads as the policy's logical id).
+fn granted_actions(template: &Yaml, function: &str) -> Vec<(String, String)> {
+    let resources = &template["Resources"];
+    let policies = resources[function]["Properties"]["Policies"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("{function} has no Policies"));
+    policies
+        .iter()
+        .flat_map(|policy| match policy.as_str() {
+            Some(name) => {
+                let managed = &resources[name];
+                assert_eq!(
+                    managed["Type"].as_str(),
+                    Some("AWS::IAM::ManagedPolicy"),
+                    "{function} names policy {name}"
+                );
+                actions_in(&managed["Properties"]["PolicyDocument"])
+            }
+            None => actions_in(policy),
+        })
+        .collect()
+}
+
 #[test]
 fn both_functions_that_create_invalidations_may_create_and_read_them_and_no_more() {
     let template = template();
     // check-status submits later batches, so it needs CreateInvalidation as much as start does.
     for function in ["StartInvalidationFunction", "CheckStatusFunction"] {
-        let granted = actions_in(&template["Resources"][function]["Properties"]["Policies"]);
+        let granted = granted_actions(&template, function);
         for (action, resource) in &granted {
             let on = if action.ends_with("ForDistributionTenant") {
                 ":distribution-tenant/"

@@ -177,6 +177,11 @@ async fn an_unknown_distribution_is_a_configuration_error_and_creates_nothing() 
     assert!(cause.contains(DISTRIBUTION), "{cause}");
     assert!(invalidations(&seen).is_empty());
     let message = the_failure(&seen, "ConfigurationError");
+    // Even when the run failed before it had a state, the result names the execution.
+    assert_eq!(
+        job_results(&seen)[0]["failureDetails"]["externalExecutionId"],
+        "arn:aws:states:us-east-1:123456789012:execution:InvalidationStateMachine:job-unknown"
+    );
     assert!(
         message.contains(&format!(
             "DistributionNotFound: CreateInvalidation on distribution {DISTRIBUTION}"
@@ -382,4 +387,78 @@ async fn a_distribution_tenant_and_a_distribution_are_invalidated_side_by_side()
     assert!(calls(&seen, "GetInvalidationForDistributionTenant") >= 1);
     let output = execution.output.unwrap();
     assert_eq!(output["invalidations"][0]["distributionId"], TENANT);
+}
+
+#[tokio::test]
+async fn the_stepfunctions_action_names_the_execution_and_fails_with_the_runs_error() {
+    use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
+    // GIVEN an action whose literal input names a distribution that does not exist
+    let environment = Environment::start(settings(&[])).await.unwrap();
+    let action = StepFunctionsAction {
+        input: ActionInput::Literal(format!(r#"{{"distributionId":"{DISTRIBUTION}"}}"#)),
+        execution_name_prefix: Some("invalidate".into()),
+    };
+
+    // WHEN CodePipeline runs the action
+    let result = environment
+        .run_stepfunctions_action(&action, |_, _| {})
+        .await
+        .unwrap();
+
+    // THEN it fails with the run's error and cause, and names the execution it watched
+    assert_eq!(result.status, "Failed");
+    assert_eq!(result.execution_status, "FAILED");
+    let (error, cause) = result.error.unwrap();
+    assert_eq!(error, "DistributionNotFound");
+    assert!(cause.contains(DISTRIBUTION), "{cause}");
+    let snapshot = environment.snapshot();
+    assert_eq!(snapshot.executions.len(), 1);
+    let execution = &snapshot.executions[0];
+    assert!(
+        execution.name.starts_with("invalidate-"),
+        "{}",
+        execution.name
+    );
+    assert_eq!(
+        result.variables,
+        [
+            (
+                "StateMachineArn",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine"
+                    .to_owned()
+            ),
+            ("ExecutionArn", execution.execution_arn.clone()),
+        ]
+    );
+    assert!(snapshot.job_results.is_empty(), "no job, no PutJob*");
+    assert!(snapshot.invalidations.is_empty());
+}
+
+#[tokio::test]
+async fn the_stepfunctions_action_reads_a_file_path_input_from_its_artifact() {
+    use local_run::artifacts::zip_files;
+    use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
+    let environment = Environment::start(settings(&[DISTRIBUTION])).await.unwrap();
+    let input = format!(r#"{{"distributionId":"{DISTRIBUTION}","paths":["/a b.html"]}}"#);
+    let action = StepFunctionsAction {
+        input: ActionInput::FilePath {
+            path: "out/invalidation.json".into(),
+            artifact_zip: zip_files(&[("out/invalidation.json", input.as_bytes())]),
+        },
+        execution_name_prefix: None,
+    };
+
+    let result = environment
+        .run_stepfunctions_action(&action, |_, _| {})
+        .await
+        .unwrap();
+
+    assert_eq!(result.status, "Succeeded", "{:?}", result.error);
+    let snapshot = environment.snapshot();
+    assert_eq!(snapshot.invalidations.len(), 1);
+    assert_eq!(snapshot.invalidations[0].paths, ["/a%20b.html"]);
+    let output: Value = serde_json::from_str(result.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output["status"], "Succeeded");
+    // Without a prefix the execution is named by the action execution id, a UUID.
+    assert_eq!(snapshot.executions[0].name.len(), 36);
 }

@@ -6,7 +6,7 @@ use invalidation::payload::{CheckInput, ReportInput, StartInput};
 use invalidation::request::parse_request;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use workflow_tests::{read_repo_json, repo_root};
+use workflow_tests::{read_repo_file, read_repo_json, repo_root};
 
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(file: &str) -> T {
     let parsed: T =
@@ -73,6 +73,23 @@ fn function_samples_are_their_payload_types() {
 }
 
 #[test]
+fn the_sam_local_env_vars_file_names_template_functions_and_string_values() {
+    // `sam local invoke --env-vars`: {"Parameters": {…every function…}, "<LogicalId>": {…}}.
+    let template = read_repo_file("template.yaml");
+    let env = read_repo_json("events/sam-local-env.json");
+    for (key, variables) in env.as_object().unwrap() {
+        assert!(
+            key == "Parameters"
+                || template.contains(&format!("\n  {key}:\n    Type: AWS::Serverless::Function")),
+            "{key} is no function of template.yaml"
+        );
+        for (name, value) in variables.as_object().unwrap() {
+            assert!(value.is_string(), "{key}.{name} must be a string");
+        }
+    }
+}
+
+#[test]
 fn every_events_file_is_covered_here() {
     let covered = [
         &EXECUTION_INPUTS[..],
@@ -81,6 +98,7 @@ fn every_events_file_is_covered_here() {
             "events/check-status.json",
             "events/report-result.json",
             "events/report-result-timed-out.json",
+            "events/sam-local-env.json",
         ],
     ]
     .concat();

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use local_run::artifacts::{artifact_access_key, attach_paths_file};
-use local_run::{repo_root, Environment, Settings};
+use local_run::deployment::Deployment;
+use local_run::hosts::free_port;
+use local_run::{repo_root, Environment, FunctionHost, FunctionNames, LambdaEndpoint, Settings};
 use serde_json::{json, Value};
 use workflow_tests::read_repo_json;
 
@@ -52,6 +54,72 @@ async fn a_job_starts_one_execution_named_after_it_which_reports_success() {
     assert_eq!(results[0]["operation"], "PutJobSuccessResult");
     assert_eq!(results[0]["jobId"], JOB_ID);
     assert!(results[0].get("continuationToken").is_none());
+    // The result names the run, so the pipeline leads to it.
+    assert_eq!(
+        results[0]["executionDetails"]["externalExecutionId"],
+        list(&seen, "executions")[0]["executionArn"]
+    );
+}
+
+#[tokio::test]
+async fn functions_behind_a_lambda_endpoint_of_their_own_run_the_job() {
+    // GIVEN the functions served by a Lambda invoke API started apart from the run (as `sam
+    // local start-lambda` serves the deployed build), pointed at the emulator's fixed address.
+    let settings = settings();
+    let emulator_address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port().unwrap())
+        .parse()
+        .unwrap();
+    let deployment = Deployment::load(&repo_root()).unwrap();
+    let host = FunctionHost::start(
+        &settings,
+        &deployment,
+        free_port().unwrap(),
+        &format!("http://{emulator_address}"),
+    )
+    .await
+    .unwrap();
+    let mut settings = settings;
+    settings.lambda_endpoint = Some(LambdaEndpoint {
+        url: host.url().to_owned(),
+        names: FunctionNames::Binaries,
+    });
+    settings.emulator_address = Some(emulator_address);
+
+    // WHEN a job goes down the Lambda invoke action path
+    let environment = Environment::start(settings).await.unwrap();
+    let executions = environment
+        .run_pipeline_job(&read_repo_json("events/codepipeline-job.json"), |_, _| {})
+        .await
+        .unwrap();
+    let seen = seen(&environment);
+
+    // THEN the job gets its one success from functions the run did not start.
+    assert_eq!(
+        environment.endpoint_url(),
+        format!("http://{emulator_address}")
+    );
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    let results = list(&seen, "jobResults");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
+    let snapshot = environment.snapshot();
+    let invoked: std::collections::BTreeSet<&str> = snapshot
+        .lambda_invocations
+        .iter()
+        .map(|i| i.function_name.as_str())
+        .collect();
+    assert_eq!(
+        invoked,
+        [
+            "check-status",
+            "pipeline-entry",
+            "report-result",
+            "start-invalidation"
+        ]
+        .into_iter()
+        .collect()
+    );
+    drop(host);
 }
 
 #[tokio::test]

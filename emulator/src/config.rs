@@ -325,7 +325,10 @@ pub const DEFAULT_CONTINUATION_DELAY: Duration = Duration::from_secs(1);
 /// Everything the emulator is configured with; see [`crate::start`].
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// TCP port on 127.0.0.1; 0 picks a free one.
+    /// The address to listen on: 127.0.0.1 by default; 0.0.0.0 lets a container (`sam local`)
+    /// reach the emulator through the host's bridge address.
+    pub host: std::net::IpAddr,
+    /// TCP port; 0 picks a free one.
     pub port: u16,
     /// Distribution ids that exist; any other id gets `NoSuchDistribution`.
     pub distributions: BTreeSet<String>,
@@ -389,6 +392,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             port: 0,
             distributions: BTreeSet::new(),
             denied: BTreeSet::new(),

@@ -12,6 +12,7 @@
 //! | host answer                                   | caller gets                                   |
 //! |-----------------------------------------------|-----------------------------------------------|
 //! | 200 (or 202 to an `Event` call)               | 200, the payload                              |
+//! | 200 with `X-Amz-Function-Error` (Lambda, sam) | 200, `X-Amz-Function-Error: Unhandled`, body  |
 //! | 500 with a JSON body that has `errorType`     | 200, `X-Amz-Function-Error: Unhandled`, body  |
 //! | 404                                           | 404 `ResourceNotFoundException`               |
 //! | no answer within [`Config::lambda_timeout`]   | 200, `Unhandled`, `Sandbox.Timedout` document |
@@ -328,9 +329,21 @@ impl Outcome {
         }
     }
 
-    /// Reads the backend's answer.
-    pub(crate) fn classify(backend: &str, function: &str, status: u16, body: Bytes) -> Outcome {
+    /// Reads the backend's answer; `function_error` is whether it carried
+    /// `X-Amz-Function-Error`, as Lambda's own answers (and `sam local
+    /// start-lambda`'s) do.
+    pub(crate) fn classify(
+        backend: &str,
+        function: &str,
+        status: u16,
+        function_error: bool,
+        body: Bytes,
+    ) -> Outcome {
         match status {
+            200 if function_error => Outcome::FunctionError {
+                error_type: error_type(&body).unwrap_or_else(|| "Unhandled".to_string()),
+                payload: body,
+            },
             // 202: a host that honours `X-Amz-Invocation-Type: Event`.
             200 | 202 => Outcome::Ok(body),
             404 => Outcome::NotFound,
@@ -678,7 +691,9 @@ async fn run(
     let timeout = shared.config.lambda_timeout;
     let forwarding = forward(backend, function, payload, headers, invocation_type);
     match tokio::time::timeout(timeout, forwarding).await {
-        Ok(Ok((status, body))) => Outcome::classify(&backend.url, function, status, body),
+        Ok(Ok((status, function_error, body))) => {
+            Outcome::classify(&backend.url, function, status, function_error, body)
+        }
         Ok(Err(message)) => Outcome::ServiceError(message),
         // Dropping the forward closes the connection; the host may still be
         // running the handler, as a timed-out Lambda sandbox would not.
@@ -695,7 +710,7 @@ async fn forward(
     payload: Bytes,
     headers: &HeaderMap,
     invocation_type: InvocationType,
-) -> Result<(u16, Bytes), String> {
+) -> Result<(u16, bool, Bytes), String> {
     let unreachable = |e: &dyn std::fmt::Display| {
         format!(
             "Could not reach the Lambda backend at {} for function {function}: {e}",
@@ -733,12 +748,13 @@ async fn forward(
             .await
             .map_err(|e| unreachable(&e))?;
         let status = resp.status().as_u16();
+        let function_error = resp.headers().contains_key("x-amz-function-error");
         let body = Limited::new(resp.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|e| unreachable(&e))?
             .to_bytes();
-        Ok((status, body))
+        Ok((status, function_error, body))
         // `sender` drops here, which lets `connection` finish.
     };
     // The connection is driven in this task, so a timeout that drops this
@@ -851,8 +867,23 @@ mod tests {
     #[test]
     fn classifies_backend_answers() {
         let c = |status, body: &str| {
-            Outcome::classify("http://b", "f", status, Bytes::from(body.to_string()))
+            Outcome::classify(
+                "http://b",
+                "f",
+                status,
+                false,
+                Bytes::from(body.to_string()),
+            )
         };
+        // Lambda's own answer, as `sam local start-lambda` gives it too.
+        let doc = r#"{"errorType":"InvalidInput","errorMessage":"bad"}"#;
+        assert_eq!(
+            Outcome::classify("http://b", "f", 200, true, Bytes::from(doc)),
+            Outcome::FunctionError {
+                error_type: "InvalidInput".into(),
+                payload: Bytes::from(doc)
+            }
+        );
         assert_eq!(c(200, "{\"a\":1}"), Outcome::Ok(Bytes::from("{\"a\":1}")));
         let doc = r#"{"errorType":"BudgetExhausted","errorMessage":"no"}"#;
         assert_eq!(

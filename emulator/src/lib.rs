@@ -115,7 +115,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// The listening socket could not be opened.
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    #[error("cannot listen on port {port}: {source}")]
     Bind {
         /// The port asked for (0 = any).
         port: u16,

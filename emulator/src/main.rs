@@ -18,7 +18,11 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "aws-emulator", version)]
 struct Args {
-    /// Port on 127.0.0.1 (0 picks a free one).
+    /// Address to listen on; 0.0.0.0 lets containers (sam local) reach the
+    /// emulator at the host's address (host.docker.internal).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// A distribution id that exists (repeatable, or comma-separated).
@@ -119,6 +123,7 @@ impl Args {
             ));
         }
         let mut config = Config {
+            host: self.host,
             port: self.port,
             distributions: self.distributions.into_iter().collect(),
             denied: self.denied.into_iter().collect(),

@@ -145,7 +145,12 @@ impl EmulatorHandle {
     /// The URL to give SDK clients, e.g. `http://127.0.0.1:41234`; the same
     /// value works as `AWS_ENDPOINT_URL`.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        // A listener on every address is reached from here through the loopback one.
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
     }
 
     /// The address the listener is bound to.
@@ -208,12 +213,13 @@ impl Drop for EmulatorHandle {
     }
 }
 
-/// Binds 127.0.0.1 on `config.port` (0 picks a free port) and starts serving
-/// in the background on the current Tokio runtime.
+/// Binds `config.host` (127.0.0.1 by default) on `config.port` (0 picks a
+/// free port) and starts serving in the background on the current Tokio
+/// runtime.
 pub async fn start(config: Config) -> Result<EmulatorHandle, Error> {
     config.validate()?;
     let port = config.port;
-    let listener = TcpListener::bind(("127.0.0.1", port))
+    let listener = TcpListener::bind((config.host, port))
         .await
         .map_err(|source| Error::Bind { port, source })?;
     let addr = listener

@@ -72,18 +72,33 @@ pub fn report_backoff() -> ExponentialBuilder {
         .with_jitter()
 }
 
+/// CodePipeline's longest `externalExecutionId`.
+pub const MAX_EXTERNAL_EXECUTION_ID_CHARS: usize = 1500;
+
+/// The job a result is for, and the run that produced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTarget<'a> {
+    /// The CodePipeline job.
+    pub job_id: &'a str,
+    /// The Step Functions execution's ARN, sent as `externalExecutionId` so that the action's
+    /// result in CodePipeline names the run (ListActionExecutions shows it; the console links
+    /// only custom actions to an external run).
+    pub external_execution_id: Option<&'a str>,
+}
+
 /// Records the result on the job. Returns whether CodePipeline already had it (a retry met the
 /// result an earlier attempt recorded).
 pub async fn record_job_result(
     client: &Client,
-    job_id: &str,
+    target: JobTarget<'_>,
     result: &JobResult,
     backoff: ExponentialBuilder,
 ) -> Result<bool, WorkflowError> {
+    let job_id = target.job_id;
     let attempts = AtomicU32::new(0);
     let outcome = (|| async {
         attempts.fetch_add(1, Ordering::Relaxed);
-        send(client, job_id, result).await
+        send(client, target, result).await
     })
     .retry(backoff)
     .sleep(tokio::time::sleep)
@@ -111,8 +126,16 @@ pub async fn record_job_result(
     }
 }
 
-async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), WorkflowError> {
+async fn send(
+    client: &Client,
+    target: JobTarget<'_>,
+    result: &JobResult,
+) -> Result<(), WorkflowError> {
+    let job_id = target.job_id;
     let call = format!("{} for job {job_id}", result.operation());
+    let external_execution_id = target
+        .external_execution_id
+        .filter(|id| id.chars().count() <= MAX_EXTERNAL_EXECUTION_ID_CHARS);
     match result {
         JobResult::Success {
             summary,
@@ -124,6 +147,7 @@ async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), W
                 ExecutionDetails::builder()
                     .summary(truncate_chars(summary, MAX_SUMMARY_CHARS))
                     .percent_complete(100)
+                    .set_external_execution_id(external_execution_id.map(str::to_owned))
                     .build(),
             )
             .set_output_variables((!output_variables.is_empty()).then(|| output_variables.clone()))
@@ -143,6 +167,7 @@ async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), W
                 ExecutionDetails::builder()
                     .summary(truncate_chars(summary, MAX_SUMMARY_CHARS))
                     .percent_complete(*percent_complete)
+                    .set_external_execution_id(external_execution_id.map(str::to_owned))
                     .build(),
             )
             .send()
@@ -156,6 +181,7 @@ async fn send(client: &Client, job_id: &str, result: &JobResult) -> Result<(), W
             let details = FailureDetails::builder()
                 .r#type(SdkFailureType::from(failure_type.as_str()))
                 .message(truncate_chars(message, MAX_FAILURE_MESSAGE_CHARS))
+                .set_external_execution_id(external_execution_id.map(str::to_owned))
                 .build()
                 .map_err(|e| {
                     WorkflowError::new(ErrorKind::JobReportRejected, format!("{call}: {e}"))

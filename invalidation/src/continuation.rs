@@ -164,6 +164,7 @@ mod tests {
 
     fn run() -> Run {
         Run {
+            execution_arn: None,
             job_id: Some("11111111-abcd-1111-abcd-111111abcdef".into()),
             deadline: "2026-11-26T13:00:00Z".into(),
             path_count: 2,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws_error::classify;
-use crate::codepipeline::{record_job_result, JobResult};
+use crate::codepipeline::{record_job_result, JobResult, JobTarget};
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::request::{parse_request, CODEPIPELINE_JOB_KEY};
 use crate::secrets::Secrets;
@@ -41,13 +41,66 @@ pub struct EntryOutcome {
     pub failure_reported: Option<String>,
 }
 
-/// The state machine's ARN, from [`STATE_MACHINE_ARN_VARIABLE`]; read once at start, so a
-/// missing variable stops the function at once with its name.
-pub fn state_machine_arn_from_env() -> Result<String, String> {
-    std::env::var(STATE_MACHINE_ARN_VARIABLE)
-        .ok()
-        .filter(|arn| arn.starts_with("arn:"))
-        .ok_or_else(|| format!("{STATE_MACHINE_ARN_VARIABLE} must hold the state machine's ARN"))
+/// The state machine pipeline-entry starts, as [`STATE_MACHINE_ARN_VARIABLE`] names it.
+///
+/// Read once at start, but a bad value does not stop the function there: a function that cannot
+/// start would leave every job without a result until CodePipeline's 20-minute timeout. Instead
+/// each job is told why, as a ConfigurationError. (Under `sam local`, the template's
+/// `!Ref InvalidationStateMachine` gives the bare logical id, not an ARN.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineTarget(Result<String, String>);
+
+impl StateMachineTarget {
+    /// The target named by [`STATE_MACHINE_ARN_VARIABLE`].
+    pub fn from_env() -> Self {
+        Self::new(std::env::var(STATE_MACHINE_ARN_VARIABLE).ok())
+    }
+
+    /// The target named by this value of [`STATE_MACHINE_ARN_VARIABLE`], if set.
+    pub fn new(value: Option<String>) -> Self {
+        let checked = match value {
+            None => Err(format!(
+                "{STATE_MACHINE_ARN_VARIABLE} is not set: give pipeline-entry the state machine's \
+                 ARN (the stack's StateMachineArn output)"
+            )),
+            Some(arn) if is_state_machine_arn(&arn) => Ok(arn),
+            Some(other) => Err(format!(
+                "{STATE_MACHINE_ARN_VARIABLE} `{}` is not a state machine ARN \
+                 (arn:<partition>:states:<region>:<account>:stateMachine:<name>); under \
+                 `sam local`, the template's !Ref gives the logical id: set the ARN with \
+                 --env-vars events/sam-local-env.json",
+                crate::request::shorten(&other)
+            )),
+        };
+        Self(checked)
+    }
+
+    /// The ARN, or why there is none, as the error the job is told.
+    pub fn arn(&self) -> Result<&str, WorkflowError> {
+        self.0
+            .as_deref()
+            .map_err(|why| WorkflowError::invalid_input(why.clone()))
+    }
+
+    /// The ARN the execution of this name will have, when the target is known.
+    pub fn execution_arn(&self, name: &str) -> Option<String> {
+        let arn = self.0.as_deref().ok()?;
+        Some(format!(
+            "{}:{name}",
+            arn.replacen(":stateMachine:", ":execution:", 1)
+        ))
+    }
+}
+
+fn is_state_machine_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "states", region, account, "stateMachine", name]
+            if partition.starts_with("aws") && !region.is_empty()
+                && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty()
+    )
 }
 
 /// The execution name for a job: unique per job, within Step Functions' 80-character and
@@ -60,7 +113,7 @@ pub fn execution_name(job_id: &str) -> String {
 pub async fn start_pipeline_run(
     step_functions: &StepFunctions,
     codepipeline: &CodePipeline,
-    state_machine_arn: &str,
+    state_machine: &StateMachineTarget,
     event: Value,
     backoff: ExponentialBuilder,
 ) -> Result<EntryOutcome, WorkflowError> {
@@ -77,9 +130,9 @@ pub async fn start_pipeline_run(
             )
         })?;
     let name = execution_name(&job_id);
-    let started = match check_request(&event) {
+    let started = match check_request(&event).and_then(|()| state_machine.arn()) {
         Err(rejection) => Err(rejection),
-        Ok(()) => start(step_functions, state_machine_arn, &name, &event, backoff).await,
+        Ok(arn) => start(step_functions, arn, &name, &event, backoff).await,
     };
     let mut outcome = EntryOutcome {
         job_id: job_id.clone(),
@@ -109,8 +162,13 @@ pub async fn start_pipeline_run(
                 failure_type: FailureType::for_error_name(error.name()),
                 message: message.clone(),
             };
+            let execution_arn = state_machine.execution_arn(&outcome.execution_name);
+            let target = JobTarget {
+                job_id: &job_id,
+                external_execution_id: execution_arn.as_deref(),
+            };
             // If even this fails, the error makes Lambda retry the whole (idempotent) invocation.
-            record_job_result(codepipeline, &job_id, &failure, backoff)
+            record_job_result(codepipeline, target, &failure, backoff)
                 .await
                 .map_err(|e| secrets.redact_error(e))?;
             outcome.failure_reported = Some(message);

@@ -76,6 +76,21 @@ impl ErrorKind {
         }
     }
 
+    /// The kind whose [`name`](Self::name) this is, if it is one of ours.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The `failureDetails.type` CodePipeline gets when a run fails with this kind.
+    pub fn failure_type(self) -> FailureType {
+        match self {
+            Self::InvalidInput | Self::DistributionNotFound => FailureType::ConfigurationError,
+            Self::AccessDenied => FailureType::PermissionError,
+            kind if kind.is_transient() => FailureType::SystemUnavailable,
+            _ => FailureType::JobFailed,
+        }
+    }
+
     /// Whether waiting and calling again can succeed. The state machine retries exactly these
     /// names; the functions use the same answer for their in-process retries.
     pub fn is_transient(self) -> bool {
@@ -143,18 +158,35 @@ pub enum FailureType {
     ConfigurationError,
     /// The function's role lacks a permission.
     PermissionError,
+    /// An AWS service was throttling, failing (5xx) or not answering in time, and kept doing so
+    /// through every retry: running the action again later may well succeed.
+    SystemUnavailable,
     /// Anything else.
     JobFailed,
 }
 
+/// Step Functions' and Lambda's own error names for a service that was throttling, failing or
+/// not answering in time: a Lambda service error, or a task or function timeout.
+const TRANSIENT_SERVICE_ERRORS: [&str; 7] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "States.Timeout",
+    "Sandbox.Timedout",
+];
+
 impl FailureType {
-    /// The failure type for an error name as Step Functions reports it: one of ours, or one of
-    /// its own (`States.Timeout`, `Lambda.Unknown`, …), which are all `JobFailed`.
+    /// The failure type for an error name as Step Functions reports it: one of ours (see
+    /// [`ErrorKind::failure_type`]), or one of its own. Of those, Lambda's service errors and
+    /// timeouts are `SystemUnavailable`; the rest (`Lambda.Unknown`, `Runtime.ExitError`, …)
+    /// are `JobFailed`.
     pub fn for_error_name(name: &str) -> Self {
-        match name {
-            "InvalidInput" | "DistributionNotFound" => Self::ConfigurationError,
-            "AccessDenied" => Self::PermissionError,
-            _ => Self::JobFailed,
+        match ErrorKind::from_name(name) {
+            Some(kind) => kind.failure_type(),
+            None if TRANSIENT_SERVICE_ERRORS.contains(&name) => Self::SystemUnavailable,
+            None => Self::JobFailed,
         }
     }
 
@@ -163,6 +195,7 @@ impl FailureType {
         match self {
             Self::ConfigurationError => "ConfigurationError",
             Self::PermissionError => "PermissionError",
+            Self::SystemUnavailable => "SystemUnavailable",
             Self::JobFailed => "JobFailed",
         }
     }
@@ -196,8 +229,18 @@ mod tests {
             ("DistributionNotFound", FailureType::ConfigurationError),
             ("AccessDenied", FailureType::PermissionError),
             ("InvalidationTimedOut", FailureType::JobFailed),
-            ("States.Timeout", FailureType::JobFailed),
+            ("JobAlreadyClosed", FailureType::JobFailed),
+            ("Throttled", FailureType::SystemUnavailable),
+            ("ServiceUnavailable", FailureType::SystemUnavailable),
+            ("Lambda.ServiceException", FailureType::SystemUnavailable),
+            (
+                "Lambda.TooManyRequestsException",
+                FailureType::SystemUnavailable,
+            ),
+            ("States.Timeout", FailureType::SystemUnavailable),
+            ("Sandbox.Timedout", FailureType::SystemUnavailable),
             ("Lambda.Unknown", FailureType::JobFailed),
+            ("Runtime.ExitError", FailureType::JobFailed),
         ];
         for (name, failure_type) in expect {
             assert_eq!(FailureType::for_error_name(name), failure_type, "{name}");

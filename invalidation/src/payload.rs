@@ -45,6 +45,10 @@ pub struct ExecutionContext {
     /// `$$.Execution.StartTime` (RFC 3339): the deadline counts from here, so a retried start
     /// step computes the same deadline.
     pub start_time: String,
+    /// `$$.Execution.Id`, the execution's ARN: the job result names it as its
+    /// `externalExecutionId`, so the pipeline leads to the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// The state of a run between steps: the output of start-invalidation and check-status.
@@ -53,6 +57,9 @@ pub struct ExecutionContext {
 pub struct Run {
     /// The CodePipeline job to report to, if the run was started with a job event.
     pub job_id: Option<String>,
+    /// The execution's ARN (`$$.Execution.Id`), named in the job result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
     /// When the run gives up waiting (RFC 3339, UTC).
     pub deadline: String,
     /// The paths invalidated on each distribution, after planning.

@@ -6,7 +6,7 @@ use aws_sdk_codepipeline::Client;
 use backon::ExponentialBuilder;
 use serde_json::Value;
 
-use crate::codepipeline::{record_job_result, JobResult};
+use crate::codepipeline::{record_job_result, JobResult, JobTarget};
 use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::payload::{
@@ -38,7 +38,16 @@ pub async fn report_result(
         return Ok(outcome);
     };
     let result = job_result(&outcome, input.run.as_ref())?;
-    let already_recorded = record_job_result(client, &job_id, &result, backoff)
+    let external_execution_id = input
+        .run
+        .as_ref()
+        .and_then(|run| run.execution_arn.as_deref())
+        .or_else(|| input.execution.as_ref()?.id.as_deref());
+    let target = JobTarget {
+        job_id: &job_id,
+        external_execution_id,
+    };
+    let already_recorded = record_job_result(client, target, &result, backoff)
         .await
         .map_err(|error| secrets.redact_error(error))?;
     tracing::info!(

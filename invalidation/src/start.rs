@@ -51,13 +51,16 @@ async fn start_run(
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
     let reply_by = parsed.job_id.as_ref().map(|_| started + reply_window);
     if let Some(continuation) = parsed.continuation.clone() {
-        return resume(parsed, continuation, artifacts, reply_by, now).await;
+        let mut run = resume(parsed, continuation, artifacts, reply_by, now).await?;
+        run.execution_arn = input.execution.id.clone();
+        return Ok(run);
     }
     let request = parsed.read_and_plan(artifacts).await?;
     let deadline = started + Duration::from_secs(request.timeout_seconds);
     let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
     let mut run = Run {
         job_id: request.job_id.clone(),
+        execution_arn: input.execution.id.clone(),
         deadline: format_time(deadline),
         path_count: request.paths.len(),
         paths_requested: request.paths_requested,
@@ -117,6 +120,7 @@ async fn resume(
         pending,
         reference_prefix: job_id.clone().unwrap_or_default(),
         job_id,
+        execution_arn: None,
         deadline: continuation.deadline.clone(),
         path_count: continuation.paths,
         paths_requested: continuation.requested,

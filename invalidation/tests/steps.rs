@@ -18,7 +18,7 @@ use aws_smithy_types::DateTime;
 use invalidation::artifact::{ArtifactStore, PathsFile};
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
-use invalidation::entry::{start_pipeline_run, EntryOutcome};
+use invalidation::entry::{start_pipeline_run, EntryOutcome, StateMachineTarget};
 use invalidation::payload::{Outcome, RunStatus};
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
@@ -619,6 +619,16 @@ async fn the_failure_type_follows_the_cause() {
         ),
         (
             "States.Timeout",
+            SdkFailureType::SystemUnavailable,
+            FailureType::SystemUnavailable,
+        ),
+        (
+            "ServiceUnavailable",
+            SdkFailureType::SystemUnavailable,
+            FailureType::SystemUnavailable,
+        ),
+        (
+            "Lambda.Unknown",
             SdkFailureType::JobFailed,
             FailureType::JobFailed,
         ),
@@ -906,14 +916,72 @@ async fn enter(
     pipeline: &aws_sdk_codepipeline::Client,
     event: Value,
 ) -> Result<EntryOutcome, invalidation::WorkflowError> {
+    enter_with(
+        sfn,
+        pipeline,
+        StateMachineTarget::new(Some(
+            "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation".into(),
+        )),
+        event,
+    )
+    .await
+}
+
+async fn enter_with(
+    sfn: &aws_sdk_sfn::Client,
+    pipeline: &aws_sdk_codepipeline::Client,
+    state_machine: StateMachineTarget,
+    event: Value,
+) -> Result<EntryOutcome, invalidation::WorkflowError> {
     start_pipeline_run(
         sfn,
         pipeline,
-        "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation",
+        &state_machine,
         event,
         report_backoff().with_min_delay(Duration::from_millis(1)),
     )
     .await
+}
+
+#[tokio::test]
+async fn a_state_machine_setting_that_is_no_arn_fails_each_job_as_a_configuration_error() {
+    // Under `sam local`, the template's !Ref InvalidationStateMachine is the bare logical id.
+    for (setting, named) in [
+        (
+            Some("InvalidationStateMachine"),
+            "STATE_MACHINE_ARN `InvalidationStateMachine` is not a state machine ARN",
+        ),
+        (None, "STATE_MACHINE_ARN is not set"),
+    ] {
+        let start = mock!(aws_sdk_sfn::Client::start_execution)
+            .then_output(|| StartExecutionOutput::builder().build().unwrap());
+        let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+            .match_requests(move |request| {
+                let details = request.failure_details().unwrap();
+                details.r#type() == &SdkFailureType::ConfigurationError
+                    && details.message().starts_with(&format!(
+                        "Cache invalidation could not start: InvalidInput: {named}"
+                    ))
+                    && details.external_execution_id().is_none()
+            })
+            .then_output(|| PutJobFailureResultOutput::builder().build());
+        let sfn = step_functions(&[&start]);
+        let pipeline = codepipeline(&[&put]);
+
+        let outcome = enter_with(
+            &sfn,
+            &pipeline,
+            StateMachineTarget::new(setting.map(str::to_owned)),
+            event("codepipeline-job.json"),
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(start.num_calls(), 0, "{setting:?}");
+        assert_eq!(put.num_calls(), 1, "{setting:?}");
+        let reported = outcome.failure_reported.unwrap();
+        assert!(reported.contains(named), "{reported}");
+    }
 }
 
 #[tokio::test]
@@ -997,7 +1065,7 @@ async fn throttling_is_retried_a_bounded_number_of_times_then_reported() {
         .repeatedly()
         .build();
     let put = failure_rule(
-        SdkFailureType::JobFailed,
+        SdkFailureType::SystemUnavailable,
         "Cache invalidation could not start: Throttled",
     );
     let sfn = step_functions(&[&start]);

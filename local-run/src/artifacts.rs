@@ -31,6 +31,39 @@ pub fn zip_files(files: &[(&str, &[u8])]) -> Vec<u8> {
         .into_inner()
 }
 
+/// An input artifact as CodePipeline stores it: a zip file as it is, or a directory's files
+/// (names relative to it, `/`-separated) zipped.
+pub fn zip_artifact(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if path.is_file() {
+        return std::fs::read(path);
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?.path();
+            if entry.is_dir() {
+                pending.push(entry);
+            } else {
+                let name = entry
+                    .strip_prefix(path)
+                    .expect("entries lie under the directory")
+                    .components()
+                    .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                files.push((name, std::fs::read(&entry)?));
+            }
+        }
+    }
+    files.sort();
+    let borrowed: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    Ok(zip_files(&borrowed))
+}
+
 /// Makes the job read its paths from `file_name` in its first input artifact: sets `pathsFile`
 /// in its UserParameters (a bare distribution id becomes `{"distributionId": …}`) and returns
 /// the artifact to put where the event says it is.

@@ -18,6 +18,17 @@ const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:"
 pub const LOCAL_STATE_MACHINE_ARN: &str =
     "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine";
 
+/// How the functions are named where they are invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FunctionNames {
+    /// By binary (`start-invalidation`), as `cargo lambda watch` serves them.
+    #[default]
+    Binaries,
+    /// By the template's logical id (`StartInvalidationFunction`), as `sam local start-lambda`
+    /// serves them.
+    LogicalIds,
+}
+
 /// The state machine and the functions it invokes, as template.yaml declares them.
 #[derive(Debug, Clone)]
 pub struct Deployment {
@@ -30,6 +41,10 @@ pub struct Deployment {
     /// Every function binary of the template → its environment variables, with a `!Ref` to the
     /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`].
     pub environments: BTreeMap<String, BTreeMap<String, String>>,
+    /// Every function binary of the template → its logical id.
+    pub logical_ids: BTreeMap<String, String>,
+    /// How the definition and the runner name the functions they invoke.
+    pub names: FunctionNames,
 }
 
 impl Deployment {
@@ -61,6 +76,7 @@ impl Deployment {
             functions.insert(key.clone(), function_binary(resources, &key, value)?);
         }
         let mut environments = BTreeMap::new();
+        let mut logical_ids = BTreeMap::new();
         for (id, resource) in resources.as_hash().into_iter().flatten() {
             if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
                 continue;
@@ -73,17 +89,20 @@ impl Deployment {
                 .as_hash()
                 .into_iter()
                 .flatten()
+                .map(|(key, value)| (scalar(key), scalar(value)))
+                // `!Ref AWS::NoValue` (loaded as the scalar) drops the variable when deployed.
+                .filter(|(_, value)| value != "AWS::NoValue")
                 .map(|(key, value)| {
-                    let value = scalar(value);
                     // `!Ref X` loads as the scalar `X`.
                     let value = match resources[value.as_str()]["Type"].as_str() {
                         Some("AWS::Serverless::StateMachine") => LOCAL_STATE_MACHINE_ARN.to_owned(),
                         _ => value,
                     };
-                    (scalar(key), value)
+                    (key, value)
                 })
                 .collect();
             environments.insert(binary.to_owned(), variables);
+            logical_ids.insert(binary.to_owned(), id.to_owned());
         }
         let definition_text = read(&repo_root.join(&definition_uri))?;
         Ok(Self {
@@ -91,12 +110,29 @@ impl Deployment {
             definition_uri,
             functions,
             environments,
+            logical_ids,
+            names: FunctionNames::Binaries,
         })
     }
 
-    /// The ARN a local run uses for a function binary; the Lambda endpoint maps it back.
-    pub fn function_arn(binary: &str) -> String {
-        format!("{LOCAL_ARN_PREFIX}{binary}")
+    /// The ARN of a local run's execution of this name, as Step Functions forms it.
+    pub fn execution_arn(name: &str) -> String {
+        format!(
+            "{}:{name}",
+            LOCAL_STATE_MACHINE_ARN.replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+
+    /// The ARN a local run uses for a function binary: named by binary or by logical id, as
+    /// the Lambda endpoint serving the functions knows them (the emulator passes the name on).
+    pub fn function_arn(&self, binary: &str) -> String {
+        let name = match self.names {
+            FunctionNames::Binaries => binary,
+            FunctionNames::LogicalIds => {
+                self.logical_ids.get(binary).map_or(binary, String::as_str)
+            }
+        };
+        format!("{LOCAL_ARN_PREFIX}{name}")
     }
 
     /// The definition with each `${Placeholder}` replaced, as DefinitionSubstitutions does.
@@ -105,7 +141,7 @@ impl Deployment {
             .functions
             .iter()
             .fold(self.definition_text.clone(), |text, (key, binary)| {
-                text.replace(&format!("${{{key}}}"), &Self::function_arn(binary))
+                text.replace(&format!("${{{key}}}"), &self.function_arn(binary))
             });
         if let Some(at) = text.find("${") {
             let rest: String = text[at..].chars().take(40).collect();

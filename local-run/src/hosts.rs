@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use crate::RunError;
+use crate::deployment::Deployment;
+use crate::{RunError, Settings};
 
 /// Credentials and region every local process gets; the emulator checks no signature.
 const LOCAL_AWS_ENV: [(&str, &str); 5] = [
@@ -111,4 +112,77 @@ pub fn log_to(path: &Path) -> Result<(Stdio, Stdio), RunError> {
             .map_err(|e| RunError::Setup(format!("cannot write {}: {e}", path.display())))
     };
     Ok((Stdio::from(open()?), Stdio::from(open()?)))
+}
+
+/// The function binaries as Lambda would run them: cargo-lambda's Lambda runtime and invoke
+/// API (`cargo lambda watch --only-lambda-apis`), and one process per binary polling it, each
+/// with template.yaml's environment and AWS_ENDPOINT_URL pointing at the emulator. Everything
+/// stops when it is dropped.
+pub struct FunctionHost {
+    url: String,
+    _processes: Vec<Child>,
+}
+
+impl FunctionHost {
+    /// Starts the host on `port` of 127.0.0.1, for functions that reach AWS at `emulator_url`.
+    pub async fn start(
+        settings: &Settings,
+        deployment: &Deployment,
+        port: u16,
+        emulator_url: &str,
+    ) -> Result<Self, RunError> {
+        let root = &settings.repo_root;
+        let cargo_lambda = require(root, CARGO_LAMBDA)?;
+        let binaries = deployment
+            .binaries()
+            .iter()
+            .map(|binary| Ok((binary.clone(), function_binary(root, binary)?)))
+            .collect::<Result<Vec<_>, RunError>>()?;
+        std::fs::create_dir_all(&settings.log_dir)
+            .map_err(|e| RunError::Setup(format!("{}: {e}", settings.log_dir.display())))?;
+        let url = format!("http://127.0.0.1:{port}");
+
+        let mut processes = Vec::new();
+        let (stdout, stderr) = log_to(&settings.log_dir.join("cargo-lambda.log"))?;
+        let mut runtime = local_command(&cargo_lambda, emulator_url)
+            .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address"])
+            .arg("127.0.0.1")
+            .arg("--invoke-port")
+            .arg(port.to_string())
+            .current_dir(root)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| RunError::Setup(format!("{}: {e}", cargo_lambda.display())))?;
+        wait_for_port(port, &mut runtime, "cargo lambda watch").await?;
+        processes.push(runtime);
+
+        for (binary, path) in binaries {
+            let (stdout, stderr) = log_to(&settings.log_dir.join(format!("{binary}.log")))?;
+            let function = local_command(&path, emulator_url)
+                .envs(settings.function_env(deployment, &binary))
+                // cargo-lambda routes runtime API calls by the function name in the path.
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{url}/.rt/{binary}"))
+                .env("AWS_LAMBDA_FUNCTION_NAME", &binary)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}"))
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+                .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+                .stdout(stdout)
+                .stderr(stderr)
+                .spawn()
+                .map_err(|e| RunError::Setup(format!("{}: {e}", path.display())))?;
+            processes.push(function);
+        }
+        Ok(Self {
+            url,
+            _processes: processes,
+        })
+    }
+
+    /// The invoke API's base URL, such as `http://127.0.0.1:9000`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }

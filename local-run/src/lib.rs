@@ -19,6 +19,7 @@ pub mod deployment;
 pub mod hosts;
 mod http;
 pub mod progress;
+pub mod stepfunctions_action;
 
 /// The function a CodePipeline Lambda invoke action targets.
 pub const PIPELINE_ENTRY: &str = "pipeline-entry";
@@ -33,17 +34,16 @@ use std::time::{Duration, Instant};
 
 use aws_emulator::{
     Config, EmulatorHandle, ExecutionOutcome, FaultCode, FaultSpec, Operation, Snapshot,
+    StartedExecution,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Child;
 
 use crate::artifacts::Artifact;
+pub use crate::deployment::FunctionNames;
 use crate::deployment::{Deployment, LOCAL_STATE_MACHINE_ARN};
-use crate::hosts::{
-    free_port, function_binary, local_command, log_to, require, wait_for_port, CARGO_LAMBDA,
-    EXECUTE_SCRIPT, NODE,
-};
+pub use crate::hosts::FunctionHost;
+use crate::hosts::{free_port, local_command, log_to, require, EXECUTE_SCRIPT, NODE};
 
 /// Why a local run could not be carried out (a failed execution is not one of these: it is an
 /// [`Execution`] with status `FAILED`).
@@ -85,6 +85,22 @@ pub struct Settings {
     /// When set, the artifact bucket opens only to this access key id (the job's artifact
     /// credentials), so a run proves the functions read artifacts with those.
     pub artifact_access_key: Option<String>,
+    /// A Lambda invoke API that already serves the functions (`sam local start-lambda`, `cargo
+    /// lambda watch`); None starts a [`FunctionHost`].
+    pub lambda_endpoint: Option<LambdaEndpoint>,
+    /// Where the emulator listens; None picks a free port on 127.0.0.1. Functions behind an
+    /// endpoint of their own must be told this address (AWS_ENDPOINT_URL).
+    pub emulator_address: Option<std::net::SocketAddr>,
+}
+
+/// A Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`) serving the template's
+/// functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaEndpoint {
+    /// Its base URL, such as `http://127.0.0.1:3001`.
+    pub url: String,
+    /// How it names the functions.
+    pub names: FunctionNames,
 }
 
 impl Settings {
@@ -103,11 +119,17 @@ impl Settings {
             env_overrides: Vec::new(),
             artifacts: Vec::new(),
             artifact_access_key: None,
+            lambda_endpoint: None,
+            emulator_address: None,
         }
     }
 
     /// The environment of one function: template.yaml's variables, then the overrides.
-    fn function_env(&self, deployment: &Deployment, binary: &str) -> Vec<(String, String)> {
+    pub(crate) fn function_env(
+        &self,
+        deployment: &Deployment,
+        binary: &str,
+    ) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = deployment
             .environments
             .get(binary)
@@ -133,7 +155,12 @@ impl Settings {
     }
 
     fn emulator_config(&self, lambda_backend: String) -> Config {
-        let mut config = Config::default()
+        let mut config = Config::default();
+        if let Some(address) = self.emulator_address {
+            config.host = address.ip();
+            config.port = address.port();
+        }
+        let mut config = config
             .invalidation_duration(self.invalidation_time)
             .seed(self.seed)
             .lambda_backend(lambda_backend)
@@ -211,79 +238,50 @@ impl Execution {
     }
 }
 
-/// A running local environment: the emulator, the Lambda runtime API and the functions. Several
-/// executions may run in it one after another (the same job twice, say). Everything stops when
-/// it is dropped.
+/// A running local environment: the emulator, and the functions behind a Lambda invoke API
+/// (its own [`FunctionHost`], or the endpoint [`Settings::lambda_endpoint`] names). Several
+/// executions may run in it one after another (the same job twice, say). Everything it started
+/// stops when it is dropped.
 pub struct Environment {
     settings: Settings,
     deployment: Deployment,
     emulator: EmulatorHandle,
-    _processes: Vec<Child>,
+    _functions: Option<FunctionHost>,
 }
 
 impl Environment {
-    /// Starts the emulator, cargo-lambda's runtime API and one process per function binary.
+    /// Starts the emulator and, unless the settings name a Lambda endpoint, a [`FunctionHost`]
+    /// for the function binaries.
     pub async fn start(settings: Settings) -> Result<Self, RunError> {
         let root = settings.repo_root.clone();
-        let deployment = Deployment::load(&root)?;
-        let cargo_lambda = require(&root, CARGO_LAMBDA)?;
+        let mut deployment = Deployment::load(&root)?;
         require(&root, NODE)?;
-        let binaries = deployment
-            .binaries()
-            .iter()
-            .map(|binary| Ok((binary.clone(), function_binary(&root, binary)?)))
-            .collect::<Result<Vec<_>, RunError>>()?;
         std::fs::create_dir_all(&settings.log_dir)
             .map_err(|e| RunError::Setup(format!("{}: {e}", settings.log_dir.display())))?;
-
-        let runtime_port = free_port()?;
-        let runtime_api = format!("http://127.0.0.1:{runtime_port}");
-        let emulator = aws_emulator::start(settings.emulator_config(runtime_api.clone()))
+        let (backend, host_port) = match &settings.lambda_endpoint {
+            Some(endpoint) => {
+                deployment.names = endpoint.names;
+                (endpoint.url.clone(), None)
+            }
+            None => {
+                let port = free_port()?;
+                (format!("http://127.0.0.1:{port}"), Some(port))
+            }
+        };
+        let emulator = aws_emulator::start(settings.emulator_config(backend))
             .await
             .map_err(|e| RunError::Setup(format!("emulator: {e}")))?;
-        let endpoint = emulator.endpoint_url();
-
-        let mut processes = Vec::new();
-        let (stdout, stderr) = log_to(&settings.log_dir.join("cargo-lambda.log"))?;
-        let mut runtime = local_command(&cargo_lambda, &endpoint)
-            .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address"])
-            .arg("127.0.0.1")
-            .arg("--invoke-port")
-            .arg(runtime_port.to_string())
-            .current_dir(&root)
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| RunError::Setup(format!("{}: {e}", cargo_lambda.display())))?;
-        wait_for_port(runtime_port, &mut runtime, "cargo lambda watch").await?;
-        processes.push(runtime);
-
-        for (binary, path) in binaries {
-            let (stdout, stderr) = log_to(&settings.log_dir.join(format!("{binary}.log")))?;
-            let function = local_command(&path, &endpoint)
-                .envs(settings.function_env(&deployment, &binary))
-                // cargo-lambda routes runtime API calls by the function name in the path.
-                .env(
-                    "AWS_LAMBDA_RUNTIME_API",
-                    format!("{runtime_api}/.rt/{binary}"),
-                )
-                .env("AWS_LAMBDA_FUNCTION_NAME", &binary)
-                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}"))
-                .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-                .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-                .stdout(stdout)
-                .stderr(stderr)
-                .spawn()
-                .map_err(|e| RunError::Setup(format!("{}: {e}", path.display())))?;
-            processes.push(function);
-        }
+        let functions = match host_port {
+            Some(port) => Some(
+                FunctionHost::start(&settings, &deployment, port, &emulator.endpoint_url()).await?,
+            ),
+            None => None,
+        };
         Ok(Self {
             settings,
             deployment,
             emulator,
-            _processes: processes,
+            _functions: functions,
         })
     }
 
@@ -312,7 +310,7 @@ impl Environment {
             "input": input,
             "context": {"Execution": {
                 "Name": name,
-                "Id": format!("arn:aws:states:us-east-1:123456789012:execution:local:{name}"),
+                "Id": Deployment::execution_arn(name),
             }},
         });
         let (_, stderr) = log_to(&self.settings.log_dir.join("interpreter.log"))?;
@@ -383,7 +381,7 @@ impl Environment {
         let url = format!(
             "{}/2015-03-31/functions/{}/invocations",
             self.endpoint_url(),
-            Deployment::function_arn(PIPELINE_ENTRY)
+            self.deployment.function_arn(PIPELINE_ENTRY)
         );
         let (status, function_error, body) = http::post_json(&url, &event.to_string()).await?;
         let answer: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
@@ -418,27 +416,38 @@ impl Environment {
                 }
                 continue;
             };
-            let input: Value = serde_json::from_str(&started.input)
-                .map_err(|e| RunError::Interpreter(format!("execution input: {e}")))?;
-            let name = started.name.clone();
-            let execution = self
-                .execute(&input, &name, |event| on_event(&name, event))
-                .await?;
-            let outcome = match &execution.error {
-                None => ExecutionOutcome::Succeeded {
-                    output: execution.output.clone().unwrap_or_default().to_string(),
-                },
-                Some((error, cause)) => ExecutionOutcome::Failed {
-                    error: error.clone(),
-                    cause: cause.clone(),
-                },
-            };
-            self.emulator
-                .finish_execution(&started.execution_arn, outcome);
+            let execution = self.run_started(&started, &mut on_event).await?;
             executions.push(execution);
             idle_since = Instant::now();
         }
         Ok(executions)
+    }
+
+    /// Runs an execution the emulated Step Functions recorded (StartExecution) with the
+    /// interpreter, then ends it there with its outcome, so DescribeExecution reports it.
+    pub async fn run_started(
+        &self,
+        started: &StartedExecution,
+        mut on_event: impl FnMut(&str, &Value),
+    ) -> Result<Execution, RunError> {
+        let input: Value = serde_json::from_str(&started.input)
+            .map_err(|e| RunError::Interpreter(format!("execution input: {e}")))?;
+        let name = &started.name;
+        let execution = self
+            .execute(&input, name, |event| on_event(name, event))
+            .await?;
+        let outcome = match &execution.error {
+            None => ExecutionOutcome::Succeeded {
+                output: execution.output.clone().unwrap_or_default().to_string(),
+            },
+            Some((error, cause)) => ExecutionOutcome::Failed {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+        };
+        self.emulator
+            .finish_execution(&started.execution_arn, outcome);
+        Ok(execution)
     }
 
     /// The Lambda invoke action path, end to end: deliver the job, run what it starts.

@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use local_run::artifacts::{artifact_access_key, attach_paths_file};
+use local_run::artifacts::{artifact_access_key, attach_paths_file, zip_artifact};
 use local_run::progress::{describe_event, final_account};
-use local_run::{distributions_in, repo_root, Environment, Settings, PIPELINE_ENTRY};
+use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
+use local_run::{
+    distributions_in, repo_root, Environment, FunctionNames, LambdaEndpoint, Settings,
+    PIPELINE_ENTRY,
+};
 
 /// Runs the state machine in statemachine/ against the Lambda binaries and the AWS emulator.
 #[derive(Parser)]
@@ -48,7 +52,55 @@ struct Flags {
     /// inputArtifacts[0] points, and named as pathsFile in the job's UserParameters.
     #[arg(long)]
     paths_file: Option<PathBuf>,
+    /// A Lambda invoke API that serves the functions already, instead of starting them here:
+    /// `sam local start-lambda` (http://127.0.0.1:3001, the real provided.al2023 build in
+    /// Docker) or `cargo lambda watch`. Point its functions at the emulator (AWS_ENDPOINT_URL,
+    /// see --emulator-address and events/sam-local-env.json).
+    #[arg(long, value_name = "URL")]
+    lambda_endpoint: Option<String>,
+    /// How the --lambda-endpoint names the functions: by logical id (StartInvalidationFunction,
+    /// as sam local does) or by binary (start-invalidation, as cargo lambda does).
+    #[arg(long, value_enum, default_value = "logical-ids")]
+    lambda_names: Names,
+    /// Where the emulator listens (default 127.0.0.1 on a free port; with --lambda-endpoint,
+    /// 0.0.0.0:4570, the address events/sam-local-env.json gives the functions).
+    #[arg(long, value_name = "HOST:PORT")]
+    emulator_address: Option<std::net::SocketAddr>,
+    /// Play CodePipeline's StepFunctions invoke action: start the state machine with the
+    /// action's input (--input as InputType Literal, or --input-type file-path), name the
+    /// execution <--execution-name-prefix>-<action execution id>, watch it with
+    /// DescribeExecution and show the action's result as the pipeline would.
+    #[arg(long)]
+    stepfunctions_action: bool,
+    /// The action's InputType: literal (--input is the input) or file-path (--input is a path
+    /// inside --input-artifact).
+    #[arg(long, value_enum, default_value = "literal")]
+    input_type: InputType,
+    /// The action's input artifact for --input-type file-path: a zip, or a directory zipped as
+    /// a build stage's output artifact is.
+    #[arg(long, value_name = "ZIP_OR_DIR")]
+    input_artifact: Option<PathBuf>,
+    /// The action's ExecutionNamePrefix (none: the execution is named by the action execution
+    /// id alone).
+    #[arg(long, default_value = "invalidate")]
+    execution_name_prefix: String,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum InputType {
+    Literal,
+    FilePath,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Names {
+    LogicalIds,
+    Binaries,
+}
+
+/// Where the emulator listens when the functions run behind a --lambda-endpoint: the address
+/// events/sam-local-env.json points them at (through host.docker.internal for sam local).
+const ENDPOINT_EMULATOR_ADDRESS: &str = "0.0.0.0:4570";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -63,16 +115,55 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// The text of --input: inline JSON, or a file (absolute or relative to the repository).
+fn read_input(root: &std::path::Path, input: &str) -> Result<String, String> {
+    if input.trim_start().starts_with(['{', '[', '"']) {
+        Ok(input.to_owned())
+    } else {
+        std::fs::read_to_string(root.join(PathBuf::from(input)))
+            .map_err(|e| format!("--input {input}: {e}"))
+    }
+}
+
+/// The StepFunctions invoke action the flags describe.
+fn stepfunctions_action(
+    flags: &Flags,
+    root: &std::path::Path,
+) -> Result<StepFunctionsAction, String> {
+    let input = match flags.input_type {
+        InputType::Literal => ActionInput::Literal(read_input(root, &flags.input)?),
+        InputType::FilePath => {
+            let artifact = flags
+                .input_artifact
+                .as_ref()
+                .ok_or("--input-type file-path needs --input-artifact")?;
+            ActionInput::FilePath {
+                path: flags.input.clone(),
+                artifact_zip: zip_artifact(&root.join(artifact))
+                    .map_err(|e| format!("--input-artifact {}: {e}", artifact.display()))?,
+            }
+        }
+    };
+    Ok(StepFunctionsAction {
+        input,
+        execution_name_prefix: Some(flags.execution_name_prefix.clone())
+            .filter(|prefix| !prefix.is_empty()),
+    })
+}
+
 async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     let root = repo_root();
-    let input_text = if flags.input.trim_start().starts_with(['{', '[', '"']) {
-        flags.input.clone()
+    let action = if flags.stepfunctions_action {
+        Some(stepfunctions_action(&flags, &root)?)
     } else {
-        std::fs::read_to_string(root.join(PathBuf::from(&flags.input)))
-            .map_err(|e| format!("--input {}: {e}", flags.input))?
+        None
     };
-    let mut input: serde_json::Value =
-        serde_json::from_str(&input_text).map_err(|e| format!("--input is not JSON: {e}"))?;
+    let mut input: serde_json::Value = match &action {
+        // What the action sends may be anything; the run shows what Step Functions makes of it.
+        Some(action) => serde_json::from_str(&action.execution_input()?).unwrap_or_default(),
+        None => serde_json::from_str(&read_input(&root, &flags.input)?)
+            .map_err(|e| format!("--input is not JSON: {e}"))?,
+    };
     let mut settings = Settings::new(&root);
     if let Some(path) = &flags.paths_file {
         let contents = std::fs::read(root.join(path))
@@ -96,6 +187,18 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     settings.fault_rate = flags.fault_rate;
     settings.seed = flags.seed;
     settings.reply_window = flags.reply_window_seconds.map(Duration::from_secs);
+    settings.lambda_endpoint = flags.lambda_endpoint.map(|url| LambdaEndpoint {
+        url,
+        names: match flags.lambda_names {
+            Names::LogicalIds => FunctionNames::LogicalIds,
+            Names::Binaries => FunctionNames::Binaries,
+        },
+    });
+    settings.emulator_address = match (flags.emulator_address, &settings.lambda_endpoint) {
+        (Some(address), _) => Some(address),
+        (None, Some(_)) => Some(ENDPOINT_EMULATOR_ADDRESS.parse()?),
+        (None, None) => None,
+    };
     let name = flags.name.unwrap_or_else(|| {
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -114,10 +217,14 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let environment = Environment::start(settings.clone()).await?;
     println!(
-        "AWS emulator at {}; logs in {}\n",
+        "AWS emulator at {}; logs in {}",
         environment.endpoint_url(),
         settings.log_dir.display()
     );
+    match &settings.lambda_endpoint {
+        Some(endpoint) => println!("Functions: the Lambda endpoint {}\n", endpoint.url),
+        None => println!("Functions: the debug binaries behind cargo lambda watch\n"),
+    }
     let started = std::time::Instant::now();
     let print = |execution: &str, event: &serde_json::Value| {
         if let Some(line) = describe_event(event) {
@@ -127,6 +234,38 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
             );
         }
     };
+    if let Some(action) = &action {
+        println!(
+            "CodePipeline's StepFunctions invoke action starts the state machine (InputType {})",
+            match flags.input_type {
+                InputType::Literal => "Literal",
+                InputType::FilePath => "FilePath",
+            }
+        );
+        let result = environment.run_stepfunctions_action(action, print).await?;
+        println!(
+            "{}",
+            final_account(
+                &result.execution_status,
+                result.error.as_ref(),
+                result.execution.output.as_ref(),
+                &environment.snapshot(),
+                started.elapsed()
+            )
+        );
+        println!("\nThe pipeline shows the action {}", result.status);
+        if let Some((error, cause)) = &result.error {
+            println!("  Error: {error}\n  Cause: {cause}");
+        }
+        println!("  Output variables:");
+        for (name, value) in &result.variables {
+            println!("    {name} = {value}");
+        }
+        if let Some(output) = &result.output {
+            println!("  Output artifact (the execution output): {output}");
+        }
+        return Ok(result.status == "Succeeded");
+    }
     let executions = if input.get("CodePipeline.job").is_some() && !flags.direct {
         println!("CodePipeline invokes {PIPELINE_ENTRY} with the job (Lambda invoke action)");
         let answer = environment.deliver_job(&input).await?;
