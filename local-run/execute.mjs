@@ -1,21 +1,146 @@
 // Executes one state machine run with aws-local-stepfunctions and streams what happens.
 //
-// Reads one JSON object on stdin: {definition, input, context, waitTimeOverrides?}. Writes one
-// JSON object per line on stdout: every execution event of the interpreter, then
-// {"type":"Result", ...}. Lambda Task resources are invoked through the interpreter's own Lambda
-// client, which finds the local endpoint through AWS_ENDPOINT_URL_LAMBDA.
+// Reads one JSON object on stdin: {definition, input, context, clockUrl?, retryIntervalMs?}.
+// Writes one JSON object per line on stdout: every execution event of the interpreter, then
+// {"type":"Result", ...}.
+//
+// The interpreter runs Lambda tasks itself, but not what this definition needs beyond them, so
+// this driver adds three things through the interpreter's documented overrides:
+// - Task states: every Task goes through a local handler. A Lambda function ARN is invoked with
+//   @aws-sdk/client-lambda (as the interpreter would: AWS_ENDPOINT_URL_LAMBDA), and an AWS SDK
+//   integration (arn:aws:states:::aws-sdk:<service>:<action>) is called the way Step Functions
+//   calls it: PascalCase parameters to the service's API, errors named <Service>.<Error>.
+// - $$.State: the interpreter's context object has no State, so `$$.State.RetryCount` would
+//   fail; the driver keeps one, counting the retries of the state being run.
+// - Virtual time (clockUrl set): Wait states take no time; instead the emulator's clock (its
+//   POST /_emulator/clock) is moved on by what each Wait would have waited, before the next
+//   Task runs, so invalidations complete as they would in real time and no test waits.
 import { StateMachine } from 'aws-local-stepfunctions';
+import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
+import * as codepipeline from '@aws-sdk/client-codepipeline';
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
-const { definition, input, context, waitTimeOverrides } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const { definition, input, context, clockUrl, retryIntervalMs } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 
 const emit = (event) => process.stdout.write(JSON.stringify(event) + '\n');
 
+// --- $$.State, kept from the interpreter's own events.
+// The interpreter reports StateEntered and StateRetried through an event logger it makes per
+// run; wrapping the logger's two methods (version 3.0.0, pinned in package.json) is the one
+// place where the state being run and its retries are known in time.
+const stateContext = { Name: undefined, EnteredTime: undefined, RetryCount: 0 };
+let lastWaitInput;
+const execute = StateMachine.prototype.execute;
+StateMachine.prototype.execute = function (runInput, options, cleanup) {
+  const logger = options.eventLogger;
+  const entered = logger.dispatchStateEnteredEvent.bind(logger);
+  logger.dispatchStateEnteredEvent = (name, type, stateInput) => {
+    Object.assign(stateContext, { Name: name, EnteredTime: new Date().toISOString(), RetryCount: 0 });
+    if (type === 'Wait') lastWaitInput = stateInput;
+    entered(name, type, stateInput);
+  };
+  const retried = logger.dispatchStateRetriedEvent.bind(logger);
+  logger.dispatchStateRetriedEvent = (...args) => {
+    stateContext.RetryCount += 1;
+    retried(...args);
+  };
+  return execute.call(this, runInput, options, cleanup);
+};
+
+// --- Virtual time.
+let pendingSeconds = 0;
+/** The seconds a Wait state would wait, from its definition and its input. */
+function waitSeconds(state, stateInput) {
+  const at = (path) => path.replace(/^\$\.?/, '').split('.').filter(Boolean).reduce((value, key) => value?.[key], stateInput);
+  if (state.Seconds !== undefined) return state.Seconds;
+  if (state.SecondsPath) return Number(at(state.SecondsPath));
+  const until = state.Timestamp ?? at(state.TimestampPath);
+  return Math.max(0, (new Date(until).getTime() - Date.now()) / 1000);
+}
+async function passTime() {
+  if (!clockUrl || pendingSeconds === 0) return;
+  const advanceSeconds = pendingSeconds;
+  pendingSeconds = 0;
+  const answer = await fetch(clockUrl, { method: 'POST', body: JSON.stringify({ advanceSeconds }) });
+  if (!answer.ok) throw new Error(`the emulator's clock refused to move: HTTP ${answer.status}`);
+}
+const waitTimeOverrides = clockUrl
+  ? new Proxy({}, {
+      get(_, stateName) {
+        pendingSeconds += waitSeconds(definition.States[stateName], lastWaitInput);
+        return 0;
+      },
+    })
+  : undefined;
+const retryIntervalOverrides = retryIntervalMs === undefined
+  ? undefined
+  : new Proxy({}, { get: () => retryIntervalMs });
+
+// --- Tasks.
+const lambda = new LambdaClient({});
+async function invokeFunction(functionArn, payload) {
+  const answer = await lambda.send(new InvokeCommand({
+    FunctionName: functionArn,
+    Payload: new TextEncoder().encode(JSON.stringify(payload)),
+  }));
+  const result = answer.Payload ? JSON.parse(new TextDecoder().decode(answer.Payload)) : null;
+  if (answer.FunctionError) {
+    // As the interpreter names a function error: Retry and Catch match `name`.
+    const error = new Error(`${result?.errorType}: ${result?.errorMessage}`);
+    error.name = result?.errorType ?? 'Lambda.Unknown';
+    throw error;
+  }
+  return result;
+}
+
+const sdkClients = { codepipeline: () => new codepipeline.CodePipelineClient({}) };
+const camel = (value) => Array.isArray(value)
+  ? value.map(camel)
+  : value && typeof value === 'object'
+    ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key[0].toLowerCase() + key.slice(1), camel(inner)]))
+    : value;
+const pascal = (value) => Array.isArray(value)
+  ? value.map(pascal)
+  : value && typeof value === 'object'
+    ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== '$metadata').map(([key, inner]) => [key[0].toUpperCase() + key.slice(1), pascal(inner)]))
+    : value;
+/** A Step Functions AWS SDK integration: arn:aws:states:::aws-sdk:<service>:<action>. */
+async function callService(resource, parameters) {
+  const [, service, action] = resource.match(/^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/) ?? [];
+  const client = sdkClients[service]?.();
+  const Command = service && codepipeline[`${action[0].toUpperCase()}${action.slice(1)}Command`];
+  if (!client || !Command) {
+    const error = new Error(`the local run has no handler for ${resource}`);
+    error.name = 'States.Runtime';
+    throw error;
+  }
+  try {
+    return pascal(await client.send(new Command(camel(parameters))));
+  } catch (failure) {
+    const error = new Error(failure.message);
+    error.name = `${service === 'codepipeline' ? 'CodePipeline' : service}.${failure.name}`;
+    throw error;
+  }
+}
+
+const taskResourceLocalHandlers = new Proxy({}, {
+  get(_, stateName) {
+    const resource = definition.States[stateName]?.Resource;
+    return async (taskInput) => {
+      await passTime();
+      return resource.startsWith('arn:aws:states:::aws-sdk:')
+        ? callService(resource, taskInput)
+        : invokeFunction(resource, taskInput);
+    };
+  },
+});
+
+// --- The run.
 const machine = new StateMachine(definition);
 const execution = machine.run(input, {
-  context,
-  overrides: waitTimeOverrides ? { waitTimeOverrides } : undefined,
+  context: { ...context, State: stateContext },
+  overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
 });
 
 const events = (async () => {

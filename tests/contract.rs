@@ -22,7 +22,19 @@ fn template() -> Yaml {
         .remove(0)
 }
 
+/// The resource of the state machine's AWS SDK integration: recording a failure on the job
+/// when report-result cannot run.
+const RECORD_FAILURE: &str = "arn:aws:states:::aws-sdk:codepipeline:putJobFailureResult";
+
+/// The Task states that invoke one of our functions (a `${…}` placeholder resource).
 fn tasks(definition: &Value) -> Vec<(&String, &Value)> {
+    all_tasks(definition)
+        .into_iter()
+        .filter(|(_, state)| state["Resource"].as_str().unwrap().starts_with("${"))
+        .collect()
+}
+
+fn all_tasks(definition: &Value) -> Vec<(&String, &Value)> {
     definition["States"]
         .as_object()
         .unwrap()
@@ -121,6 +133,8 @@ fn each_function_resource_builds_a_workspace_binary_of_the_same_name() {
 fn every_error_name_the_state_machine_matches_is_a_stable_name() {
     let definition = read_repo_json(STATE_MACHINE);
     let ours: BTreeSet<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
+    // Lambda's own names for a function that crashed or timed out.
+    let lambda_runtime = ["Sandbox.Timedout", "Runtime.ExitError"];
     for (name, task) in tasks(&definition) {
         for error in error_names(&task["Retry"])
             .iter()
@@ -129,9 +143,27 @@ fn every_error_name_the_state_machine_matches_is_a_stable_name() {
             assert!(
                 error.starts_with("States.")
                     || error.starts_with("Lambda.")
+                    || lambda_runtime.contains(&error.as_str())
                     || ours.contains(error.as_str()),
                 "{name} matches unknown error {error}"
             );
+        }
+    }
+    // The SDK integration's errors are CodePipeline's, named as Step Functions names them.
+    for (name, task) in all_tasks(&definition) {
+        if task["Resource"] == RECORD_FAILURE {
+            for error in error_names(&task["Retry"]) {
+                assert!(
+                    error == "States.ALL"
+                        || [
+                            "CodePipeline.InvalidJobStateException",
+                            "CodePipeline.JobNotFoundException",
+                            "CodePipeline.ValidationException"
+                        ]
+                        .contains(&error.as_str()),
+                    "{name} matches unknown error {error}"
+                );
+            }
         }
     }
 }
@@ -145,11 +177,14 @@ fn every_task_has_a_timeout_retries_and_a_catch_that_reports() {
             "{name}"
         );
         let retried = error_names(&task["Retry"]);
-        for error in LAMBDA_SERVICE_ERRORS
-            .iter()
-            .copied()
-            .chain(["Throttled", "ServiceUnavailable"])
-        {
+        // Every step is safe to retry, so crashes and timeouts are retried too.
+        for error in LAMBDA_SERVICE_ERRORS.iter().copied().chain([
+            "Throttled",
+            "ServiceUnavailable",
+            "Sandbox.Timedout",
+            "Runtime.ExitError",
+            "States.Timeout",
+        ]) {
             assert!(
                 retried.iter().any(|r| r == error),
                 "{name} does not retry {error}"
@@ -167,10 +202,73 @@ fn every_task_has_a_timeout_retries_and_a_catch_that_reports() {
         );
         let next = catch["Next"].as_str().unwrap();
         assert!(
-            next == "ReportResult" || definition["States"][next]["Type"] == "Fail",
+            next == "ReportResult" || reports_without_our_code(&definition, next),
             "{name} catches into {next}"
         );
     }
+}
+
+/// Whether every path from `state` ends in a Fail state, passing through the SDK integration
+/// that records the job's failure wherever a job id was found.
+fn reports_without_our_code(definition: &Value, state: &str) -> bool {
+    let states = &definition["States"];
+    let node = &states[state];
+    match node["Type"].as_str() {
+        Some("Fail") => true,
+        Some("Choice") => {
+            let mut next: Vec<&str> = node["Choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|choice| choice["Next"].as_str().unwrap())
+                .collect();
+            next.push(node["Default"].as_str().expect("a Default"));
+            next.into_iter()
+                .all(|next| reports_without_our_code(definition, next))
+        }
+        Some("Task") if node["Resource"] == RECORD_FAILURE => {
+            let after = node["Next"].as_str().unwrap();
+            let caught = node["Catch"][0]["Next"].as_str().unwrap();
+            states[after]["Type"] == "Fail" && states[caught]["Type"] == "Fail"
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn when_report_result_cannot_run_the_job_still_gets_a_failure_through_the_sdk_integration() {
+    let definition = read_repo_json(STATE_MACHINE);
+    let report = &definition["States"]["ReportResult"];
+    let catch = report["Catch"].as_array().unwrap();
+    assert_eq!(catch.len(), 1);
+    assert_eq!(catch[0]["ErrorEquals"], serde_json::json!(["States.ALL"]));
+    let fallback = catch[0]["Next"].as_str().unwrap();
+    assert!(reports_without_our_code(&definition, fallback));
+    // Both places a job id can be (the run's, or the execution input's) have a recorder.
+    let recorders: BTreeSet<&str> = all_tasks(&definition)
+        .into_iter()
+        .filter(|(_, task)| task["Resource"] == RECORD_FAILURE)
+        .map(|(_, task)| task["Parameters"]["JobId.$"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        recorders,
+        ["$.request['CodePipeline.job'].id", "$.run.jobId"]
+            .into_iter()
+            .collect()
+    );
+    // report-result learns how often it was retried: after a retry, InvalidJobStateException
+    // is its own earlier attempt's result.
+    assert_eq!(report["Parameters"]["retryCount.$"], "$$.State.RetryCount");
+    // The state machine's role may record the failure.
+    let template = read_repo_file("template.yaml");
+    let machine = template
+        .split("\n  InvalidationStateMachine:\n")
+        .nth(1)
+        .unwrap();
+    assert!(
+        machine.contains("- codepipeline:PutJobFailureResult"),
+        "the state machine's policies"
+    );
 }
 
 #[test]

@@ -274,8 +274,9 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_o
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(every_path.len(), 10_000);
-    // start-invalidation read the artifact, and check-status again for each later batch.
-    assert_eq!(seen["calls"]["GetObject"], 4);
+    // 10,000 paths do not fit in the execution input: pipeline-entry read the artifact, then
+    // start-invalidation, and check-status again for each later batch.
+    assert_eq!(seen["calls"]["GetObject"], 5);
     let results = list(&seen, "jobResults");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["operation"], "PutJobSuccessResult");
@@ -289,12 +290,12 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_o
 #[tokio::test]
 async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
     let mut settings = settings();
-    // Trace-level logs of the two functions that sign S3 requests with the job's credentials,
+    // Trace-level logs of the functions that may sign S3 requests with the job's credentials,
     // apart from other tests' logs.
     settings.log_dir = settings.log_dir.join("paths-file-at-trace-level");
     let log_dir = settings.log_dir.clone();
     let _ = std::fs::remove_dir_all(&log_dir);
-    for function in ["start-invalidation", "check-status"] {
+    for function in ["pipeline-entry", "start-invalidation", "check-status"] {
         settings
             .env_overrides
             .push((function.into(), "RUST_LOG".into(), "trace".into()));
@@ -320,11 +321,24 @@ async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
     assert_eq!(output["paths"]["requested"], 151);
     assert_eq!(output["paths"]["planned"], 2);
 
-    let logs: String = ["start-invalidation", "check-status"]
+    // pipeline-entry read the file, once, and put its paths in the execution input, which
+    // therefore carries no credential: the run read no artifact.
+    assert_eq!(seen["calls"]["GetObject"], 1);
+    let entry_log = std::fs::read_to_string(log_dir.join("pipeline-entry.log")).unwrap();
+    assert!(entry_log.contains("paths file read"), "{entry_log}");
+    let execution_input = list(&seen, "executions")[0]["input"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        execution_input.contains("\"pathsFromFile\""),
+        "{execution_input}"
+    );
+    let logs: String = ["pipeline-entry", "start-invalidation", "check-status"]
         .iter()
         .map(|function| std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap())
+        .chain([execution_input])
         .collect();
-    assert!(logs.contains("paths file read"), "{logs}");
     assert!(
         logs.contains("\"level\":\"DEBUG\""),
         "the log is verbose: {logs}"
@@ -348,18 +362,18 @@ async fn a_paths_file_missing_from_the_artifact_fails_the_job_naming_it_and_crea
     let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
     let seen = seen(&environment);
 
-    assert!(!executions[0].succeeded());
+    // pipeline-entry reads the file before it starts anything.
+    assert!(executions.is_empty());
+    assert!(list(&seen, "executions").is_empty());
     assert!(list(&seen, "invalidations").is_empty());
     let results = list(&seen, "jobResults");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["operation"], "PutJobFailureResult");
     assert_eq!(results[0]["failureDetails"]["type"], "ConfigurationError");
     let message = results[0]["failureDetails"]["message"].as_str().unwrap();
-    assert!(
-        message.contains(
-            "`dist/paths.txt` in input artifact BuildOutput does not exist; the artifact holds: \
-             invalidation-paths.txt"
-        ),
-        "{message}"
+    assert_eq!(
+        message,
+        "Cache invalidation could not start: InvalidInput: `dist/paths.txt` in input artifact \
+         BuildOutput does not exist; the artifact holds: invalidation-paths.txt"
     );
 }

@@ -8,6 +8,7 @@
 
 use aws_sdk_cloudfront::Client;
 
+use crate::budget::Budget;
 use crate::cloudfront::create_invalidation;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::{PendingBatch, Run};
@@ -33,6 +34,7 @@ pub(crate) fn pending_batches(
         .map(|batch| PendingBatch {
             distribution_id: distribution_id.to_owned(),
             batch,
+            refused_for_limit: 0,
         })
         .collect()
 }
@@ -56,63 +58,88 @@ pub(crate) fn any_due(run: &Run) -> bool {
     (0..run.pending.len()).any(|index| is_due(run, index))
 }
 
-/// Submits every due batch, taking its paths from `batches` (the plan). Says whether any was
-/// submitted. Another error ends the submission; its message names what this call created.
+/// Submits every due batch side by side, within `budget`, taking its paths from `batches` (the
+/// plan). Says whether any was submitted. A batch refused for the in-progress limit, or not sent
+/// before the budget ended, stays pending for a later check. Another error ends the step; its
+/// message names every invalidation this call created (a retried step gets them back from
+/// CloudFront, by their CallerReferences, rather than duplicates).
 pub(crate) async fn submit_due_batches(
     client: &Client,
     run: &mut Run,
     batches: &[Vec<String>],
+    budget: &Budget,
 ) -> Result<bool, WorkflowError> {
-    let created_before = run.invalidations.len();
-    let mut index = 0;
-    while index < run.pending.len() {
-        if !is_due(run, index) {
-            index += 1;
-            continue;
-        }
+    let due: Vec<usize> = (0..run.pending.len())
+        .filter(|&index| is_due(run, index))
+        .collect();
+    let mut sends = Vec::new();
+    for &index in &due {
         let batch = &run.pending[index];
-        let distribution_id = &batch.distribution_id;
         let paths = batches.get(batch.batch).ok_or_else(|| {
             WorkflowError::invalid_input(format!(
                 "the execution input now plans {} batches, so batch {} of {} is gone; was the \
                  input changed during the run?",
                 batches.len(),
                 batch.batch,
-                distribution_id
+                batch.distribution_id
             ))
         })?;
-        let reference = caller_reference(&run.reference_prefix, distribution_id, batch.batch);
-        match create_invalidation(client, distribution_id, &reference, paths).await {
-            Ok(invalidation) => {
+        let reference =
+            caller_reference(&run.reference_prefix, &batch.distribution_id, batch.batch);
+        let distribution_id = batch.distribution_id.clone();
+        sends.push(async move {
+            create_invalidation(client, &distribution_id, &reference, paths).await
+        });
+    }
+    let answers = budget.run_all(sends).await;
+
+    let mut created = Vec::new();
+    let mut failure = None;
+    let mut submitted = Vec::new();
+    for (index, answer) in due.into_iter().zip(answers) {
+        let batch = &mut run.pending[index];
+        match answer {
+            Some(Ok(invalidation)) => {
                 tracing::info!(
                     distribution_id = %invalidation.distribution_id,
                     invalidation_id = %invalidation.invalidation_id,
                     status = %invalidation.status,
                     batch = batch.batch,
-                    paths = paths.len(),
+                    paths = batches[batch.batch].len(),
                     batches = batches.len(),
                     "invalidation created"
                 );
-                run.invalidations.push(invalidation);
-                run.pending.remove(index);
+                created.push(invalidation);
+                submitted.push(index);
             }
-            Err(error) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
+            Some(Err(error)) if error.kind == ErrorKind::TooManyInvalidationsInProgress => {
                 tracing::info!(
-                    distribution_id = %distribution_id,
+                    distribution_id = %batch.distribution_id,
                     batch = batch.batch,
                     "other invalidations hold the limit; the batch waits"
                 );
-                index += 1;
+                batch.refused_for_limit += 1;
             }
-            // Say what exists already, so a person knows what the failed step left behind.
-            Err(error) if run.invalidations.len() > created_before => {
-                return Err(error.with_context(format!(
-                    "already created: {}",
-                    describe_invalidations(&run.invalidations[created_before..])
-                )))
+            Some(Err(error)) => {
+                failure.get_or_insert(error);
             }
-            Err(error) => return Err(error),
+            None => tracing::info!(
+                distribution_id = %batch.distribution_id,
+                batch = batch.batch,
+                "no time left in this step to submit the batch; it waits"
+            ),
         }
     }
-    Ok(run.invalidations.len() > created_before)
+    for index in submitted.into_iter().rev() {
+        run.pending.remove(index);
+    }
+    let any = !created.is_empty();
+    let names = describe_invalidations(&created);
+    run.invalidations.extend(created);
+    match failure {
+        // Say what exists already, so a person knows what the failed step left behind.
+        Some(error) if any => Err(error.with_context(format!("already created: {names}"))),
+        Some(error) => Err(error),
+        None => Ok(any),
+    }
 }

@@ -1,16 +1,14 @@
 //! check-status: asks CloudFront how far the run's invalidations are.
 
-use std::time::SystemTime;
-
 use aws_sdk_cloudfront::Client;
-use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
 use crate::batches::{any_due, submit_due_batches};
+use crate::budget::Budget;
 use crate::cloudfront::invalidation_status;
 use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{from_payload, CheckInput, Run};
-use crate::request::read_request;
+use crate::payload::{CheckInput, Payload, Run};
+use crate::request::{read_request, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
 use crate::start::{describe_invalidations, parse_time};
@@ -26,12 +24,12 @@ use crate::start::{describe_invalidations, parse_time};
 pub async fn check_status(
     client: &Client,
     artifacts: &impl ArtifactStore,
-    payload: Value,
-    now: SystemTime,
+    payload: Payload,
+    budget: Budget,
 ) -> Result<Run, WorkflowError> {
-    let input: CheckInput = from_payload("check-status", payload)?;
+    let input: CheckInput = payload.parse("check-status")?;
     let secrets = Secrets::from_request(&input.request);
-    check_run(client, artifacts, input, now)
+    check_run(client, artifacts, input, budget)
         .await
         .map_err(|error| secrets.redact_error(error))
 }
@@ -40,27 +38,15 @@ async fn check_run(
     client: &Client,
     artifacts: &impl ArtifactStore,
     input: CheckInput,
-    now: SystemTime,
+    budget: Budget,
 ) -> Result<Run, WorkflowError> {
     let CheckInput { mut run, request } = input;
-    for invalidation in run.invalidations.iter_mut().filter(|i| !i.is_completed()) {
-        invalidation.status = invalidation_status(
-            client,
-            &invalidation.distribution_id,
-            &invalidation.invalidation_id,
-        )
-        .await?;
-        tracing::info!(
-            distribution_id = %invalidation.distribution_id,
-            invalidation_id = %invalidation.invalidation_id,
-            status = %invalidation.status,
-            "invalidation checked"
-        );
-    }
+    let now = budget.now;
+    update_statuses(client, &mut run, &budget).await?;
     // The paths of a due batch come from planning the execution input again.
     let submitted = if any_due(&run) {
         let plan = read_request(&request, artifacts).await?;
-        submit_due_batches(client, &mut run, &plan.batches).await?
+        submit_due_batches(client, &mut run, &plan.batches, &budget).await?
     } else {
         false
     };
@@ -108,6 +94,50 @@ async fn check_run(
     Ok(run)
 }
 
+/// Asks CloudFront for every unfinished invalidation, side by side within the budget. One it
+/// does not answer in time keeps its last status, for the next check.
+async fn update_statuses(
+    client: &Client,
+    run: &mut Run,
+    budget: &Budget,
+) -> Result<(), WorkflowError> {
+    let unfinished: Vec<usize> = (0..run.invalidations.len())
+        .filter(|&index| !run.invalidations[index].is_completed())
+        .collect();
+    let calls = unfinished.iter().map(|&index| {
+        let invalidation = &run.invalidations[index];
+        invalidation_status(
+            client,
+            &invalidation.distribution_id,
+            &invalidation.invalidation_id,
+        )
+    });
+    let answers = budget.run_all(calls).await;
+    let mut failure = None;
+    for (index, answer) in unfinished.into_iter().zip(answers) {
+        let invalidation = &mut run.invalidations[index];
+        match answer {
+            Some(Ok(status)) => {
+                invalidation.status = status;
+                tracing::info!(
+                    distribution_id = %invalidation.distribution_id,
+                    invalidation_id = %invalidation.invalidation_id,
+                    status = %invalidation.status,
+                    "invalidation checked"
+                );
+            }
+            Some(Err(error)) => {
+                failure.get_or_insert(error);
+            }
+            None => tracing::info!(
+                invalidation_id = %invalidation.invalidation_id,
+                "no time left in this step to check the invalidation; the next check will"
+            ),
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
 /// "I1 on E1; not yet submitted: batch 2 for E2", for messages.
 fn describe_unfinished(run: &Run) -> String {
     let in_progress =
@@ -115,7 +145,15 @@ fn describe_unfinished(run: &Run) -> String {
     let pending: Vec<String> = run
         .pending
         .iter()
-        .map(|batch| format!("batch {} for {}", batch.batch, batch.distribution_id))
+        .map(|batch| match batch.refused_for_limit {
+            0 => format!("batch {} for {}", batch.batch, batch.distribution_id),
+            refused => format!(
+                "batch {} for {} (CloudFront refused it {refused} times: other invalidations \
+                 held the distribution's in-progress limit of {MAX_FILE_PATHS} file paths and \
+                 {MAX_WILDCARD_PATHS} wildcards)",
+                batch.batch, batch.distribution_id
+            ),
+        })
         .collect();
     match (in_progress.is_empty(), pending.is_empty()) {
         (_, true) => in_progress,

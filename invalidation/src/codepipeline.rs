@@ -8,12 +8,18 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_codepipeline::types::{
     ExecutionDetails, FailureDetails, FailureType as SdkFailureType,
 };
 use aws_sdk_codepipeline::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use backon::{ExponentialBuilder, Retryable};
 
 use crate::aws_error::classify;
@@ -84,6 +90,31 @@ pub struct JobTarget<'a> {
     /// result in CodePipeline names the run (ListActionExecutions shows it; the console links
     /// only custom actions to an external run).
     pub external_execution_id: Option<&'a str>,
+    /// Whether an earlier invocation of the reporting step may have recorded the result (the
+    /// state machine retried the step, or Lambda retried pipeline-entry).
+    pub earlier_attempts: bool,
+}
+
+/// Counts the HTTP attempts of the calls it is attached to, the SDK's own retries included: an
+/// `InvalidJobStateException` after any earlier attempt may be that attempt's result, recorded
+/// while its answer was lost.
+#[derive(Debug, Clone, Default)]
+struct AttemptCounter(Arc<AtomicU32>);
+
+impl Intercept for AttemptCounter {
+    fn name(&self) -> &'static str {
+        "AttemptCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// Records the result on the job. Returns whether CodePipeline already had it (a retry met the
@@ -95,29 +126,27 @@ pub async fn record_job_result(
     backoff: ExponentialBuilder,
 ) -> Result<bool, WorkflowError> {
     let job_id = target.job_id;
-    let attempts = AtomicU32::new(0);
-    let outcome = (|| async {
-        attempts.fetch_add(1, Ordering::Relaxed);
-        send(client, target, result).await
-    })
-    .retry(backoff)
-    .sleep(tokio::time::sleep)
-    .when(WorkflowError::is_transient)
-    .notify(|error, wait| {
-        tracing::warn!(
-            job_id,
-            error = error.name(),
-            message = %error.message,
-            retry_in_ms = wait.as_millis() as u64,
-            "recording the job result failed; retrying"
-        );
-    })
-    .await;
+    let attempts = AttemptCounter::default();
+    let outcome = (|| send(client, target, result, &attempts))
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(WorkflowError::is_transient)
+        .notify(|error, wait| {
+            tracing::warn!(
+                job_id,
+                error = error.name(),
+                message = %error.message,
+                retry_in_ms = wait.as_millis() as u64,
+                "recording the job result failed; retrying"
+            );
+        })
+        .await;
     match outcome {
         Ok(()) => Ok(false),
+        // Only a first-ever attempt meeting a closed job means someone else closed it.
         Err(error)
             if error.kind == ErrorKind::JobAlreadyClosed
-                && attempts.load(Ordering::Relaxed) > 1 =>
+                && (target.earlier_attempts || attempts.0.load(Ordering::Relaxed) > 1) =>
         {
             tracing::info!(job_id, "the job result was recorded by an earlier attempt");
             Ok(true)
@@ -130,6 +159,7 @@ async fn send(
     client: &Client,
     target: JobTarget<'_>,
     result: &JobResult,
+    attempts: &AttemptCounter,
 ) -> Result<(), WorkflowError> {
     let job_id = target.job_id;
     let call = format!("{} for job {job_id}", result.operation());
@@ -151,6 +181,8 @@ async fn send(
                     .build(),
             )
             .set_output_variables((!output_variables.is_empty()).then(|| output_variables.clone()))
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await
             .map(drop)
@@ -170,6 +202,8 @@ async fn send(
                     .set_external_execution_id(external_execution_id.map(str::to_owned))
                     .build(),
             )
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await
             .map(drop)
@@ -190,6 +224,8 @@ async fn send(
                 .put_job_failure_result()
                 .job_id(job_id)
                 .failure_details(details)
+                .customize()
+                .interceptor(attempts.clone())
                 .send()
                 .await
                 .map(drop)

@@ -246,6 +246,7 @@ mod tests {
             .map(|id| crate::payload::PendingBatch {
                 distribution_id: id.clone(),
                 batch: 4,
+                refused_for_limit: 0,
             })
             .collect();
         let token = Continuation::token(&run).unwrap();
@@ -267,6 +268,7 @@ mod tests {
         run.pending = vec![crate::payload::PendingBatch {
             distribution_id: "E2QWRUHEXAMPLE".into(),
             batch: 0,
+            refused_for_limit: 0,
         }];
         let token = Continuation::token(&run).unwrap();
         let continuation = Continuation::from_token(&token).unwrap();

@@ -14,10 +14,13 @@ use backon::{ExponentialBuilder, Retryable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::artifact::{read_paths, ArtifactStore};
 use crate::aws_error::classify;
 use crate::codepipeline::{record_job_result, JobResult, JobTarget};
-use crate::error::{ErrorKind, FailureType, WorkflowError};
-use crate::request::{parse_request, CODEPIPELINE_JOB_KEY};
+use crate::error::{ErrorKind, WorkflowError};
+use crate::job::{is_job_id, JobView, CODEPIPELINE_JOB_KEY};
+use crate::payload::Payload;
+use crate::request::{parse_request, shorten, MAX_INPUT_BYTES, PATHS_FROM_FILE_KEY};
 use crate::secrets::Secrets;
 
 /// The environment variable that gives pipeline-entry the state machine's ARN.
@@ -110,29 +113,42 @@ pub fn execution_name(job_id: &str) -> String {
 }
 
 /// Starts the run for a CodePipeline job event, or reports why it cannot.
+///
+/// The execution input is the event without its artifact credentials, so that they appear
+/// nowhere in Step Functions: a paths file the request names is read here, with those
+/// credentials, and its paths go in the input beside the event (see [`crate::request`]'s
+/// `pathsFromFile`). Only when they would make the input too large does the event keep its
+/// credentials, for the run to read the file itself.
 pub async fn start_pipeline_run(
     step_functions: &StepFunctions,
     codepipeline: &CodePipeline,
+    artifacts: &impl ArtifactStore,
     state_machine: &StateMachineTarget,
-    event: Value,
+    payload: Payload,
     backoff: ExponentialBuilder,
 ) -> Result<EntryOutcome, WorkflowError> {
-    let secrets = Secrets::from_request(&event);
-    let job_id = event
-        .get(CODEPIPELINE_JOB_KEY)
-        .and_then(|job| job.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            WorkflowError::invalid_input(
-                "pipeline-entry takes the event of a CodePipeline Lambda invoke action, \
-                 {\"CodePipeline.job\": {\"id\": …}}; start the state machine directly for other input",
-            )
-        })?;
+    let view = JobView::of_text(payload.text());
+    let secrets = Secrets::from_view(&view);
+    let job_id = view.id.clone().ok_or_else(|| {
+        WorkflowError::invalid_input(
+            "pipeline-entry takes the event of a CodePipeline Lambda invoke action, \
+             {\"CodePipeline.job\": {\"id\": …}}; start the state machine directly for other input",
+        )
+    })?;
+    if !is_job_id(&job_id) {
+        // CodePipeline would refuse a result for it: there is no job to tell.
+        return Err(secrets.redact_error(WorkflowError::invalid_input(format!(
+            "the CodePipeline job id `{}` is not a job id (a UUID)",
+            shorten(&job_id)
+        ))));
+    }
     let name = execution_name(&job_id);
-    let started = match check_request(&event).and_then(|()| state_machine.arn()) {
+    let started = match execution_input(&payload, artifacts).await {
         Err(rejection) => Err(rejection),
-        Ok(arn) => start(step_functions, arn, &name, &event, backoff).await,
+        Ok(input) => match state_machine.arn() {
+            Err(rejection) => Err(rejection),
+            Ok(arn) => start(step_functions, arn, &name, &input, backoff).await,
+        },
     };
     let mut outcome = EntryOutcome {
         job_id: job_id.clone(),
@@ -159,13 +175,16 @@ pub async fn start_pipeline_run(
                 error.message
             );
             let failure = JobResult::Failure {
-                failure_type: FailureType::for_error_name(error.name()),
+                failure_type: error.kind.failure_type(),
                 message: message.clone(),
             };
             let execution_arn = state_machine.execution_arn(&outcome.execution_name);
             let target = JobTarget {
                 job_id: &job_id,
                 external_execution_id: execution_arn.as_deref(),
+                // Lambda retries a failed invocation, which may have recorded this failure
+                // before it failed; no run started, so nobody else reports to the job.
+                earlier_attempts: true,
             };
             // If even this fails, the error makes Lambda retry the whole (idempotent) invocation.
             record_job_result(codepipeline, target, &failure, backoff)
@@ -182,24 +201,54 @@ enum Started {
     Already,
 }
 
-/// Rejects now what the run would reject: every value, and the paths too unless they come
-/// from a paths file, which only the run reads (pipeline-entry downloads no artifact).
-fn check_request(event: &Value) -> Result<(), WorkflowError> {
-    let parsed = parse_request(event)?;
-    if parsed.paths_file.is_none() {
+/// The execution input for a job event, once everything that can be checked now was: every
+/// value, the paths file (read here) and the paths. Without credentials, unless a paths file's
+/// paths do not fit in the input.
+async fn execution_input(
+    payload: &Payload,
+    artifacts: &impl ArtifactStore,
+) -> Result<Value, WorkflowError> {
+    let event: Value = payload.parse("pipeline-entry")?;
+    let parsed = parse_request(&event)?;
+    let mut input = without_credentials(&event);
+    let Some(file) = parsed.paths_file.clone() else {
         parsed.plan(Vec::new())?;
+        return Ok(input);
+    };
+    let read = read_paths(artifacts, &file).await?;
+    parsed.plan(read.clone())?;
+    input[PATHS_FROM_FILE_KEY] = serde_json::json!({"file": file.file, "paths": read});
+    let size = serde_json::to_vec(&input).map_or(usize::MAX, |bytes| bytes.len());
+    if size <= MAX_INPUT_BYTES {
+        Ok(input)
+    } else {
+        tracing::info!(
+            size,
+            "the paths file's paths do not fit in the execution input: the run reads the file"
+        );
+        Ok(event)
     }
-    Ok(())
+}
+
+/// The event with its artifact credentials emptied (the event type requires the key).
+fn without_credentials(event: &Value) -> Value {
+    let mut event = event.clone();
+    if let Some(credentials) =
+        event.pointer_mut(&format!("/{CODEPIPELINE_JOB_KEY}/data/artifactCredentials"))
+    {
+        *credentials = serde_json::json!({});
+    }
+    event
 }
 
 async fn start(
     client: &StepFunctions,
     state_machine_arn: &str,
     name: &str,
-    event: &Value,
+    input: &Value,
     backoff: ExponentialBuilder,
 ) -> Result<Started, WorkflowError> {
-    let input = event.to_string();
+    let input = input.to_string();
     let call = format!("StartExecution {name} of {state_machine_arn}");
     let attempt = || async {
         let answer = client

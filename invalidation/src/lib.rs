@@ -23,18 +23,21 @@
 pub mod artifact;
 mod aws_error;
 pub mod batches;
+pub mod budget;
 pub mod check;
 pub mod cloudfront;
 pub mod codepipeline;
 pub mod continuation;
 pub mod entry;
 pub mod error;
+pub mod job;
 pub mod logging;
 pub mod payload;
 pub mod planning;
 pub mod report;
 pub mod request;
 pub mod schedule;
+pub mod sdk;
 pub mod secrets;
 pub mod start;
 

@@ -10,19 +10,102 @@
 //! Field names are camelCase because the state machine reads them with JSONPath
 //! (`$.run.allCompleted`, `$.run.waitSeconds`, `$.status`).
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{FailureType, WorkflowError};
 
-/// Reads a function's payload, turning a shape error into [`crate::ErrorKind::InvalidInput`]
-/// (lambda_runtime's own deserialization error would carry an unreadable Rust type name).
-pub fn from_payload<T: serde::de::DeserializeOwned>(
+/// A function's payload as Lambda delivered it, not yet parsed.
+///
+/// The functions take this rather than a parsed value because lambda_runtime's own parsing fails
+/// on JSON nested deeper than serde_json's recursion limit (128) or holding a lone UTF-16
+/// surrogate escape, and then names the error with a Rust type name
+/// (`&lambda_runtime::deserializer::DeserializeError`). Taking the raw text always succeeds
+/// (serde_json skips it without recursion or decoding), and [`Payload::parse`] turns any problem
+/// into an `InvalidInput` that says where it is, which report-result can still report.
+#[derive(Debug, Clone)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    /// The payload's JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Reads the payload as `T`; a problem is [`crate::ErrorKind::InvalidInput`] naming the
+    /// path of the bad value (`request.paths[2]: invalid type: …`).
+    pub fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T, WorkflowError> {
+        from_json_text(&format!("{what} payload"), self.text())
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(value: Value) -> Self {
+        Self(RawValue::from_string(value.to_string()).expect("a Value serializes as JSON"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self)
+    }
+}
+
+/// Reads JSON text as `T`; a problem is [`crate::ErrorKind::InvalidInput`] starting with `what`
+/// and naming the path of the bad value: "start-invalidation payload: request.paths[0]: invalid
+/// type: …".
+pub fn from_json_text<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, WorkflowError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| WorkflowError::invalid_input(describe_parse_error(what, &e)))?;
+    deserializer
+        .end()
+        .map_err(|e| WorkflowError::invalid_input(format!("{what}: {e}")))?;
+    Ok(parsed)
+}
+
+/// The message for a parse error, with a plain word for the two problems serde_json names
+/// tersely.
+fn describe_parse_error(
     what: &str,
-    payload: Value,
-) -> Result<T, WorkflowError> {
-    serde_json::from_value(payload)
-        .map_err(|e| WorkflowError::invalid_input(format!("{what} payload: {e}")))
+    error: &serde_path_to_error::Error<serde_json::Error>,
+) -> String {
+    let at = describe_path(error.path());
+    let detail = error.inner().to_string();
+    let why = if detail.starts_with("recursion limit exceeded") {
+        format!("{detail} (the JSON nests deeper than the 128 levels it may)")
+    } else if detail.contains("surrogate") || detail.contains("end of hex escape") {
+        format!(
+            "{detail} (a \\u escape that is no whole character: half of a UTF-16 surrogate pair, \
+             or fewer than four hex digits)"
+        )
+    } else {
+        detail
+    };
+    format!("{what}: {at}{why}")
+}
+
+/// "request.paths[2]: " for a message, or nothing at the top (`.`) or where serde could not tell
+/// (`?`); a path deeper than a person reads is cut.
+fn describe_path(path: &serde_path_to_error::Path) -> String {
+    const KEEP: usize = 60;
+    let path = path.to_string();
+    match path.as_str() {
+        "." | "?" => String::new(),
+        _ if path.len() > KEEP => format!("{}…: ", &path[..path.floor_char_boundary(KEEP)]),
+        _ => format!("{path}: "),
+    }
+}
+
+/// Reads a value as `T`, naming the path of a bad value in the message (`input:
+/// distributionId: invalid type: …`); for inputs already parsed into a [`Value`].
+pub fn from_value<T: DeserializeOwned>(what: &str, value: &Value) -> Result<T, WorkflowError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = describe_path(e.path());
+        WorkflowError::invalid_input(format!("{what}: {at}{}", e.inner()))
+    })
 }
 
 /// What start-invalidation receives: the execution input, untouched, and facts about the run.
@@ -126,6 +209,15 @@ pub struct PendingBatch {
     pub distribution_id: String,
     /// Its place in the plan (0 is submitted by start-invalidation).
     pub batch: usize,
+    /// How often CloudFront refused it because other invalidations filled the distribution's
+    /// in-progress limits (said when the run times out waiting).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub refused_for_limit: u32,
+}
+
+/// For `skip_serializing_if`.
+pub(crate) fn is_zero_u32(count: &u32) -> bool {
+    *count == 0
 }
 
 /// What check-status receives: the run, and the execution input to plan later batches from.
@@ -179,6 +271,44 @@ pub struct ReportInput {
     /// The error a `Catch` caught.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
+}
+
+/// What report-result receives. From the state machine: the state when it reached ReportResult,
+/// and how often the state machine has retried the step (`$$.State.RetryCount`: an earlier
+/// attempt may have recorded the result). As pipeline-entry's on-failure destination: Lambda's
+/// record of an asynchronous invocation that failed on every attempt.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRequest {
+    /// The state machine's state (from the state machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ReportInput>,
+    /// `$$.State.RetryCount` of the ReportResult step (from the state machine).
+    #[serde(default)]
+    pub retry_count: u32,
+    /// The failed invocation (in an on-failure destination's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_context: Option<InvocationContext>,
+    /// The event the failed invocation was given: a CodePipeline job event (in a record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_payload: Option<Box<RawValue>>,
+    /// What the last attempt answered: Lambda's error document (in a record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_payload: Option<Box<RawValue>>,
+}
+
+/// `requestContext` of Lambda's record of an asynchronous invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationContext {
+    /// `RetriesExhausted` or `EventAgeExceeded`.
+    pub condition: String,
+    /// The function that failed.
+    #[serde(default)]
+    pub function_arn: String,
+    /// How many times Lambda ran it.
+    #[serde(default)]
+    pub approximate_invoke_count: u32,
 }
 
 /// The error object a Step Functions `Catch` puts at its `ResultPath`.
@@ -312,16 +442,52 @@ mod tests {
     }
 
     #[test]
-    fn a_shape_error_in_a_payload_is_invalid_input() {
-        let error =
-            from_payload::<Run>("check-status", serde_json::json!({"checks": 1})).unwrap_err();
+    fn a_shape_error_in_a_payload_is_invalid_input_naming_where() {
+        let payload = Payload::from(serde_json::json!({"checks": 1}));
+        let error = payload.parse::<Run>("check-status").unwrap_err();
         assert_eq!(error.name(), "InvalidInput");
+        assert_eq!(
+            error.message,
+            "check-status payload: missing field `deadline` at line 1 column 12"
+        );
+        let payload = Payload::from(serde_json::json!({"run": {"jobId": 7}}));
+        let error = payload.parse::<CheckInput>("check-status").unwrap_err();
+        assert_eq!(
+            error.message,
+            "check-status payload: run.jobId: invalid type: integer `7`, expected a string at line 1 column 17"
+        );
+    }
+
+    #[test]
+    fn payloads_the_runtime_cannot_parse_are_read_and_named() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let payload: Payload = serde_json::from_str(&format!(r#"{{"request": {deep}}}"#)).unwrap();
+        let error = payload
+            .parse::<StartInput>("start-invalidation")
+            .unwrap_err();
         assert!(
             error
                 .message
-                .starts_with("check-status payload: missing field"),
+                .starts_with("start-invalidation payload: request[0][0][0]")
+                && error
+                    .message
+                    .contains("…: recursion limit exceeded at line 1 column 139")
+                && error
+                    .message
+                    .ends_with("(the JSON nests deeper than the 128 levels it may)"),
             "{}",
             error.message
+        );
+        let payload: Payload =
+            serde_json::from_str(r#"{"request": {"paths": ["\ud800"]}}"#).unwrap();
+        let error = payload
+            .parse::<StartInput>("start-invalidation")
+            .unwrap_err();
+        assert_eq!(
+            error.message,
+            "start-invalidation payload: request.paths[0]: unexpected end of hex escape at line 1 \
+             column 31 (a \\u escape that is no whole character: half of a UTF-16 surrogate \
+             pair, or fewer than four hex digits)"
         );
     }
 }

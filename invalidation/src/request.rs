@@ -14,10 +14,24 @@ use serde_json::Value;
 use crate::artifact::{read_paths, ArtifactCredentials, ArtifactStore, PathsFile};
 use crate::continuation::{Continuation, MAX_TOKEN_CHARS};
 use crate::error::WorkflowError;
+use crate::job::is_job_id;
+use crate::payload::{from_json_text, from_value};
 use crate::planning::{plan, PlanOptions};
 
-/// The key under which CodePipeline puts the job in a Lambda invoke event.
-pub const CODEPIPELINE_JOB_KEY: &str = "CodePipeline.job";
+pub use crate::job::CODEPIPELINE_JOB_KEY;
+/// The key of the execution input, beside `CodePipeline.job`, under which pipeline-entry puts
+/// the paths it read from the job's paths file: `{"file": <pathsFile>, "paths": [...]}`. With
+/// it, the event carries no artifact credentials and no step reads the artifact again.
+pub const PATHS_FROM_FILE_KEY: &str = "pathsFromFile";
+
+/// The paths pipeline-entry read from a paths file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathsRead {
+    file: String,
+    paths: Vec<String>,
+}
+
 /// Paths invalidated when the request names none.
 pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
 /// How long a run waits for `Completed` when the request does not say.
@@ -76,8 +90,11 @@ pub struct ParsedRequest {
     pub distribution_ids: Vec<String>,
     /// `paths` as given, if given.
     pub listed_paths: Option<Vec<String>>,
-    /// The paths file named by `pathsFile`, with where to read it.
+    /// The paths file named by `pathsFile`, with where to read it, unless pipeline-entry read
+    /// it already.
     pub paths_file: Option<PathsFile>,
+    /// The paths of the `pathsFile` that pipeline-entry read (`pathsFromFile` of the input).
+    pub paths_read: Option<Vec<String>>,
     /// How to plan; `collapseAbove` sets the collapse threshold.
     pub plan_options: PlanOptions,
     /// How long to wait for every invalidation to complete.
@@ -127,24 +144,35 @@ pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
         )));
     }
     if !fields.contains_key(CODEPIPELINE_JOB_KEY) {
-        let parameters = Parameters::deserialize(input)
-            .map_err(|e| WorkflowError::invalid_input(format!("input: {e}")))?;
+        let parameters: Parameters = from_value("input", input)?;
         return validate(parameters, None, None);
     }
-    if let Some(other) = fields.keys().find(|key| *key != CODEPIPELINE_JOB_KEY) {
+    if let Some(other) = fields
+        .keys()
+        .find(|key| *key != CODEPIPELINE_JOB_KEY && *key != PATHS_FROM_FILE_KEY)
+    {
         return Err(WorkflowError::invalid_input(format!(
             "input: unknown key `{other}` beside `{CODEPIPELINE_JOB_KEY}`"
         )));
     }
+    let paths_read: Option<PathsRead> = match fields.get(PATHS_FROM_FILE_KEY) {
+        Some(read) => Some(from_value(PATHS_FROM_FILE_KEY, read)?),
+        None => None,
+    };
     // Never format this event with `{:?}`: it holds the artifact credentials.
-    let event = CodePipelineJobEvent::deserialize(input).map_err(|e| {
-        WorkflowError::invalid_input(format!("the CodePipeline job event is malformed: {e}"))
-    })?;
+    let event: CodePipelineJobEvent = from_value("the CodePipeline job event", input)?;
     let job = event.code_pipeline_job;
     let job_id = job
         .id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| WorkflowError::invalid_input("the CodePipeline job event has no job id"))?;
+    if !is_job_id(&job_id) {
+        return Err(WorkflowError::invalid_input(format!(
+            "the CodePipeline job id `{}` is not a job id (CodePipeline's are UUIDs, such as \
+             11111111-abcd-1111-abcd-111111abcdef)",
+            shorten(&job_id)
+        )));
+    }
     let continuation = match job.data.continuation_token.as_deref() {
         Some(token) if !token.is_empty() => Some(Continuation::from_token(token)?),
         _ => None,
@@ -159,7 +187,7 @@ pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
     let mut request = validate(
         parse_user_parameters(&user_parameters)?,
         Some(job_id),
-        Some(&job.data),
+        Some((&job.data, paths_read)),
     )?;
     request.continuation = continuation;
     Ok(request)
@@ -175,8 +203,7 @@ fn parse_user_parameters(text: &str) -> Result<Parameters, WorkflowError> {
         ));
     }
     if text.starts_with('{') {
-        return serde_json::from_str(text)
-            .map_err(|e| WorkflowError::invalid_input(format!("UserParameters: {e}")));
+        return from_json_text("UserParameters", text);
     }
     if is_distribution_id(text) {
         return Ok(Parameters {
@@ -193,7 +220,7 @@ fn parse_user_parameters(text: &str) -> Result<Parameters, WorkflowError> {
 fn validate(
     parameters: Parameters,
     job_id: Option<String>,
-    job: Option<&CodePipelineData>,
+    job: Option<(&CodePipelineData, Option<PathsRead>)>,
 ) -> Result<ParsedRequest, WorkflowError> {
     let distribution_ids = match (parameters.distribution_id, parameters.distribution_ids) {
         (Some(_), Some(_)) => {
@@ -237,7 +264,13 @@ fn validate(
             "paths is empty: name at least one path, or leave paths out to invalidate /*",
         ));
     }
+    let mut paths_read = None;
     let paths_file = match (parameters.paths_file, job) {
+        (None, Some((_, Some(_)))) => {
+            return Err(WorkflowError::invalid_input(format!(
+                "input: `{PATHS_FROM_FILE_KEY}` is given, and UserParameters names no pathsFile"
+            )))
+        }
         (None, _) => {
             if let Some(artifact) = parameters.paths_artifact {
                 return Err(WorkflowError::invalid_input(format!(
@@ -254,7 +287,19 @@ fn validate(
                 shorten(&file)
             )))
         }
-        (Some(file), Some(job)) => Some(locate_paths_file(
+        (Some(file), Some((_, Some(read)))) => {
+            if read.file != file {
+                return Err(WorkflowError::invalid_input(format!(
+                    "input: `{PATHS_FROM_FILE_KEY}` holds the paths of `{}`, and UserParameters \
+                     names pathsFile `{}`",
+                    shorten(&read.file),
+                    shorten(&file)
+                )));
+            }
+            paths_read = Some(read.paths);
+            None
+        }
+        (Some(file), Some((job, None))) => Some(locate_paths_file(
             file,
             parameters.paths_artifact.as_deref(),
             job,
@@ -289,6 +334,7 @@ fn validate(
         distribution_ids,
         listed_paths: parameters.paths,
         paths_file,
+        paths_read,
         plan_options,
         timeout_seconds,
         continuation: None,
@@ -379,16 +425,18 @@ impl ParsedRequest {
         self,
         artifacts: &impl ArtifactStore,
     ) -> Result<InvalidationRequest, WorkflowError> {
-        let from_file = match &self.paths_file {
-            Some(file) => read_paths(artifacts, file).await?,
-            None => Vec::new(),
+        let from_file = match (&self.paths_read, &self.paths_file) {
+            (Some(read), _) => read.clone(),
+            (None, Some(file)) => read_paths(artifacts, file).await?,
+            (None, None) => Vec::new(),
         };
         self.plan(from_file)
     }
 
     /// Plans `paths` and the paths read from the paths file together; with neither, `/*`.
     pub fn plan(self, from_file: Vec<String>) -> Result<InvalidationRequest, WorkflowError> {
-        let requested: Vec<String> = match (self.listed_paths, self.paths_file.is_some()) {
+        let from_a_file = self.paths_file.is_some() || self.paths_read.is_some();
+        let requested: Vec<String> = match (self.listed_paths, from_a_file) {
             (None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
             (listed, _) => listed.into_iter().flatten().chain(from_file).collect(),
         };
@@ -729,16 +777,17 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_job_event_never_quotes_its_credentials() {
+    fn a_malformed_job_event_is_named_with_the_path_of_the_bad_value() {
         let mut event = job_event("E2QWRUHEXAMPLE");
         event["CodePipeline.job"]["data"]["artifactCredentials"]["secretAccessKey"] =
             json!(12345678901234u64);
         let message = rejection(event);
-        // serde names the bad value; the start function redacts it (see secrets.rs), and the
-        // request parser itself must at least say which event was malformed.
-        assert!(
-            message.starts_with("the CodePipeline job event is malformed"),
-            "{message}"
+        // The parser quotes the bad value; the steps redact credentials from every message
+        // (secrets.rs, and the steps' own tests).
+        assert_eq!(
+            message,
+            "the CodePipeline job event: CodePipeline.job.data.artifactCredentials.\
+             secretAccessKey: invalid type: integer `12345678901234`, expected a string"
         );
     }
 

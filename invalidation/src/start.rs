@@ -4,13 +4,13 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::Client;
 use aws_smithy_types::date_time::{DateTime, Format};
-use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
 use crate::batches::{pending_batches, submit_due_batches};
+use crate::budget::Budget;
 use crate::continuation::Continuation;
 use crate::error::WorkflowError;
-use crate::payload::{from_payload, InvalidationState, Run, StartInput};
+use crate::payload::{InvalidationState, Payload, Run, StartInput};
 use crate::request::{parse_request, ParsedRequest};
 use crate::schedule::seconds_before_next_check;
 use crate::secrets::Secrets;
@@ -29,13 +29,13 @@ use crate::secrets::Secrets;
 pub async fn start_invalidation(
     client: &Client,
     artifacts: &impl ArtifactStore,
-    payload: Value,
-    now: SystemTime,
+    payload: Payload,
+    budget: Budget,
     reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
-    let input: StartInput = from_payload("start-invalidation", payload)?;
+    let input: StartInput = payload.parse("start-invalidation")?;
     let secrets = Secrets::from_request(&input.request);
-    start_run(client, artifacts, &input, now, reply_window)
+    start_run(client, artifacts, &input, budget, reply_window)
         .await
         .map_err(|error| secrets.redact_error(error))
 }
@@ -44,9 +44,10 @@ async fn start_run(
     client: &Client,
     artifacts: &impl ArtifactStore,
     input: &StartInput,
-    now: SystemTime,
+    budget: Budget,
     reply_window: Duration,
 ) -> Result<Run, WorkflowError> {
+    let now = budget.now;
     let parsed = parse_request(&input.request)?;
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
     let reply_by = parsed.job_id.as_ref().map(|_| started + reply_window);
@@ -82,7 +83,7 @@ async fn start_run(
     };
     // Each distribution's first batch, unless another deploy's invalidations hold its limit:
     // then the batch waits like any other, and check-status submits it.
-    submit_due_batches(client, &mut run, &request.batches).await?;
+    submit_due_batches(client, &mut run, &request.batches, &budget).await?;
     run.all_completed = run.is_finished();
     Ok(run)
 }

@@ -3,7 +3,7 @@
 //! (tracing caches each call site's interest process-wide).
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationOutput;
 use aws_sdk_cloudfront::types::Invalidation;
@@ -11,6 +11,7 @@ use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResult
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 use invalidation::artifact::{ArtifactStore, PathsFile};
+use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::payload::Run;
@@ -94,9 +95,9 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
     let mut run: Run = start_invalidation(
         &cloudfront,
         &Artifact { broken: false },
-        start,
-        SystemTime::now(),
-        std::time::Duration::from_secs(900),
+        start.into(),
+        Budget::of(SystemTime::now(), Duration::from_secs(30)),
+        Duration::from_secs(900),
     )
     .await
     .unwrap();
@@ -110,8 +111,8 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
     let check_error = check_status(
         &cloudfront,
         &Artifact { broken: true },
-        json!({"run": run, "request": job_event()}),
-        SystemTime::now(),
+        json!({"run": run, "request": job_event()}).into(),
+        Budget::of(SystemTime::now(), Duration::from_secs(30)),
     )
     .await
     .unwrap_err();
@@ -125,11 +126,12 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
     let pipeline = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&put]);
     let outcome = report_result(
         &pipeline,
-        json!({
+        json!({"state": {
             "request": job_event(),
             "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
             "error": {"Error": "InvalidInput", "Cause": format!("bad key {}", CREDENTIALS[1])}
-        }),
+        }})
+        .into(),
         report_backoff(),
     )
     .await

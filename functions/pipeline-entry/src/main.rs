@@ -1,22 +1,26 @@
 //! pipeline-entry: starts the state machine for a CodePipeline job, or reports why it cannot;
 //! the work is [`invalidation::entry::start_pipeline_run`].
 
+use invalidation::artifact::S3Artifacts;
 use invalidation::codepipeline::report_backoff;
 use invalidation::entry::{start_pipeline_run, StateMachineTarget};
+use invalidation::payload::Payload;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     invalidation::logging::init();
     let state_machine = StateMachineTarget::from_env();
-    let config = aws_config::load_from_env().await;
+    let config = invalidation::sdk::config().await;
     let step_functions = aws_sdk_sfn::Client::new(&config);
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
-    run(service_fn(|event: LambdaEvent<Value>| {
+    // A paths file is read here, with the job's artifact credentials, so the run needs none.
+    let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
+    run(service_fn(|event: LambdaEvent<Payload>| {
         start_pipeline_run(
             &step_functions,
             &codepipeline,
+            &artifacts,
             &state_machine,
             event.payload,
             report_backoff(),

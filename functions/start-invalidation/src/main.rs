@@ -4,27 +4,23 @@
 use std::time::SystemTime;
 
 use invalidation::artifact::S3Artifacts;
+use invalidation::budget::Budget;
 use invalidation::continuation::reply_window_from_env;
+use invalidation::payload::Payload;
 use invalidation::start::start_invalidation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     invalidation::logging::init();
     let reply_window = reply_window_from_env()?;
-    let config = aws_config::load_from_env().await;
+    let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     // Paths files are read with each job's artifact credentials, not the function's role.
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
-    run(service_fn(|event: LambdaEvent<Value>| {
-        start_invalidation(
-            &cloudfront,
-            &artifacts,
-            event.payload,
-            SystemTime::now(),
-            reply_window,
-        )
+    run(service_fn(|event: LambdaEvent<Payload>| {
+        let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
+        start_invalidation(&cloudfront, &artifacts, event.payload, budget, reply_window)
     }))
     .await
 }

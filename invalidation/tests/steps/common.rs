@@ -1,0 +1,355 @@
+//! What the step tests share: stubbed clients, AWS error documents, payloads as the state
+//! machine builds them, and callers of each step with the test defaults.
+#![allow(dead_code, unused_imports)]
+
+pub use std::sync::{Arc, Mutex};
+pub use std::time::{Duration, SystemTime};
+
+pub use aws_sdk_cloudfront::config::retry::RetryConfig;
+pub use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationOutput;
+pub use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationOutput;
+pub use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
+pub use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
+pub use aws_sdk_codepipeline::operation::put_job_success_result::PutJobSuccessResultOutput;
+pub use aws_sdk_codepipeline::types::FailureType as SdkFailureType;
+pub use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+pub use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+pub use aws_smithy_types::DateTime;
+pub use invalidation::artifact::{ArtifactStore, PathsFile};
+pub use invalidation::budget::Budget;
+pub use invalidation::check::check_status;
+pub use invalidation::codepipeline::report_backoff;
+pub use invalidation::entry::{start_pipeline_run, EntryOutcome, StateMachineTarget};
+pub use invalidation::payload::{Outcome, Run, RunStatus};
+pub use invalidation::report::report_result;
+pub use invalidation::start::start_invalidation;
+pub use invalidation::{ErrorKind, FailureType, WorkflowError};
+pub use serde_json::{json, Value};
+
+pub const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
+/// The reply window the tests run with (the default's 15 minutes).
+pub const WINDOW: Duration = Duration::from_secs(900);
+pub const CREDENTIALS: [&str; 3] = [
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
+];
+
+/// For runs whose request names no paths file: reading an artifact is a test failure.
+pub struct NoArtifacts;
+
+impl ArtifactStore for NoArtifacts {
+    async fn read_artifact(&self, file: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        panic!("this test reads no artifact, yet {file:?} was read")
+    }
+}
+
+/// A check-status payload as the state machine builds it, for a run of a one-distribution
+/// request (a run with pending batches needs [`checking_request`] with its own request).
+pub fn checking(run: impl serde::Serialize) -> Value {
+    checking_request(run, json!({"distributionId": "E2QWRUHEXAMPLE"}))
+}
+
+pub fn checking_request(run: impl serde::Serialize, request: Value) -> Value {
+    json!({"run": run, "request": request})
+}
+
+pub fn event(name: &str) -> Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A start-invalidation payload as the state machine's Prepare state builds it.
+pub fn start_payload(request: Value) -> Value {
+    json!({"request": request, "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"}})
+}
+
+pub fn at(rfc3339: &str) -> SystemTime {
+    DateTime::from_str(rfc3339, aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+pub fn cloudfront(rules: &[&Rule]) -> aws_sdk_cloudfront::Client {
+    mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, rules, |config| {
+        config.retry_config(RetryConfig::disabled())
+    })
+}
+
+pub fn codepipeline(rules: &[&Rule]) -> aws_sdk_codepipeline::Client {
+    mock_client!(
+        aws_sdk_codepipeline,
+        RuleMode::Sequential,
+        rules,
+        |config| config.retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
+    )
+}
+
+pub fn invalidation(id: &str, status: &str, paths: &[String], reference: &str) -> Invalidation {
+    Invalidation::builder()
+        .id(id)
+        .status(status)
+        .create_time(DateTime::from_secs(1_795_000_000))
+        .invalidation_batch(
+            InvalidationBatch::builder()
+                .caller_reference(reference)
+                .paths(
+                    Paths::builder()
+                        .quantity(paths.len() as i32)
+                        .set_items(Some(paths.to_vec()))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+/// CreateInvalidation answering like CloudFront: an id per distribution, the batch echoed.
+pub fn create_rule() -> Rule {
+    mock!(aws_sdk_cloudfront::Client::create_invalidation).then_compute_output(|request| {
+        let distribution = request.distribution_id().unwrap();
+        let batch = request.invalidation_batch().unwrap();
+        let paths = batch.paths().unwrap().items().to_vec();
+        CreateInvalidationOutput::builder()
+            .invalidation(invalidation(
+                &format!("I{distribution}"),
+                "InProgress",
+                &paths,
+                batch.caller_reference(),
+            ))
+            .location("https://cloudfront.amazonaws.com/2020-05-31/distribution/x/invalidation/y")
+            .build()
+    })
+}
+
+/// The batches CreateInvalidation was sent: (caller reference, paths, quantity).
+pub type SentBatches = Arc<Mutex<Vec<(String, Vec<String>, i32)>>>;
+
+/// CreateInvalidation that records each batch it is sent and answers with invalidation `id`.
+pub fn recording_create_rule(id: &'static str) -> (Rule, SentBatches) {
+    let sent = SentBatches::default();
+    let record = sent.clone();
+    let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .match_requests(move |request| {
+            let batch = request.invalidation_batch().unwrap();
+            record.lock().unwrap().push((
+                batch.caller_reference().to_owned(),
+                batch.paths().unwrap().items().to_vec(),
+                batch.paths().unwrap().quantity(),
+            ));
+            true
+        })
+        .then_output(move || {
+            CreateInvalidationOutput::builder()
+                .invalidation(invalidation(id, "InProgress", &[], "x"))
+                .build()
+        });
+    (rule, sent)
+}
+
+/// (caller reference, quantity) of each batch sent.
+pub fn quantities(sent: &SentBatches) -> Vec<(String, i32)> {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .map(|(reference, _, quantity)| (reference.clone(), *quantity))
+        .collect()
+}
+
+/// CloudFront's XML error document.
+pub fn cloudfront_error(code: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>message of {code}</Message></Error><RequestId>b3f1c2d4</RequestId></ErrorResponse>"#
+    )
+}
+
+/// An HTTP answer carrying CloudFront's error document.
+pub fn cloudfront_error_response(
+    status: u16,
+    code: &str,
+) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    aws_smithy_runtime_api::http::Response::new(
+        status.try_into().unwrap(),
+        aws_smithy_types::body::SdkBody::from(cloudfront_error(code)),
+    )
+}
+
+/// GetInvalidation answering with this status.
+pub fn get_output(status: &str) -> GetInvalidationOutput {
+    GetInvalidationOutput::builder()
+        .invalidation(invalidation("IA", status, &[], "r-A"))
+        .build()
+}
+
+/// CodePipeline's JSON 1.1 error document.
+pub fn codepipeline_error(code: &str) -> String {
+    format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
+}
+
+pub fn run_in_progress(deadline: &str, checks: u32) -> Value {
+    json!({
+        "jobId": null,
+        "deadline": deadline,
+        "pathCount": 1,
+        "pathsRequested": 1,
+        "invalidations": [
+            {"distributionId": "E2QWRUHEXAMPLE", "invalidationId": "IA", "callerReference": "r-A", "status": "InProgress"},
+            {"distributionId": "E1U5RQF7T870K0", "invalidationId": "IB", "callerReference": "r-B", "status": "Completed"}
+        ],
+        "checks": checks,
+        "checksSinceSubmit": checks,
+        "allCompleted": false,
+        "waitSeconds": 5,
+        "replyBy": null,
+        "replyDue": false
+    })
+}
+
+/// How long a step may run in these tests (check-status's Lambda timeout).
+pub const STEP_TIME: Duration = Duration::from_secs(30);
+
+/// start-invalidation with this payload at `now`.
+pub async fn start(
+    client: &aws_sdk_cloudfront::Client,
+    artifacts: &impl ArtifactStore,
+    payload: Value,
+    now: SystemTime,
+    reply_window: Duration,
+) -> Result<Run, WorkflowError> {
+    start_invalidation(
+        client,
+        artifacts,
+        payload.into(),
+        Budget::of(now, STEP_TIME),
+        reply_window,
+    )
+    .await
+}
+
+/// check-status with this payload at `now`.
+pub async fn check(
+    client: &aws_sdk_cloudfront::Client,
+    artifacts: &impl ArtifactStore,
+    payload: Value,
+    now: SystemTime,
+) -> Result<Run, WorkflowError> {
+    check_status(
+        client,
+        artifacts,
+        payload.into(),
+        Budget::of(now, STEP_TIME),
+    )
+    .await
+}
+
+/// report-result with the state machine's state, on the step's first attempt.
+pub async fn report(
+    client: &aws_sdk_codepipeline::Client,
+    state: Value,
+) -> Result<Outcome, invalidation::WorkflowError> {
+    report_payload(client, json!({"state": state, "retryCount": 0})).await
+}
+
+/// report-result with this payload as it is.
+pub async fn report_payload(
+    client: &aws_sdk_codepipeline::Client,
+    payload: Value,
+) -> Result<Outcome, invalidation::WorkflowError> {
+    report_result(
+        client,
+        payload.into(),
+        report_backoff().with_min_delay(Duration::from_millis(1)),
+    )
+    .await
+}
+
+/// The state in an events/ file of report-result's payload.
+pub fn report_state(name: &str) -> Value {
+    event(name)["state"].clone()
+}
+
+pub fn failure_rule(expected_type: SdkFailureType, message_start: &'static str) -> Rule {
+    mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+        .match_requests(move |request| {
+            let details = request.failure_details().unwrap();
+            details.r#type() == &expected_type && details.message().starts_with(message_start)
+        })
+        .then_output(|| PutJobFailureResultOutput::builder().build())
+}
+
+/// The job CodePipeline creates after an "in progress" reply carrying `token`.
+pub fn continued_job(token: &str) -> Value {
+    let mut job = event("codepipeline-job.json");
+    job["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
+    job["CodePipeline.job"]["data"]["continuationToken"] = json!(token);
+    job
+}
+
+pub fn step_functions(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+    mock_client!(aws_sdk_sfn, RuleMode::Sequential, rules, |config| config
+        .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled()))
+}
+
+pub fn sfn_error(code: &str) -> String {
+    format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
+}
+
+pub async fn enter(
+    sfn: &aws_sdk_sfn::Client,
+    pipeline: &aws_sdk_codepipeline::Client,
+    event: Value,
+) -> Result<EntryOutcome, invalidation::WorkflowError> {
+    enter_with(
+        sfn,
+        pipeline,
+        StateMachineTarget::new(Some(
+            "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation".into(),
+        )),
+        event,
+    )
+    .await
+}
+
+pub async fn enter_with(
+    sfn: &aws_sdk_sfn::Client,
+    pipeline: &aws_sdk_codepipeline::Client,
+    state_machine: StateMachineTarget,
+    event: Value,
+) -> Result<EntryOutcome, invalidation::WorkflowError> {
+    start_pipeline_run(
+        sfn,
+        pipeline,
+        &NoArtifacts,
+        &state_machine,
+        event.into(),
+        report_backoff().with_min_delay(Duration::from_millis(1)),
+    )
+    .await
+}
+
+pub fn forty_wildcards() -> Value {
+    let paths: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
+    json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths})
+}
+
+/// An artifact store holding one zip.
+pub struct ZipArtifact(pub Vec<u8>);
+
+impl ArtifactStore for ZipArtifact {
+    async fn read_artifact(&self, _: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        Ok(self.0.clone())
+    }
+}
+
+pub fn local_zip(name: &str, text: &str) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, text.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}

@@ -1,0 +1,12 @@
+//! The three steps against the real SDK clients, with answers stubbed by aws-smithy-mocks.
+//! Error answers are CloudFront's and CodePipeline's own wire documents, so the SDK parses them
+//! exactly as it would parse the services' answers.
+
+mod common;
+
+mod batches;
+mod check;
+mod entry;
+mod reply_window;
+mod report;
+mod start;

@@ -1,0 +1,212 @@
+//! Tests of report-result.
+
+use super::common::*;
+
+#[tokio::test]
+async fn success_is_recorded_with_a_summary_and_output_variables() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .match_requests(|request| {
+            let details = request.execution_details().unwrap();
+            let variables = request.output_variables().unwrap();
+            request.job_id() == Some(JOB_ID)
+                && details.summary() == Some("Invalidated 2 paths (2 requested) on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks. Estimated cost $0.010 at $0.005 a path beyond the free 1,000 a month.")
+                && details.percent_complete() == Some(100)
+                && variables.get("InvalidationIds").map(String::as_str) == Some("I2J0I21PCUYOIK")
+                && variables.get("DistributionIds").map(String::as_str) == Some("E2QWRUHEXAMPLE")
+                && request.continuation_token().is_none()
+        })
+        .then_output(|| PutJobSuccessResultOutput::builder().build());
+    let client = codepipeline(&[&put]);
+
+    let outcome = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap();
+
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    let pipeline = outcome.code_pipeline.unwrap();
+    assert_eq!(pipeline.result, "PutJobSuccessResult");
+    assert!(!pipeline.already_recorded);
+}
+
+#[tokio::test]
+async fn the_failure_type_follows_the_cause() {
+    let cases = [
+        (
+            "DistributionNotFound",
+            SdkFailureType::ConfigurationError,
+            FailureType::ConfigurationError,
+        ),
+        (
+            "InvalidInput",
+            SdkFailureType::ConfigurationError,
+            FailureType::ConfigurationError,
+        ),
+        (
+            "AccessDenied",
+            SdkFailureType::PermissionError,
+            FailureType::PermissionError,
+        ),
+        (
+            "InvalidationTimedOut",
+            SdkFailureType::JobFailed,
+            FailureType::JobFailed,
+        ),
+        (
+            "States.Timeout",
+            SdkFailureType::SystemUnavailable,
+            FailureType::SystemUnavailable,
+        ),
+        (
+            "ServiceUnavailable",
+            SdkFailureType::SystemUnavailable,
+            FailureType::SystemUnavailable,
+        ),
+        (
+            "Lambda.Unknown",
+            SdkFailureType::JobFailed,
+            FailureType::JobFailed,
+        ),
+    ];
+    for (error_name, sdk_type, failure_type) in cases {
+        let put = failure_rule(sdk_type, "Cache invalidation failed: ");
+        let client = codepipeline(&[&put]);
+        let mut payload = report_state("report-result-timed-out.json");
+        payload["error"]["Error"] = json!(error_name);
+
+        let outcome = report(&client, payload).await.unwrap();
+
+        assert_eq!(put.num_calls(), 1, "{error_name}");
+        assert_eq!(outcome.status, RunStatus::Failed);
+        assert_eq!(outcome.error.as_deref(), Some(error_name));
+        assert_eq!(
+            outcome.cause.as_deref(),
+            Some("still in progress at the deadline 2026-11-26T13:00:00Z after 63 checks: I2J0I21PCUYOIK on E2QWRUHEXAMPLE")
+        );
+        assert_eq!(
+            outcome.code_pipeline.unwrap().failure_type,
+            Some(failure_type)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_long_failure_message_is_cut_to_what_codepipeline_accepts() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+        .match_requests(|request| {
+            request.failure_details().unwrap().message().chars().count() == 5000
+        })
+        .then_output(|| PutJobFailureResultOutput::builder().build());
+    let client = codepipeline(&[&put]);
+    let mut payload = report_state("report-result-timed-out.json");
+    payload["error"]["Cause"] = json!("x".repeat(9000));
+    report(&client, payload).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_transient_codepipeline_error_is_retried_until_the_result_is_recorded() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("ThrottlingException")))
+        .http_status(503, None)
+        .output(|| PutJobSuccessResultOutput::builder().build())
+        .build();
+    let client = codepipeline(&[&put]);
+    let outcome = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 3);
+    assert!(!outcome.code_pipeline.unwrap().already_recorded);
+}
+
+#[tokio::test]
+async fn invalid_job_state_after_a_retry_means_the_result_is_already_recorded() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(500, None)
+        .http_status(400, Some(codepipeline_error("InvalidJobStateException")))
+        .build();
+    let client = codepipeline(&[&put]);
+    let outcome = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 2);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert!(outcome.code_pipeline.unwrap().already_recorded);
+}
+
+#[tokio::test]
+async fn invalid_job_state_on_the_first_attempt_is_a_closed_job() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("InvalidJobStateException")))
+        .build();
+    let client = codepipeline(&[&put]);
+    let error = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::JobAlreadyClosed);
+    assert!(error.message.contains(JOB_ID), "{}", error.message);
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let client = codepipeline(&[&put]);
+    let error = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Throttled);
+    assert_eq!(put.num_calls(), 6, "one attempt and five retries");
+}
+
+#[tokio::test]
+async fn a_rejected_result_is_an_error_not_a_silent_success() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("JobNotFoundException")))
+        .build();
+    let client = codepipeline(&[&put]);
+    let error = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::JobReportRejected);
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn without_a_job_nothing_is_sent_and_the_outcome_is_shaped() {
+    let client = codepipeline(&[]);
+    let mut payload = report_state("report-result.json");
+    payload["run"]["jobId"] = Value::Null;
+    let outcome = report(&client, payload).await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert_eq!(outcome.code_pipeline, None);
+    assert_eq!(outcome.invalidations.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&outcome).unwrap()["summary"],
+        "Invalidated 2 paths (2 requested) on E2QWRUHEXAMPLE (invalidation I2J0I21PCUYOIK): completed after 3 status checks. Estimated cost $0.010 at $0.005 a path beyond the free 1,000 a month."
+    );
+}
+
+#[tokio::test]
+async fn a_start_failure_is_reported_to_the_job_found_in_the_original_event() {
+    let put = failure_rule(
+        SdkFailureType::ConfigurationError,
+        "Cache invalidation failed: InvalidInput: path `index.html` must start with /",
+    );
+    let client = codepipeline(&[&put]);
+    let payload = json!({
+        "request": event("codepipeline-job.json"),
+        "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
+        "error": {"Error": "InvalidInput", "Cause": "{\"errorType\":\"InvalidInput\",\"errorMessage\":\"path `index.html` must start with /\"}"}
+    });
+    let outcome = report(&client, payload).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.code_pipeline.unwrap().job_id, JOB_ID);
+}
