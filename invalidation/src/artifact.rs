@@ -183,10 +183,13 @@ fn unzip_file(zip: &[u8], file: &PathsFile) -> Result<String, WorkflowError> {
         if archive.len() > LISTED {
             names.push(format!("and {} more", archive.len() - LISTED));
         }
+        let holds = match names.is_empty() {
+            true => "no file at all".to_owned(),
+            false => shorten(&names.join(", ")),
+        };
         return Err(WorkflowError::invalid_input(format!(
-            "{} does not exist; the artifact holds: {}",
+            "{} does not exist; the artifact holds: {holds}",
             file.describe(),
-            shorten(&names.join(", "))
         )));
     };
     let mut entry = archive.by_index(index).map_err(|e| {

@@ -73,7 +73,7 @@ fn describe_parse_error(
     error: &serde_path_to_error::Error<serde_json::Error>,
 ) -> String {
     let at = describe_path(error.path());
-    let detail = error.inner().to_string();
+    let detail = plain_words(error.inner().to_string());
     let why = if detail.starts_with("recursion limit exceeded") {
         format!("{detail} (the JSON nests deeper than the 128 levels it may)")
     } else if detail.contains("surrogate") || detail.contains("end of hex escape") {
@@ -87,14 +87,29 @@ fn describe_parse_error(
     format!("{what}: {at}{why}")
 }
 
+/// serde's names of Rust types, in a person's words.
+fn plain_words(detail: String) -> String {
+    detail
+        .replace("expected u64", "expected a whole number")
+        .replace("expected usize", "expected a whole number")
+}
+
 /// "request.paths[2]: " for a message, or nothing at the top (`.`) or where serde could not tell
 /// (`?`); a path deeper than a person reads is cut.
 fn describe_path(path: &serde_path_to_error::Path) -> String {
-    const KEEP: usize = 60;
+    const KEEP: usize = 100;
     let path = path.to_string();
     match path.as_str() {
         "." | "?" => String::new(),
-        _ if path.len() > KEEP => format!("{}…: ", &path[..path.floor_char_boundary(KEEP)]),
+        _ if path.len() > KEEP => {
+            // Cut where a key or an index begins, so no segment is left half.
+            let head = &path[..path.floor_char_boundary(KEEP)];
+            let cut = head
+                .rfind(['[', '.'])
+                .filter(|&at| at > 0)
+                .unwrap_or(head.len());
+            format!("{}…: ", &path[..cut])
+        }
         _ => format!("{path}: "),
     }
 }
@@ -104,7 +119,10 @@ fn describe_path(path: &serde_path_to_error::Path) -> String {
 pub fn from_value<T: DeserializeOwned>(what: &str, value: &Value) -> Result<T, WorkflowError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let at = describe_path(e.path());
-        WorkflowError::invalid_input(format!("{what}: {at}{}", e.inner()))
+        WorkflowError::invalid_input(format!(
+            "{what}: {at}{}",
+            plain_words(e.inner().to_string())
+        ))
     })
 }
 

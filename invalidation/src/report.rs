@@ -9,10 +9,10 @@ use serde_json::value::RawValue;
 use crate::codepipeline::{record_job_result, JobResult, JobTarget};
 use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
-use crate::job::JobView;
+use crate::job::{is_job_id, JobView};
 use crate::payload::{
-    InvalidationState, Outcome, PathReport, Payload, PipelineReport, ReportInput, ReportRequest,
-    Run, RunStatus,
+    CaughtError, InvalidationState, Outcome, PathReport, Payload, PipelineReport, ReportInput,
+    ReportRequest, Run, RunStatus,
 };
 use crate::planning::estimated_cost_usd;
 use crate::secrets::Secrets;
@@ -79,7 +79,9 @@ impl Report {
                 .request
                 .as_ref()
                 .and_then(|request| JobView::of(request).id),
-        };
+        }
+        // CodePipeline accepts results only for job ids; the failure is the run's alone.
+        .filter(|id| is_job_id(id));
         let external_execution_id = input
             .run
             .as_ref()
@@ -95,15 +97,20 @@ impl Report {
         }
     }
 
-    /// A payload nothing could read: its job, if its id can still be found, is told why.
+    /// A payload nothing could read: its job, if its id can still be found, is told why: the
+    /// error the state machine caught, when that can be read, else why the payload cannot.
     fn unreadable(payload: &Payload, error: WorkflowError) -> Self {
         let lenient = LenientState::of(payload.text());
         let view = lenient.job();
         let secrets = Secrets::from_view(&view);
-        let error = secrets.redact_error(error);
+        let (name, cause) = match lenient.caught() {
+            Some(caught) => (caught.error.clone(), caught.message()),
+            None => (error.name().to_owned(), error.message),
+        };
+        let cause = secrets.redact(&cause);
         Self {
-            outcome: failed_outcome(error.name(), &error.message, "Cache invalidation failed"),
-            job_id: lenient.run_job_id().or(view.id),
+            outcome: failed_outcome(&name, &cause, "Cache invalidation failed"),
+            job_id: lenient.run_job_id().or(view.id).filter(|id| is_job_id(id)),
             external_execution_id: lenient.execution_arn(),
             run: None,
             secrets,
@@ -155,7 +162,7 @@ impl Report {
         let cause = secrets.redact(&cause);
         Self {
             outcome: failed_outcome(&error, &cause, "Cache invalidation could not start"),
-            job_id: view.id,
+            job_id: view.id.filter(|id| is_job_id(id)),
             external_execution_id: None,
             run: None,
             secrets,
@@ -250,6 +257,7 @@ struct LenientInner {
     run: Option<LenientRun>,
     request: Option<Box<RawValue>>,
     execution: Option<LenientExecution>,
+    error: Option<Box<RawValue>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -283,6 +291,11 @@ impl LenientState {
             .and_then(|inner| inner.request.as_ref())
             .map(|request| JobView::of_text(request.get()))
             .unwrap_or_default()
+    }
+
+    /// The error the state machine caught, if it reads as one.
+    fn caught(&self) -> Option<CaughtError> {
+        serde_json::from_str(self.inner()?.error.as_ref()?.get()).ok()
     }
 
     fn run_job_id(&self) -> Option<String> {
