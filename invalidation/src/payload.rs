@@ -94,6 +94,76 @@ fn plain_words(detail: String) -> String {
         .replace("expected usize", "expected a whole number")
 }
 
+/// The first key that appears twice in one object of the JSON text, with its path
+/// (`paths` or `a.b`), if any. serde_json and Step Functions keep the last value of a repeated
+/// key without a word, so a local run checks the text before it is parsed.
+pub fn repeated_key(text: &str) -> Option<String> {
+    struct Walk(Vec<String>);
+
+    impl<'de> serde::de::DeserializeSeed<'de> for &mut Walk {
+        type Value = Option<String>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for &mut Walk {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            let mut found = None;
+            while let Some(key) = map.next_key::<String>()? {
+                self.0.push(key.clone());
+                let inner = map.next_value_seed(&mut *self)?;
+                if found.is_none() {
+                    found = inner.or_else(|| (!seen.insert(key)).then(|| self.0.join(".")));
+                }
+                self.0.pop();
+            }
+            Ok(found)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(inner) = seq.next_element_seed(&mut *self)? {
+                found = found.or(inner);
+            }
+            Ok(found)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde::de::DeserializeSeed::deserialize(&mut Walk(Vec::new()), &mut deserializer)
+        .ok()
+        .flatten()
+}
+
 /// "request.paths[2]: " for a message, or nothing at the top (`.`) or where serde could not tell
 /// (`?`); a path deeper than a person reads is cut.
 fn describe_path(path: &serde_path_to_error::Path) -> String {
@@ -474,6 +544,19 @@ mod tests {
             error.message,
             "check-status payload: run.jobId: invalid type: integer `7`, expected a string at line 1 column 17"
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_found_with_its_path() {
+        assert_eq!(
+            repeated_key(r#"{"distributionId":"E1","paths":["/a"],"distributionId":"E2"}"#),
+            Some("distributionId".to_owned())
+        );
+        assert_eq!(
+            repeated_key(r#"{"a":[{"b":1,"b":2}]}"#),
+            Some("a.b".to_owned())
+        );
+        assert_eq!(repeated_key(r#"{"a":{"b":1},"c":{"b":2}}"#), None);
     }
 
     #[test]

@@ -23,8 +23,6 @@ pub mod stepfunctions_action;
 
 /// The function a CodePipeline Lambda invoke action targets.
 pub const PIPELINE_ENTRY: &str = "pipeline-entry";
-/// start-invalidation's reply-window variable (see the invalidation crate's continuation module).
-const REPLY_WINDOW_VARIABLE: &str = "REPLY_WINDOW_SECONDS";
 /// How long the pipeline path waits for the next execution before it calls the job stuck.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -38,6 +36,9 @@ use aws_emulator::{
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use invalidation::continuation::REPLY_WINDOW_VARIABLE;
+use invalidation::request::{is_distribution_id, is_distribution_tenant_id, parse_request};
 
 use crate::artifacts::Artifact;
 pub use crate::deployment::FunctionNames;
@@ -165,13 +166,14 @@ impl Settings {
             .seed(self.seed)
             .lambda_backend(lambda_backend)
             .state_machine(LOCAL_STATE_MACHINE_ARN);
-        // Tenant ids (dt_…) are distribution tenants of a multi-tenant distribution.
+        // Tenant ids (dt_…) are distribution tenants of a multi-tenant distribution. An id that
+        // is neither gets no resource: the run itself says why it is wrong.
         for id in self.distributions.iter().chain(&self.denied) {
-            config = if id.starts_with("dt_") {
-                config.tenant(id.clone())
-            } else {
-                config.distribution(id.clone())
-            };
+            if is_distribution_tenant_id(id) {
+                config = config.tenant(id.clone());
+            } else if is_distribution_id(id) {
+                config = config.distribution(id.clone());
+            }
         }
         for id in &self.denied {
             config = config.deny(id.clone());
@@ -472,8 +474,12 @@ pub fn pipeline_settled(snapshot: &Snapshot) -> bool {
 }
 
 /// The distribution ids an execution input names (console input or a job's UserParameters), so
-/// that a plain local run can make them exist.
+/// that a plain local run can make them exist; read as the workflow reads them where the input
+/// is valid, and as well as it can where it is not (the run then says what is wrong).
 pub fn distributions_in(input: &Value) -> Vec<String> {
+    if let Ok(parsed) = parse_request(input) {
+        return parsed.distribution_ids;
+    }
     let parameters = match input
         .pointer("/CodePipeline.job/data/actionConfiguration/configuration/UserParameters")
     {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use invalidation::payload::repeated_key;
 use local_run::artifacts::{artifact_access_key, attach_paths_file, zip_artifact};
 use local_run::progress::{describe_event, final_account};
 use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
@@ -115,13 +116,21 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// The text of --input: inline JSON, or a file (absolute or relative to the repository).
+/// The text of --input: inline JSON, or a file (absolute or relative to the repository). A key
+/// given twice is refused: Step Functions, like any JSON parser here, would keep the last value
+/// without a word, and no step of the workflow could tell.
 fn read_input(root: &std::path::Path, input: &str) -> Result<String, String> {
-    if input.trim_start().starts_with(['{', '[', '"']) {
-        Ok(input.to_owned())
+    let text = if input.trim_start().starts_with(['{', '[', '"']) {
+        input.to_owned()
     } else {
         std::fs::read_to_string(root.join(PathBuf::from(input)))
-            .map_err(|e| format!("--input {input}: {e}"))
+            .map_err(|e| format!("--input {input}: {e}"))?
+    };
+    match repeated_key(&text) {
+        Some(key) => Err(format!(
+            "--input gives `{key}` twice; Step Functions would keep the last value without a word"
+        )),
+        None => Ok(text),
     }
 }
 
