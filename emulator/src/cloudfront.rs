@@ -4,7 +4,7 @@
 
 use crate::clip;
 use std::collections::BTreeSet;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::config::Operation;
 use crate::server::ApiError;
@@ -320,6 +320,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
     let batch = parse_batch(body)?;
     known_owner(shared, owner)?;
     let duration = shared.config.invalidation_duration;
+    let now = shared.now();
     let mut inner = shared.lock();
 
     // The same CallerReference on the same distribution (or tenant) either
@@ -343,7 +344,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
             ));
         }
         let existing = existing.clone();
-        return Ok(created_reply(&existing, duration, host));
+        return Ok(created_reply(&existing, now, duration, host));
     }
 
     let (files, wildcards) = count_paths(&batch.paths);
@@ -360,7 +361,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         inner
             .invalidations
             .iter()
-            .filter(|inv| owner.owns(inv) && inv.status(duration) == IN_PROGRESS)
+            .filter(|inv| owner.owns(inv) && inv.status(now, duration) == IN_PROGRESS)
             .flat_map(|inv| inv.paths.iter()),
     );
     if busy_files + files > MAX_IN_PROGRESS_PATHS
@@ -381,8 +382,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         id: inner.new_invalidation_id(),
         caller_reference: batch.caller_reference,
         paths: batch.paths,
-        created: Instant::now(),
-        created_at: SystemTime::now(),
+        created_at: now,
     };
     inner.invalidations.push(stored.clone());
     drop(inner);
@@ -393,14 +393,19 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         paths = stored.paths.len(),
         "created invalidation"
     );
-    Ok(created_reply(&stored, duration, host))
+    Ok(created_reply(&stored, now, duration, host))
 }
 
 /// 201 with `Location`, for a new invalidation or a replayed one: CloudFront
 /// documents that a replay "returns information about the invalidation
 /// request that you previously created", and the operation's only modelled
 /// success code is 201.
-fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: &str) -> Reply {
+fn created_reply(
+    inv: &StoredInvalidation,
+    now: SystemTime,
+    duration: Duration,
+    host: &str,
+) -> Reply {
     Reply {
         status: 201,
         location: Some(format!(
@@ -413,14 +418,14 @@ fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: 
             inv.distribution_id,
             inv.id
         )),
-        body: document(inv, duration),
+        body: document(inv, now, duration),
     }
 }
 
-fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
+fn document(inv: &StoredInvalidation, now: SystemTime, duration: Duration) -> String {
     xml::invalidation_document(&InvalidationDoc {
         id: &inv.id,
-        status: inv.status(duration),
+        status: inv.status(now, duration),
         create_time: &format_timestamp(inv.created_at),
         paths: &inv.paths,
         caller_reference: &inv.caller_reference,
@@ -428,6 +433,7 @@ fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
 }
 
 fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
+    let now = shared.now();
     let inner = shared.lock();
     let inv = inner
         .invalidations
@@ -446,7 +452,7 @@ fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
     Ok(Reply {
         status: 200,
         location: None,
-        body: document(inv, shared.config.invalidation_duration),
+        body: document(inv, now, shared.config.invalidation_duration),
     })
 }
 
@@ -476,6 +482,7 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
     }
 
     let duration = shared.config.invalidation_duration;
+    let now = shared.now();
     let inner = shared.lock();
     // Newest first, as CloudFront lists them.
     let all: Vec<&StoredInvalidation> = inner
@@ -506,7 +513,7 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
         .map(|(inv, t)| SummaryDoc {
             id: &inv.id,
             create_time: t,
-            status: inv.status(duration),
+            status: inv.status(now, duration),
         })
         .collect();
     let next = truncated

@@ -16,7 +16,6 @@
 use crate::clip;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -291,7 +290,11 @@ pub(crate) fn observe_invocation(shared: &Shared, function_name: &str, payload: 
         function_name: function_name.to_string(),
         event,
     };
-    if shared.lock().remember_job(&job_id, remembered, None, None) {
+    let now = shared.now();
+    if shared
+        .lock()
+        .remember_job(&job_id, remembered, None, None, now)
+    {
         tracing::info!(%job_id, function = function_name, "CodePipeline job event seen");
     }
 }
@@ -314,17 +317,18 @@ fn continued_event(mut event: Value, new_job_id: &str, token: &str) -> Value {
     event
 }
 
-/// After the configured delay, creates the job that continues `job_id` and
-/// invokes its function with it.
+/// After the configured delay on the emulator's clock, creates the job that
+/// continues `job_id` and invokes its function with it.
 fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, from: JobEvent) {
+    let clock = shared.clock.clone();
     let shared = shared.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(shared.config.continuation_delay).await;
-        if shared.is_stopped() {
+    clock.spawn(|mut work| async move {
+        if !work.sleep(shared.config.continuation_delay).await {
             return;
         }
         let function = from.function_name.clone();
         let (new_job_id, payload) = {
+            let now = shared.now();
             let mut inner = shared.lock();
             let new_job_id = inner.new_job_id();
             let event = continued_event(from.event, &new_job_id, &token);
@@ -333,11 +337,17 @@ fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, fr
                 function_name: function.clone(),
                 event,
             };
-            inner.remember_job(&new_job_id, remembered, Some(job_id.clone()), Some(token));
+            inner.remember_job(
+                &new_job_id,
+                remembered,
+                Some(job_id.clone()),
+                Some(token),
+                now,
+            );
             (new_job_id, payload)
         };
         tracing::info!(%job_id, %new_job_id, %function, "continuing the job with a new one");
-        crate::lambda::invoke_event(shared, function, Bytes::from(payload)).await;
+        crate::lambda::invoke_event(shared, work, function, Bytes::from(payload)).await;
     });
 }
 
@@ -507,6 +517,7 @@ fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEven
             format!("The job {} cannot be found.", p.job_id),
         ));
     }
+    let now = shared.now();
     let mut inner = shared.lock();
     if let Some(seq) = inner.finished_jobs.get(&p.job_id) {
         return Err(ApiError::new(
@@ -523,7 +534,7 @@ fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEven
         sequence,
         job_id: p.job_id,
         operation: p.operation,
-        recorded_at: format_timestamp(SystemTime::now()),
+        recorded_at: format_timestamp(now),
         continuation_token: p.continuation_token,
         current_revision: p.current_revision,
         execution_details: p.execution_details,

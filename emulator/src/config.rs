@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::ClockMode;
 use crate::Error;
 
 /// One emulated API operation; the unit that the call counters (and, for all
@@ -340,7 +341,7 @@ pub struct Config {
     /// `AccessDenied`, as if the caller's role lacked permission on them.
     pub denied: BTreeSet<String>,
     /// How long a new invalidation stays `InProgress` before it reads as
-    /// `Completed`.
+    /// `Completed`, on the emulator's [`clock`](Config#structfield.clock).
     pub invalidation_duration: Duration,
     /// If set, only these job ids are accepted; others get
     /// `JobNotFoundException`. If unset, any well-formed id is accepted,
@@ -374,7 +375,8 @@ pub struct Config {
     pub state_machines: BTreeSet<String>,
     /// How long after a `PutJobSuccessResult` with a continuation token the
     /// emulator, as CodePipeline, invokes the action's function again with a
-    /// new job (only for jobs whose event went through Lambda `Invoke`).
+    /// new job (only for jobs whose event went through Lambda `Invoke`); on
+    /// the emulator's [`clock`](Config#structfield.clock).
     pub continuation_delay: Duration,
     /// S3 buckets that exist besides those holding a seeded object; a
     /// `PutObject` into any other bucket gets `NoSuchBucket`.
@@ -387,6 +389,15 @@ pub struct Config {
     /// opens to the job's temporary artifact credentials, not to the
     /// function's own role, so a test can prove which ones a function used.
     pub s3_access_keys: Option<BTreeSet<String>>,
+    /// The clock everything time-based runs on: invalidation completion, the
+    /// times the emulator reports, continuation delays, and the retries and
+    /// age limit of asynchronous invocations. [`ClockMode::Real`] by default;
+    /// a [`ClockMode::Manual`] clock moves only through
+    /// [`EmulatorHandle::advance_clock`](crate::EmulatorHandle::advance_clock)
+    /// or `POST /_emulator/clock`. Injected latency and
+    /// [`Config::lambda_timeout`](Config#structfield.lambda_timeout) always
+    /// run in real time: they bound real waits of real processes.
+    pub clock: ClockMode,
 }
 
 impl Default for Config {
@@ -409,6 +420,7 @@ impl Default for Config {
             buckets: BTreeSet::new(),
             objects: Vec::new(),
             s3_access_keys: None,
+            clock: ClockMode::Real,
         }
     }
 }
@@ -516,6 +528,17 @@ impl Config {
             .get_or_insert_with(BTreeSet::new)
             .insert(id.into());
         self
+    }
+
+    /// Runs the emulator on `clock`.
+    pub fn clock(mut self, clock: ClockMode) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs the emulator on a manual clock ([`ClockMode::Manual`]).
+    pub fn manual_clock(self) -> Self {
+        self.clock(ClockMode::Manual)
     }
 
     /// Every bucket that exists at start: those named and those holding a

@@ -36,6 +36,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::clock::Work;
 use crate::config::Operation;
 use crate::server::{response, set_header, ApiError, HttpResponse, MAX_BODY};
 use crate::state::Shared;
@@ -451,7 +452,7 @@ pub(crate) async fn serve(
     request_id: String,
 ) -> HttpResponse {
     let started = Instant::now();
-    let started_at = SystemTime::now();
+    let started_at = shared.now();
     let path = parts.uri.path();
     let segment = path
         .strip_prefix(FUNCTIONS_PREFIX)
@@ -549,7 +550,9 @@ pub(crate) async fn serve(
         InvocationType::Event => {
             let headers = parts.headers.clone();
             let id = request_id.clone();
-            tokio::spawn(async move {
+            let clock = shared.clock.clone();
+            clock.spawn(|work| async move {
+                let _work = work;
                 run_event(
                     &shared,
                     &backend,
@@ -631,10 +634,17 @@ fn configured_backend(shared: &Shared) -> Option<Backend> {
 
 /// The emulator's own `Event` invocation of `function` (a continued
 /// CodePipeline job), through the same forwarding path as a caller's; listed
-/// in the snapshot's invocations but not counted as a call.
-pub(crate) async fn invoke_event(shared: Arc<Shared>, function: String, payload: Bytes) {
+/// in the snapshot's invocations but not counted as a call. `work` is the
+/// background work it is part of.
+pub(crate) async fn invoke_event(
+    shared: Arc<Shared>,
+    work: Work,
+    function: String,
+    payload: Bytes,
+) {
+    let _work = work;
     let started = Instant::now();
-    let started_at = SystemTime::now();
+    let started_at = shared.now();
     let backend = configured_backend(&shared);
     let Some(backend) = backend else {
         tracing::warn!(%function, "no Lambda backend to invoke the function with");

@@ -9,6 +9,12 @@
 //! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it. S3
 //! clients may address buckets path-style or virtual-hosted.
 //!
+//! Everything it decides by time runs on its own clock, real by default or
+//! manual ([`ClockMode`]): a test starts it with [`Config::manual_clock`] and
+//! lets minutes pass at once with [`EmulatorHandle::advance_clock`] (or
+//! `POST /_emulator/clock`), then waits for the background work that became
+//! due with [`EmulatorHandle::settle`].
+//!
 //! It keeps everything in memory, answers with the error codes and HTTP
 //! statuses of the real services, and can inject seeded, repeatable faults
 //! (throttling, 500, 503) and latency per operation. Signatures are not
@@ -42,9 +48,14 @@
 //! # Layout
 //! - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`],
 //!   [`SeedObject`] — what the emulator is told at start.
+//! - `clock`: [`ClockMode`], the emulator's clock (real, or manual and moved
+//!   by [`EmulatorHandle::advance_clock`]) and the register of background
+//!   work that waits on it ([`EmulatorHandle::settle`]).
 //! - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the
 //!   protocols apart (S3 by the signature's credential scope), applies
-//!   latency, the authorization-header check and faults, and serves `GET /_emulator/state` and `GET /_emulator/health`.
+//!   latency, the authorization-header check and faults, and serves
+//!   `GET /_emulator/state`, `GET /_emulator/health`, `GET`/`POST
+//!   /_emulator/clock` and `POST /_emulator/settle`.
 //! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations and
 //!   their `…ForDistributionTenant` twins — routing, validation,
 //!   per-distribution (per-tenant) limits, caller references.
@@ -63,6 +74,7 @@
 //! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents and
 //!   S3's error document.
 
+mod clock;
 mod cloudfront;
 mod codepipeline;
 mod config;
@@ -75,6 +87,7 @@ mod state;
 mod stepfunctions;
 mod xml;
 
+pub use clock::{ClockError, ClockMode};
 pub use cloudfront::{
     API_PREFIX, DEFAULT_MAX_ITEMS, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };

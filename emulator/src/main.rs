@@ -6,7 +6,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
+use aws_emulator::{ClockMode, Config, FaultCode, FaultSpec, Operation};
 use clap::Parser;
 
 /// Local emulator of the CloudFront invalidation (distributions and
@@ -88,6 +88,10 @@ struct Args {
     /// any given, requests signed with other keys get AccessDenied.
     #[arg(long = "s3-access-key", value_name = "ID", value_delimiter = ',')]
     s3_access_keys: Vec<String>,
+    /// Run on a manual clock: it starts at the real time and moves only when
+    /// told, with POST /_emulator/clock {"advanceSeconds": N}.
+    #[arg(long)]
+    manual_clock: bool,
 }
 
 /// Reads an `--object BUCKET/KEY=PATH` argument into (bucket, key, bytes).
@@ -138,6 +142,11 @@ impl Args {
             buckets: self.buckets.into_iter().collect(),
             s3_access_keys: (!self.s3_access_keys.is_empty())
                 .then(|| self.s3_access_keys.into_iter().collect()),
+            clock: if self.manual_clock {
+                ClockMode::Manual
+            } else {
+                ClockMode::Real
+            },
             ..Config::default()
         };
         for spec in &self.objects {

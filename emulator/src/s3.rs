@@ -327,7 +327,7 @@ fn put(
         header(headers, "content-type").map(str::to_string),
         (!content_encoding.is_empty()).then(|| content_encoding.join(", ")),
         metadata,
-        SystemTime::now(),
+        shared.now(),
     );
     let etag = object.etag.clone();
     let size = object.body.len();

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -27,12 +27,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::clock::ClockError;
 use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode};
 use crate::lambda;
 use crate::s3;
-use crate::state::{Shared, Snapshot};
+use crate::state::{format_timestamp, Shared, Snapshot};
 use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
 use crate::{xml, Error};
 
@@ -168,6 +169,33 @@ impl EmulatorHandle {
         self.shared.snapshot()
     }
 
+    /// The emulator's time: the machine's on a real clock, or where a manual
+    /// clock has been moved to (see [`Config::clock`](Config#structfield.clock)).
+    pub fn now(&self) -> SystemTime {
+        self.shared.now()
+    }
+
+    /// Moves a manual clock forward by `by` and answers the new time.
+    /// Whatever waits for a time now reached is woken: invalidations read as
+    /// completed, a pending continuation or Lambda retry runs, an event too
+    /// old is discarded. That work runs in the background; [`EmulatorHandle::settle`]
+    /// waits for it. A real clock cannot be moved: [`ClockError::NotManual`].
+    pub fn advance_clock(&self, by: Duration) -> Result<SystemTime, ClockError> {
+        let now = self.shared.clock.advance(by)?;
+        tracing::info!(now = %format_timestamp(now), advanced_ms = by.as_millis() as u64, "clock advanced");
+        Ok(now)
+    }
+
+    /// Waits, at most `wait` of real time, until the emulator's background
+    /// work is done: no `Event` invocation, Lambda retry, on-failure
+    /// destination or continuation is running, and none that waits on the
+    /// clock is due. Answers whether that happened within `wait`. Work due
+    /// later on a manual clock does not count: it waits for
+    /// [`EmulatorHandle::advance_clock`].
+    pub async fn settle(&self, wait: Duration) -> bool {
+        self.shared.clock.settle(wait).await
+    }
+
     /// The next execution created by `StartExecution` that this method has
     /// not returned yet, in creation order, waiting up to `wait` for one;
     /// `None` if none came. Idempotent repeats of `StartExecution` create
@@ -192,9 +220,10 @@ impl EmulatorHandle {
     }
 
     /// Stops accepting connections, drops open ones and waits for the
-    /// listener task to end. Pending continuations are dropped.
+    /// listener task to end. Background work (pending continuations, `Event`
+    /// invocations and their retries) is ended and awaited.
     pub async fn shutdown(mut self) {
-        self.shared.stop();
+        self.shared.clock.shut_down().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -329,7 +358,11 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
     let query = parts.uri.query();
 
     if let Some(admin) = path.strip_prefix("/_emulator/") {
-        return serve_admin(&shared, &method, admin);
+        let body = match Limited::new(body, MAX_ADMIN_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => return admin_error(400, &format!("could not read the body: {e}")),
+        };
+        return serve_admin(&shared, &method, admin, &body).await;
     }
 
     let request_id = shared.lock().new_request_id();
@@ -443,7 +476,9 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
     // state the first attempt saw.
     if let Some(kind) = shared.faults.draw(op) {
         let err = fault_error(kind, protocol);
-        shared.lock().record_fault(op, kind, &err.code, err.status);
+        shared
+            .lock()
+            .record_fault(op, kind, &err.code, err.status, shared.now());
         tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
         return error_response(protocol, &err, &request_id);
     }
@@ -490,14 +525,75 @@ enum Route {
     Json,
 }
 
-fn serve_admin(shared: &Shared, method: &str, what: &str) -> HttpResponse {
-    if method != "GET" {
-        return response(
-            405,
-            "application/json",
-            r#"{"error":"only GET is served under /_emulator/"}"#,
-        );
+/// Largest body read by the `/_emulator/` endpoints.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+fn admin_error(status: u16, message: &str) -> HttpResponse {
+    response(
+        status,
+        "application/json",
+        serde_json::json!({ "error": message }).to_string(),
+    )
+}
+
+fn clock_answer(now: SystemTime) -> HttpResponse {
+    let body = serde_json::json!({ "now": format_timestamp(now) });
+    response(200, "application/json", body.to_string())
+}
+
+/// A number of seconds from a JSON body: finite and not negative.
+fn seconds_field(body: &[u8], field: &str) -> Result<Duration, String> {
+    let doc: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?
+    };
+    let seconds = doc
+        .get(field)
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("expected a JSON body with a number `{field}`"))?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!(
+            "`{field}` must be a non-negative number of seconds, got {seconds}"
+        ));
     }
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{field}`: {e}"))
+}
+
+/// `GET health`, `GET state`, `GET clock`, `POST clock` with
+/// `{"advanceSeconds": n}`, and `POST settle` with `{"waitSeconds": n}`.
+async fn serve_admin(shared: &Shared, method: &str, what: &str, body: &[u8]) -> HttpResponse {
+    match (method, what) {
+        ("GET", "clock") => clock_answer(shared.now()),
+        ("POST", "clock") => match seconds_field(body, "advanceSeconds") {
+            Ok(by) => match shared.clock.advance(by) {
+                Ok(now) => {
+                    tracing::info!(now = %format_timestamp(now), advanced_ms = by.as_millis() as u64, "clock advanced");
+                    clock_answer(now)
+                }
+                Err(e @ ClockError::NotManual) => admin_error(409, &e.to_string()),
+            },
+            Err(message) => admin_error(400, &message),
+        },
+        ("POST", "settle") => match seconds_field(body, "waitSeconds") {
+            Ok(wait) => {
+                let settled = shared.clock.settle(wait).await;
+                let body = serde_json::json!({ "settled": settled });
+                response(200, "application/json", body.to_string())
+            }
+            Err(message) => admin_error(400, &message),
+        },
+        (_, "clock") => admin_error(405, "the clock is served to GET and POST"),
+        (_, "settle") => admin_error(405, "settle is served to POST"),
+        ("GET", _) => serve_admin_get(shared, what),
+        _ => admin_error(
+            405,
+            "only GET is served under /_emulator/, but for POST clock and POST settle",
+        ),
+    }
+}
+
+fn serve_admin_get(shared: &Shared, what: &str) -> HttpResponse {
     match what {
         "health" => response(200, "application/json", r#"{"status":"ok"}"#),
         "state" => match serde_json::to_string(&shared.snapshot()) {

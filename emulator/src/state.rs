@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::clock::Clock;
 use crate::codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails};
 use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
@@ -29,14 +29,13 @@ pub const COMPLETED: &str = "Completed";
 pub(crate) struct Shared {
     pub config: Config,
     pub faults: FaultInjector,
+    /// The emulator's time, and the register of background work.
+    pub clock: Arc<Clock>,
     inner: Mutex<Inner>,
     /// Newly started executions, for [`crate::EmulatorHandle::next_started_execution`];
     /// sent to under the state lock, so they arrive in creation order.
     started_tx: mpsc::UnboundedSender<StartedExecution>,
     pub started_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<StartedExecution>>,
-    /// Set when the handle stops the emulator, so that background work
-    /// (continuations) does not outlive it.
-    stopped: AtomicBool,
 }
 
 /// Mutable state; one lock, never held across an `.await`. Its `Debug` shows
@@ -103,7 +102,8 @@ impl fmt::Debug for JobEvent {
     }
 }
 
-/// An invalidation as stored; its status is derived from its age on read.
+/// An invalidation as stored; its status is derived from its age on the
+/// emulator's clock when read.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredInvalidation {
     /// The distribution id, or the tenant id when `tenant` is set.
@@ -113,15 +113,16 @@ pub(crate) struct StoredInvalidation {
     pub id: String,
     pub caller_reference: String,
     pub paths: Vec<String>,
-    pub created: Instant,
+    /// On the emulator's clock.
     pub created_at: SystemTime,
 }
 
 impl StoredInvalidation {
-    /// `InProgress` until `duration` has passed since creation, then
-    /// `Completed`.
-    pub fn status(&self, duration: Duration) -> &'static str {
-        if self.created.elapsed() >= duration {
+    /// `InProgress` until `duration` has passed since creation on the clock
+    /// that reads `now`, then `Completed`.
+    pub fn status(&self, now: SystemTime, duration: Duration) -> &'static str {
+        let age = now.duration_since(self.created_at).unwrap_or_default();
+        if age >= duration {
             COMPLETED
         } else {
             IN_PROGRESS
@@ -345,7 +346,8 @@ impl Shared {
         let faults = FaultInjector::new(config.seed, &config.faults);
         let (started_tx, started_rx) = mpsc::unbounded_channel();
         let buckets = config.all_buckets();
-        let seeded_at = SystemTime::now();
+        let clock = Arc::new(Clock::new(config.clock));
+        let seeded_at = clock.now();
         let objects = config
             .objects
             .iter()
@@ -379,21 +381,22 @@ impl Shared {
         Shared {
             config,
             faults,
+            clock,
             inner: Mutex::new(inner),
             started_tx,
             started_rx: tokio::sync::Mutex::new(started_rx),
-            stopped: AtomicBool::new(false),
         }
     }
 
-    /// Marks the emulator stopped (see [`Shared::is_stopped`]).
+    /// Marks the emulator stopped, so that background work (continuations,
+    /// retries) ends instead of outliving it.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
+        self.clock.stop();
     }
 
-    /// Whether the handle has stopped the emulator.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
+    /// The emulator's time.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
     }
 
     /// Queues a newly created execution for `next_started_execution`; call
@@ -410,6 +413,7 @@ impl Shared {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let now = self.now();
         let inner = self.lock();
         let duration = self.config.invalidation_duration;
         Snapshot {
@@ -422,7 +426,7 @@ impl Shared {
                     id: inv.id.clone(),
                     caller_reference: inv.caller_reference.clone(),
                     paths: inv.paths.clone(),
-                    status: inv.status(duration).to_string(),
+                    status: inv.status(now, duration).to_string(),
                     created_at: format_timestamp(inv.created_at),
                 })
                 .collect(),
@@ -467,8 +471,16 @@ impl Inner {
         self.sequence
     }
 
-    /// Records an injected fault as the client saw it (`code`, `status`).
-    pub fn record_fault(&mut self, op: Operation, fault: FaultCode, code: &str, status: u16) {
+    /// Records an injected fault as the client saw it (`code`, `status`) at
+    /// `at` on the emulator's clock.
+    pub fn record_fault(
+        &mut self,
+        op: Operation,
+        fault: FaultCode,
+        code: &str,
+        status: u16,
+        at: SystemTime,
+    ) {
         *self.injected.entry(op).or_default() += 1;
         let sequence = self.next_sequence();
         self.fault_log.push(InjectedFault {
@@ -477,7 +489,7 @@ impl Inner {
             fault,
             code: code.to_string(),
             status,
-            at: format_timestamp(SystemTime::now()),
+            at: format_timestamp(at),
         });
     }
 
@@ -540,14 +552,16 @@ impl Inner {
         uuid_from(&mut self.name_rng)
     }
 
-    /// Remembers a job event the first time its job id is seen, and lists it;
-    /// returns false (and changes nothing) for a job id seen before.
+    /// Remembers a job event the first time its job id is seen (at `at`, on
+    /// the emulator's clock), and lists it; returns false (and changes
+    /// nothing) for a job id seen before.
     pub fn remember_job(
         &mut self,
         job_id: &str,
         event: JobEvent,
         continued_from: Option<String>,
         continuation_token: Option<String>,
+        at: SystemTime,
     ) -> bool {
         if self.jobs.iter().any(|job| job.job_id == job_id) {
             return false;
@@ -557,7 +571,7 @@ impl Inner {
             function_name: event.function_name.clone(),
             continued_from,
             continuation_token,
-            invoked_at: format_timestamp(SystemTime::now()),
+            invoked_at: format_timestamp(at),
         });
         self.job_events.insert(job_id.to_string(), event);
         true

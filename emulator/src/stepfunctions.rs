@@ -390,7 +390,7 @@ fn start_execution(shared: &Shared, input: StartInput) -> Result<Value, ApiError
         ));
     }
 
-    let start_date = SystemTime::now();
+    let start_date = shared.now();
     let stored = StoredExecution {
         execution_arn: execution_arn.clone(),
         state_machine_arn: arn.to_string(),
@@ -455,7 +455,7 @@ pub(crate) fn finish(shared: &Shared, execution_arn: &str, outcome: ExecutionOut
         tracing::warn!(%execution_arn, status = execution.status, "finish_execution: the execution has already ended");
         return;
     }
-    execution.stop_date = Some(SystemTime::now());
+    execution.stop_date = Some(shared.now());
     match outcome {
         ExecutionOutcome::Succeeded { output } => {
             execution.status = SUCCEEDED;

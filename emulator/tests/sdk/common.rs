@@ -41,6 +41,22 @@ pub async fn start(config: Config) -> EmulatorHandle {
     aws_emulator::start(config).await.expect("emulator starts")
 }
 
+/// Moves the emulator's manual clock forward.
+pub fn advance(emu: &EmulatorHandle, by: Duration) {
+    emu.advance_clock(by)
+        .expect("the emulator runs on a manual clock");
+}
+
+/// Waits until the emulator's background work (Event invocations, retries,
+/// continuations) that is running or due has finished. The bound is real
+/// time for a loaded machine, not time the test lets pass.
+pub async fn settle(emu: &EmulatorHandle) {
+    assert!(
+        emu.settle(Duration::from_secs(10)).await,
+        "the emulator's background work did not finish within 10 s"
+    );
+}
+
 fn credentials() -> Credentials {
     Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
 }

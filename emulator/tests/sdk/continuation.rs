@@ -4,9 +4,9 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_emulator::{Config, EmulatorHandle, Operation};
+use aws_emulator::{Config, EmulatorHandle, Operation, DEFAULT_CONTINUATION_DELAY};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
@@ -15,11 +15,12 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::common::{codepipeline, raw, start, RawResponse, JOB};
+use crate::common::{advance, codepipeline, raw, settle, start, RawResponse, JOB};
 
 const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
-const DELAY: Duration = Duration::from_millis(150);
+/// How soon CodePipeline continues a job, on the emulator's manual clock.
+const DELAY: Duration = DEFAULT_CONTINUATION_DELAY;
 
 /// One invocation the host received.
 #[derive(Debug, Clone)]
@@ -117,20 +118,10 @@ async fn invoke(
     .await
 }
 
-async fn wait_for(seen: &Seen, n: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = seen.lock().unwrap().clone();
-        if got.len() >= n {
-            return got;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the host got {} invocations, not {n}",
-            got.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// What the host has received once the emulator's background work is done.
+async fn received(emu: &EmulatorHandle, seen: &Seen) -> Vec<Received> {
+    settle(emu).await;
+    seen.lock().unwrap().clone()
 }
 
 fn is_job_id(id: &str) -> bool {
@@ -141,10 +132,9 @@ fn is_job_id(id: &str) -> bool {
         })
 }
 
+/// A manual clock and the default continuation delay, which runs on it.
 fn config_for(url: &str) -> Config {
-    Config::default()
-        .lambda_backend(url)
-        .continuation_delay(DELAY)
+    Config::default().lambda_backend(url).manual_clock()
 }
 
 #[tokio::test]
@@ -156,18 +146,22 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     // CodePipeline invokes a Lambda action asynchronously.
     let res = invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
     assert_eq!(res.status, 202);
-    let first = wait_for(&seen, 1).await;
+    let first = received(&emu, &seen).await;
+    assert_eq!(first.len(), 1);
     assert_eq!(first[0].event["CodePipeline.job"]["id"], JOB);
 
-    let began = Instant::now();
     cp.put_job_success_result()
         .job_id(JOB)
         .continuation_token("poll-1")
         .send()
         .await
         .unwrap();
-    let got = wait_for(&seen, 2).await;
-    assert!(began.elapsed() >= DELAY, "the continuation waits the delay");
+    // The continuation waits the delay on the emulator's clock, to the millisecond.
+    advance(&emu, DELAY - Duration::from_millis(1));
+    assert_eq!(received(&emu, &seen).await.len(), 1);
+    advance(&emu, Duration::from_millis(1));
+    let got = received(&emu, &seen).await;
+    assert_eq!(got.len(), 2);
     let second = &got[1];
     assert_eq!(second.function, "pipeline-entry");
     assert_eq!(second.invocation_type.as_deref(), Some("Event"));
@@ -193,7 +187,9 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .send()
         .await
         .unwrap();
-    let got = wait_for(&seen, 3).await;
+    advance(&emu, DELAY);
+    let got = received(&emu, &seen).await;
+    assert_eq!(got.len(), 3);
     let third_job = got[2].event["CodePipeline.job"]["id"]
         .as_str()
         .unwrap()
@@ -210,8 +206,8 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(DELAY * 4).await;
-    assert_eq!(seen.lock().unwrap().len(), 3);
+    advance(&emu, DELAY * 4);
+    assert_eq!(received(&emu, &seen).await.len(), 3);
 
     let snap = emu.snapshot();
     let chain: Vec<(&str, &str, Option<&str>, Option<&str>)> = snap
@@ -246,12 +242,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     );
     assert!(snap.jobs.iter().all(|j| j.invoked_at.ends_with('Z')));
     // The emulator's invocations are listed as Event calls, not counted as calls.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while emu.snapshot().lambda_invocations.len() < 3 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let snap = emu.snapshot();
+    assert_eq!(snap.lambda_invocations.len(), 3);
     assert!(snap
         .lambda_invocations
         .iter()
@@ -332,9 +323,9 @@ async fn no_token_or_no_event_no_continuation() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(DELAY * 4).await;
+    advance(&emu, DELAY * 4);
 
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(received(&emu, &seen).await.len(), 4);
     let snap = emu.snapshot();
     assert_eq!(snap.jobs.len(), 1);
     assert_eq!(snap.job_results.len(), 3);
@@ -342,11 +333,11 @@ async fn no_token_or_no_event_no_continuation() {
 }
 
 #[tokio::test]
-async fn a_token_after_shutdown_continues_nothing() {
+async fn a_continuation_due_at_shutdown_is_dropped() {
     let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url).continuation_delay(Duration::from_millis(300))).await;
+    let emu = start(config_for(&url)).await;
     invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
-    wait_for(&seen, 1).await;
+    assert_eq!(received(&emu, &seen).await.len(), 1);
     codepipeline(&emu)
         .put_job_success_result()
         .job_id(JOB)
@@ -354,7 +345,38 @@ async fn a_token_after_shutdown_continues_nothing() {
         .send()
         .await
         .unwrap();
+    settle(&emu).await;
+    // Due, but the test's task does not yield before the shutdown, which
+    // ends the continuation's task before it runs.
+    advance(&emu, DELAY);
     emu.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn on_a_real_clock_the_continuation_waits_real_time() {
+    // The default clock, with a delay short enough for a test to wait out.
+    let (url, seen) = fake_host().await;
+    let emu = start(
+        Config::default()
+            .lambda_backend(&url)
+            .continuation_delay(Duration::from_millis(50)),
+    )
+    .await;
+    invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
+    assert_eq!(received(&emu, &seen).await.len(), 1);
+    codepipeline(&emu)
+        .put_job_success_result()
+        .job_id(JOB)
+        .continuation_token("t")
+        .send()
+        .await
+        .unwrap();
+    let err = emu.advance_clock(Duration::from_secs(1)).unwrap_err();
+    assert_eq!(err, aws_emulator::ClockError::NotManual);
+    // What is tested is that real time drives a real clock, so the test
+    // waits the short delay out; once it has passed, the continuation is due
+    // and `settle` waits for it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(received(&emu, &seen).await.len(), 2);
 }

@@ -187,8 +187,8 @@ async fn failures_generated_names_and_order() {
 
     // A waiting call gets an execution started while it waits.
     let waiter = emu.next_started_execution(Duration::from_secs(5));
+    // `join!` polls the waiter first, so it is waiting before the start.
     let starter = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
         sfn.start_execution()
             .state_machine_arn(STATE_MACHINE)
             .name("late")
