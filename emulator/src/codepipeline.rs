@@ -322,8 +322,10 @@ fn continued_event(mut event: Value, new_job_id: &str, token: &str) -> Value {
 fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, from: JobEvent) {
     let clock = shared.clock.clone();
     let shared = shared.clone();
+    // Due from the result's arrival, not from when the task first runs.
+    let due = shared.now() + shared.config.continuation_delay;
     clock.spawn(|mut work| async move {
-        if !work.sleep(shared.config.continuation_delay).await {
+        if !work.sleep_until(due).await {
             return;
         }
         let function = from.function_name.clone();

@@ -317,6 +317,175 @@ impl fmt::Debug for SeedObject {
     }
 }
 
+/// What an injected fault of a Lambda function does to an invocation; see
+/// [`Config::function_faults`](Config#structfield.function_faults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FunctionFaultKind {
+    /// The function's runtime exits before it runs the handler: the
+    /// invocation is not forwarded, and the caller gets Lambda's answer for a
+    /// runtime that exited (200, `X-Amz-Function-Error: Unhandled`,
+    /// `Runtime.ExitError`).
+    Crash,
+    /// The handler runs (the invocation is forwarded and its side effects
+    /// happen), then the runtime exits: its answer is discarded and the
+    /// caller gets the same `Runtime.ExitError` answer as for [`Crash`](FunctionFaultKind::Crash).
+    CrashAfterWork,
+    /// The handler runs, then hangs until the function's timeout: its answer
+    /// is discarded and the caller gets Lambda's timeout answer
+    /// (`Sandbox.Timedout`). The wait is not emulated: the answer comes as
+    /// soon as the handler's does, since what matters to the caller is the
+    /// lost response, and neither clock moves for it.
+    Hang,
+}
+
+impl FunctionFaultKind {
+    /// The name used in flags and in [`LambdaInvocation::injected_fault`](crate::LambdaInvocation#structfield.injected_fault):
+    /// `crash`, `crash-after-work`, `hang`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FunctionFaultKind::Crash => "crash",
+            FunctionFaultKind::CrashAfterWork => "crash-after-work",
+            FunctionFaultKind::Hang => "hang",
+        }
+    }
+}
+
+/// Which invocations of a function a [`FunctionFault`] strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultTimes {
+    /// The first invocation of the function that it can strike, only: for
+    /// [`FunctionFaultKind::Crash`] the function's first invocation; for the
+    /// kinds that let the handler run, the first whose handler answered (an
+    /// invocation that finds no function, or no reachable host, is not one).
+    Once,
+    /// Every invocation of the function.
+    Always,
+}
+
+/// A fault injected into a Lambda function's invocations, whoever makes them
+/// (a caller's `RequestResponse` or `Event` call, Lambda's retries, the
+/// emulator's continuations and on-failure destinations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FunctionFault {
+    /// What the fault does.
+    pub kind: FunctionFaultKind,
+    /// Which invocations it strikes.
+    pub times: FaultTimes,
+}
+
+impl FunctionFault {
+    /// A fault of `kind`, striking `times`.
+    pub const fn new(kind: FunctionFaultKind, times: FaultTimes) -> Self {
+        FunctionFault { kind, times }
+    }
+
+    /// Parses `FUNCTION=FAULT`, e.g. `start-invalidation=crash-once` (the
+    /// form of the binary's `--function-fault`).
+    pub fn parse_assignment(text: &str) -> Result<(String, FunctionFault), Error> {
+        let (function, fault) = text.split_once('=').ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "function fault `{text}`: expected FUNCTION=KIND-TIMES, e.g. start-invalidation=crash-once"
+            ))
+        })?;
+        Ok((function.trim().to_string(), fault.parse()?))
+    }
+}
+
+impl fmt::Display for FunctionFault {
+    /// `crash-once`, `crash-after-work-always`, `hang-once`…
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let times = match self.times {
+            FaultTimes::Once => "once",
+            FaultTimes::Always => "always",
+        };
+        write!(f, "{}-{times}", self.kind.name())
+    }
+}
+
+impl FromStr for FunctionFault {
+    type Err = Error;
+
+    /// Reads `KIND-TIMES`: a kind of `crash`, `crash-after-work` or `hang`,
+    /// and `once` or `always`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || {
+            Error::InvalidConfig(format!(
+                "function fault `{s}`: expected crash, crash-after-work or hang, then -once or -always (e.g. hang-always)"
+            ))
+        };
+        let lower = s.trim().to_ascii_lowercase();
+        let (kind, times) = lower.rsplit_once('-').ok_or_else(invalid)?;
+        let kind = match kind {
+            "crash" => FunctionFaultKind::Crash,
+            "crash-after-work" => FunctionFaultKind::CrashAfterWork,
+            "hang" => FunctionFaultKind::Hang,
+            _ => return Err(invalid()),
+        };
+        let times = match times {
+            "once" => FaultTimes::Once,
+            "always" => FaultTimes::Always,
+            _ => return Err(invalid()),
+        };
+        Ok(FunctionFault { kind, times })
+    }
+}
+
+/// Lambda's default number of retries of a failed asynchronous invocation,
+/// and the most it allows.
+pub const MAX_EVENT_RETRY_ATTEMPTS: u32 = 2;
+/// Lambda's waits before the retries of a failed asynchronous invocation:
+/// about one minute before the first, two before the second.
+pub const DEFAULT_EVENT_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_secs(60), Duration::from_secs(120)];
+/// Lambda's default, and longest, maximum age of an asynchronous event (6 h).
+pub const MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 3600);
+
+/// How Lambda runs a function's asynchronous (`Event`) invocations: Lambda's
+/// `PutFunctionEventInvokeConfig` settings, and its retry timing. Times are on
+/// the emulator's [`clock`](Config#structfield.clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvokeConfig {
+    /// How many times an invocation that ends in a function error is retried:
+    /// 0 to [`MAX_EVENT_RETRY_ATTEMPTS`] (the default).
+    pub maximum_retry_attempts: u32,
+    /// The wait before each retry, after the attempt before it failed: the
+    /// first entry before the first retry, and so on; the last entry repeats
+    /// and an empty list means no wait. Default
+    /// [`DEFAULT_EVENT_RETRY_DELAYS`]; zero delays suit a test on a real clock.
+    pub retry_delays: Vec<Duration>,
+    /// An event older than this when a retry comes due is discarded, not
+    /// run. Default and most [`MAX_EVENT_AGE`]. (Lambda's least is 60 s; the
+    /// emulator takes less, for tests on a real clock.)
+    pub maximum_event_age: Duration,
+    /// A function (plain name) that, when an event is discarded after a
+    /// function error, is invoked once, asynchronously, with Lambda's
+    /// invocation record, as an on-failure destination is.
+    pub on_failure: Option<String>,
+}
+
+impl Default for EventInvokeConfig {
+    fn default() -> Self {
+        EventInvokeConfig {
+            maximum_retry_attempts: MAX_EVENT_RETRY_ATTEMPTS,
+            retry_delays: DEFAULT_EVENT_RETRY_DELAYS.to_vec(),
+            maximum_event_age: MAX_EVENT_AGE,
+            on_failure: None,
+        }
+    }
+}
+
+impl EventInvokeConfig {
+    /// The wait before retry number `retry` (1 for the first).
+    pub fn retry_delay(&self, retry: u32) -> Duration {
+        let index = (retry.max(1) - 1) as usize;
+        self.retry_delays
+            .get(index)
+            .or(self.retry_delays.last())
+            .copied()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
 /// Default of [`Config::lambda_timeout`].
 pub const DEFAULT_LAMBDA_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -398,6 +567,20 @@ pub struct Config {
     /// [`Config::lambda_timeout`](Config#structfield.lambda_timeout) always
     /// run in real time: they bound real waits of real processes.
     pub clock: ClockMode,
+    /// Faults injected into Lambda functions, by function name as forwarded
+    /// (the plain name, e.g. `start-invalidation`). Applied to every
+    /// invocation of the function, `RequestResponse` and `Event` alike; each
+    /// faulted one is marked in
+    /// [`LambdaInvocation::injected_fault`](crate::LambdaInvocation#structfield.injected_fault).
+    pub function_faults: BTreeMap<String, FunctionFault>,
+    /// How asynchronous invocations of a function are run (retries, event
+    /// age, on-failure destination), by function name; a function without an
+    /// entry gets [`Config::default_event_invoke`](Config#structfield.default_event_invoke).
+    pub event_invoke: BTreeMap<String, EventInvokeConfig>,
+    /// How asynchronous invocations of functions without an entry in
+    /// `event_invoke` are run: Lambda's defaults (two retries, after 60 s and
+    /// 120 s; events up to 6 h old; no destination).
+    pub default_event_invoke: EventInvokeConfig,
 }
 
 impl Default for Config {
@@ -421,6 +604,9 @@ impl Default for Config {
             objects: Vec::new(),
             s3_access_keys: None,
             clock: ClockMode::Real,
+            function_faults: BTreeMap::new(),
+            event_invoke: BTreeMap::new(),
+            default_event_invoke: EventInvokeConfig::default(),
         }
     }
 }
@@ -530,6 +716,63 @@ impl Config {
         self
     }
 
+    /// Injects `fault` into the invocations of function `name`.
+    pub fn function_fault(mut self, name: impl Into<String>, fault: FunctionFault) -> Self {
+        self.function_faults.insert(name.into(), fault);
+        self
+    }
+
+    /// Sets how asynchronous invocations of `function` are run.
+    pub fn event_invoke(mut self, function: impl Into<String>, config: EventInvokeConfig) -> Self {
+        self.event_invoke.insert(function.into(), config);
+        self
+    }
+
+    /// Sets how many times a failed asynchronous invocation of `function` is
+    /// retried (0..=2); its other settings stay as they were, or as
+    /// `default_event_invoke` has them.
+    pub fn event_retries(mut self, function: impl Into<String>, attempts: u32) -> Self {
+        self.event_invoke_entry(function.into())
+            .maximum_retry_attempts = attempts;
+        self
+    }
+
+    /// Makes `destination` the on-failure destination of `function`'s
+    /// asynchronous invocations.
+    pub fn on_failure(
+        mut self,
+        function: impl Into<String>,
+        destination: impl Into<String>,
+    ) -> Self {
+        self.event_invoke_entry(function.into()).on_failure = Some(destination.into());
+        self
+    }
+
+    /// Sets the waits before retries of every function's asynchronous
+    /// invocations, those configured so far and the default (e.g.
+    /// `vec![Duration::ZERO]` on a real clock, so that retries come at once).
+    pub fn event_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        for config in self.event_invoke.values_mut() {
+            config.retry_delays = delays.clone();
+        }
+        self.default_event_invoke.retry_delays = delays;
+        self
+    }
+
+    fn event_invoke_entry(&mut self, function: String) -> &mut EventInvokeConfig {
+        let default = &self.default_event_invoke;
+        self.event_invoke
+            .entry(function)
+            .or_insert_with(|| default.clone())
+    }
+
+    /// How asynchronous invocations of `function` are run.
+    pub fn event_invoke_for(&self, function: &str) -> &EventInvokeConfig {
+        self.event_invoke
+            .get(function)
+            .unwrap_or(&self.default_event_invoke)
+    }
+
     /// Runs the emulator on `clock`.
     pub fn clock(mut self, clock: ClockMode) -> Self {
         self.clock = clock;
@@ -592,6 +835,43 @@ impl Config {
                 "the Lambda timeout must be positive".into(),
             ));
         }
+        for name in self.function_faults.keys() {
+            if !is_function_name(name) {
+                return Err(Error::InvalidConfig(format!(
+                    "function fault for `{name}`: expected a plain function name (1 to 64 letters, digits, hyphens, underscores, dots)"
+                )));
+            }
+        }
+        let defaults = std::iter::once(("(default)", &self.default_event_invoke));
+        for (function, config) in defaults.chain(
+            self.event_invoke
+                .iter()
+                .map(|(name, config)| (name.as_str(), config)),
+        ) {
+            if function != "(default)" && !is_function_name(function) {
+                return Err(Error::InvalidConfig(format!(
+                    "event invoke config for `{function}`: expected a plain function name"
+                )));
+            }
+            if config.maximum_retry_attempts > MAX_EVENT_RETRY_ATTEMPTS {
+                return Err(Error::InvalidConfig(format!(
+                    "{function}: at most {MAX_EVENT_RETRY_ATTEMPTS} retries of an asynchronous invocation, not {}",
+                    config.maximum_retry_attempts
+                )));
+            }
+            if config.maximum_event_age.is_zero() || config.maximum_event_age > MAX_EVENT_AGE {
+                return Err(Error::InvalidConfig(format!(
+                    "{function}: the maximum event age must be positive and at most 6 hours"
+                )));
+            }
+            if let Some(destination) = config.on_failure.as_deref() {
+                if !is_function_name(destination) {
+                    return Err(Error::InvalidConfig(format!(
+                        "{function}: on-failure destination `{destination}`: expected a plain function name"
+                    )));
+                }
+            }
+        }
         for (op, spec) in &self.faults {
             if *op == Operation::Invoke {
                 return Err(Error::InvalidConfig(
@@ -613,6 +893,15 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether `name` is a plain Lambda function name, as forwarded (the name
+/// part of the pattern `Invoke` checks `FunctionName` against).
+pub(crate) fn is_function_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Whether `id` is shaped like a distribution tenant id: `dt_` and one or

@@ -20,8 +20,15 @@
 //! (throttling, 500, 503) and latency per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
 //! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and S3 can
-//! be opened to chosen access key ids only. Faults and latency never apply to
-//! Lambda `Invoke`.
+//! be opened to chosen access key ids only. Those faults and latency never
+//! apply to Lambda `Invoke`; instead, chosen functions can be made to crash or
+//! hang, once or always ([`Config::function_faults`]), and asynchronous
+//! invocations are run as Lambda runs them: a function error is retried after
+//! one and two minutes, an event too old is dropped, and one given up on goes
+//! to an on-failure destination ([`Config::event_invoke`]).
+//!
+//! [`Config::function_faults`]: Config#structfield.function_faults
+//! [`Config::event_invoke`]: Config#structfield.event_invoke
 //!
 //! Two services are only half played. The emulator runs no state machine:
 //! `StartExecution` records a `RUNNING` execution, and whoever embeds the
@@ -65,7 +72,9 @@
 //!   idempotency, executions ended by the embedder.
 //! - `lambda`: Invoke — function-name parsing, forwarding to
 //!   [`Config::lambda_backend`](Config#structfield.lambda_backend) and mapping
-//!   its answers onto Lambda's (function errors, timeouts, unknown functions).
+//!   its answers onto Lambda's (function errors, timeouts, unknown functions);
+//!   injected function faults; `Event` retries, event age and on-failure
+//!   destinations.
 //! - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
 //!   gate, `aws-chunked` uploads, ranges, S3's error document.
 //! - `md5`: the digest behind S3's `ETag`.
@@ -95,15 +104,16 @@ pub use codepipeline::{
     CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES, JOB_EVENT_KEY,
 };
 pub use config::{
-    Config, FaultCode, FaultSpec, Operation, SeedObject, DEFAULT_CONTINUATION_DELAY,
-    DEFAULT_LAMBDA_TIMEOUT,
+    Config, EventInvokeConfig, FaultCode, FaultSpec, FaultTimes, FunctionFault, FunctionFaultKind,
+    Operation, SeedObject, DEFAULT_CONTINUATION_DELAY, DEFAULT_EVENT_RETRY_DELAYS,
+    DEFAULT_LAMBDA_TIMEOUT, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
 };
 pub use lambda::MAX_PAYLOAD;
 pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN, MAX_OBJECT_SIZE};
 pub use server::{start, EmulatorHandle};
 pub use state::{
-    ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation,
-    ObjectRecord, Snapshot, COMPLETED, IN_PROGRESS,
+    DiscardedEvent, ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult,
+    LambdaInvocation, ObjectRecord, Snapshot, COMPLETED, IN_PROGRESS,
 };
 pub use stepfunctions::{
     ExecutionOutcome, StartedExecution, MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME,

@@ -47,6 +47,9 @@ pub(crate) struct Inner {
     pub finished_jobs: HashMap<String, u64>,
     pub job_results: Vec<JobResult>,
     lambda_invocations: Vec<LambdaInvocation>,
+    /// Functions whose `Once` fault has struck.
+    pub spent_function_faults: BTreeSet<String>,
+    discarded_events: Vec<DiscardedEvent>,
     calls: BTreeMap<Operation, u64>,
     injected: BTreeMap<Operation, u64>,
     fault_log: Vec<InjectedFault>,
@@ -145,11 +148,16 @@ pub struct Snapshot {
     /// Every injected fault, in order.
     pub fault_log: Vec<InjectedFault>,
     /// Every Lambda invocation that was run (or found no function), in the
-    /// order they finished; `DryRun` calls are counted but not listed. The
-    /// emulator's own invocations of continued CodePipeline jobs are listed
-    /// (as `Event` calls, status 202) but not counted in `calls`.
+    /// order they finished; `DryRun` calls are counted but not listed. Each
+    /// attempt of an `Event` call is listed. The emulator's own invocations
+    /// (continued CodePipeline jobs, on-failure destinations) are listed (as
+    /// `Event` calls, status 202) but not counted in `calls`.
     #[serde(default)]
     pub lambda_invocations: Vec<LambdaInvocation>,
+    /// Every asynchronous event Lambda gave up on, in order: after its last
+    /// retry failed, or when it was too old for the next one.
+    #[serde(default)]
+    pub discarded_events: Vec<DiscardedEvent>,
     /// Every Step Functions execution, in creation order.
     #[serde(default)]
     pub executions: Vec<ExecutionRecord>,
@@ -262,13 +270,59 @@ pub struct LambdaInvocation {
     pub started_at: String,
     /// Wall time from arrival to the backend's answer (or the timeout).
     pub duration_ms: u64,
-    /// `ok`; the function's `errorType` (`Sandbox.Timedout` for a timeout);
+    /// `ok`; the function's `errorType` (`Sandbox.Timedout` for a timeout or
+    /// an injected hang, `Runtime.ExitError` for an injected crash);
     /// or, when the function never ran to an answer, the API error the caller
     /// got (`ResourceNotFoundException`, `ServiceException`).
     pub outcome: String,
     /// The HTTP status the caller got: 200 (also for function errors), 202
     /// for an `Event` call, 404 or 502.
     pub status: u16,
+    /// The invocation's request id: the `x-amzn-RequestId` the caller got
+    /// (kept by every attempt of an `Event` call, as Lambda keeps it).
+    #[serde(default)]
+    pub request_id: String,
+    /// `RequestResponse` or `Event`.
+    #[serde(default)]
+    pub invocation_type: String,
+    /// 1 for the first attempt; 2 and 3 for Lambda's retries of an `Event`
+    /// call that ended in a function error.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// The fault [`Config::function_faults`](crate::Config#structfield.function_faults)
+    /// injected into this invocation, by [`FunctionFaultKind::name`](crate::FunctionFaultKind::name):
+    /// `crash`, `crash-after-work` or `hang`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_fault: Option<String>,
+    /// For an invocation of an on-failure destination: the request id of
+    /// the discarded event it reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure_of: Option<String>,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+/// An asynchronous event Lambda gave up on, as seen in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscardedEvent {
+    /// Position among all recorded results, faults and invocations.
+    pub sequence: u64,
+    /// The event's request id.
+    pub request_id: String,
+    /// The function it was for.
+    pub function_name: String,
+    /// `RetriesExhausted` or `EventAgeExceeded`, as in Lambda's invocation record.
+    pub condition: String,
+    /// How many times the function was invoked with it.
+    pub approximate_invoke_count: u32,
+    /// The on-failure destination invoked with the invocation record, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
+    /// When, RFC 3339 in UTC with milliseconds, on the emulator's clock.
+    pub at: String,
 }
 
 /// One Step Functions execution, as seen in a [`Snapshot`].
@@ -361,6 +415,8 @@ impl Shared {
             finished_jobs: HashMap::new(),
             job_results: Vec::new(),
             lambda_invocations: Vec::new(),
+            spent_function_faults: BTreeSet::new(),
+            discarded_events: Vec::new(),
             calls: BTreeMap::new(),
             injected: BTreeMap::new(),
             fault_log: Vec::new(),
@@ -435,6 +491,7 @@ impl Shared {
             injected_faults: name_keys(&inner.injected),
             fault_log: inner.fault_log.clone(),
             lambda_invocations: inner.lambda_invocations.clone(),
+            discarded_events: inner.discarded_events.clone(),
             executions: inner
                 .executions
                 .iter()
@@ -493,24 +550,18 @@ impl Inner {
         });
     }
 
-    /// Records a finished Lambda invocation under the next sequence number.
-    pub fn record_invocation(
-        &mut self,
-        function_name: &str,
-        started_at: SystemTime,
-        duration: Duration,
-        outcome: &str,
-        status: u16,
-    ) {
-        let sequence = self.next_sequence();
-        self.lambda_invocations.push(LambdaInvocation {
-            sequence,
-            function_name: function_name.to_string(),
-            started_at: format_timestamp(started_at),
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-            outcome: outcome.to_string(),
-            status,
-        });
+    /// Records a finished Lambda invocation under the next sequence number
+    /// (its own `sequence` is replaced).
+    pub fn record_invocation(&mut self, mut invocation: LambdaInvocation) {
+        invocation.sequence = self.next_sequence();
+        self.lambda_invocations.push(invocation);
+    }
+
+    /// Records a discarded event under the next sequence number (its own
+    /// `sequence` is replaced).
+    pub fn record_discarded(&mut self, mut event: DiscardedEvent) {
+        event.sequence = self.next_sequence();
+        self.discarded_events.push(event);
     }
 
     /// A fresh id shaped like CloudFront's: `I` and 13 of `[A-Z0-9]`.

@@ -2,81 +2,18 @@
 //! `Invoke` and that gets a `PutJobSuccessResult` with a continuation token is
 //! continued by a new job, sent to the same function as an `Event` invocation.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_emulator::{Config, EmulatorHandle, Operation, DEFAULT_CONTINUATION_DELAY};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
-use crate::common::{advance, codepipeline, raw, settle, start, RawResponse, JOB};
+use crate::common::{
+    advance, codepipeline, fake_host, invoke_as, raw, settle, start, FakeHost, Received, JOB,
+};
 
-const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
 /// How soon CodePipeline continues a job, on the emulator's manual clock.
 const DELAY: Duration = DEFAULT_CONTINUATION_DELAY;
-
-/// One invocation the host received.
-#[derive(Debug, Clone)]
-struct Received {
-    function: String,
-    invocation_type: Option<String>,
-    event: Value,
-}
-
-type Seen = Arc<Mutex<Vec<Received>>>;
-
-/// An invoke-API host on 127.0.0.1:0 whose every function answers 200 `{}`.
-async fn fake_host() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let function = req
-                            .uri()
-                            .path()
-                            .strip_prefix("/2015-03-31/functions/")
-                            .and_then(|p| p.strip_suffix("/invocations"))
-                            .unwrap_or_default()
-                            .to_string();
-                        let invocation_type = req
-                            .headers()
-                            .get("x-amz-invocation-type")
-                            .map(|v| v.to_str().unwrap().to_string());
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let event = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        log.lock().unwrap().push(Received {
-                            function,
-                            invocation_type,
-                            event,
-                        });
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("{}"))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (url, seen)
-}
 
 fn job_event(job_id: &str) -> Value {
     json!({
@@ -102,26 +39,10 @@ fn job_event(job_id: &str) -> Value {
     })
 }
 
-async fn invoke(
-    emu: &EmulatorHandle,
-    function: &str,
-    invocation_type: &str,
-    event: &Value,
-) -> RawResponse {
-    raw(
-        emu,
-        "POST",
-        &format!("/2015-03-31/functions/{function}/invocations"),
-        &[AUTH, ("X-Amz-Invocation-Type", invocation_type)],
-        &event.to_string(),
-    )
-    .await
-}
-
 /// What the host has received once the emulator's background work is done.
-async fn received(emu: &EmulatorHandle, seen: &Seen) -> Vec<Received> {
+async fn received(emu: &EmulatorHandle, host: &FakeHost) -> Vec<Received> {
     settle(emu).await;
-    seen.lock().unwrap().clone()
+    host.received()
 }
 
 fn is_job_id(id: &str) -> bool {
@@ -139,16 +60,16 @@ fn config_for(url: &str) -> Config {
 
 #[tokio::test]
 async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url)).await;
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
     let cp = codepipeline(&emu);
 
     // CodePipeline invokes a Lambda action asynchronously.
-    let res = invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
+    let res = invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
     assert_eq!(res.status, 202);
-    let first = received(&emu, &seen).await;
+    let first = received(&emu, &host).await;
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].event["CodePipeline.job"]["id"], JOB);
+    assert_eq!(first[0].event()["CodePipeline.job"]["id"], JOB);
 
     cp.put_job_success_result()
         .job_id(JOB)
@@ -158,27 +79,27 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .unwrap();
     // The continuation waits the delay on the emulator's clock, to the millisecond.
     advance(&emu, DELAY - Duration::from_millis(1));
-    assert_eq!(received(&emu, &seen).await.len(), 1);
+    assert_eq!(received(&emu, &host).await.len(), 1);
     advance(&emu, Duration::from_millis(1));
-    let got = received(&emu, &seen).await;
+    let got = received(&emu, &host).await;
     assert_eq!(got.len(), 2);
     let second = &got[1];
     assert_eq!(second.function, "pipeline-entry");
     assert_eq!(second.invocation_type.as_deref(), Some("Event"));
-    let second_job = second.event["CodePipeline.job"]["id"]
+    let second_job = second.event()["CodePipeline.job"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(is_job_id(&second_job), "{second_job}");
     assert_ne!(second_job, JOB);
     assert_eq!(
-        second.event["CodePipeline.job"]["data"]["continuationToken"],
+        second.event()["CodePipeline.job"]["data"]["continuationToken"],
         "poll-1"
     );
     // Everything else is the remembered event.
     let mut expected = job_event(&second_job);
     expected["CodePipeline.job"]["data"]["continuationToken"] = json!("poll-1");
-    assert_eq!(second.event, expected);
+    assert_eq!(second.event(), expected);
 
     // The new job can be continued in turn; the chain shows in the snapshot.
     cp.put_job_success_result()
@@ -188,14 +109,14 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .await
         .unwrap();
     advance(&emu, DELAY);
-    let got = received(&emu, &seen).await;
+    let got = received(&emu, &host).await;
     assert_eq!(got.len(), 3);
-    let third_job = got[2].event["CodePipeline.job"]["id"]
+    let third_job = got[2].event()["CodePipeline.job"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
-        got[2].event["CodePipeline.job"]["data"]["continuationToken"],
+        got[2].event()["CodePipeline.job"]["data"]["continuationToken"],
         "poll-2"
     );
     assert_ne!(third_job, second_job);
@@ -207,7 +128,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .await
         .unwrap();
     advance(&emu, DELAY * 4);
-    assert_eq!(received(&emu, &seen).await.len(), 3);
+    assert_eq!(received(&emu, &host).await.len(), 3);
 
     let snap = emu.snapshot();
     let chain: Vec<(&str, &str, Option<&str>, Option<&str>)> = snap
@@ -269,31 +190,43 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
 
 #[tokio::test]
 async fn no_token_or_no_event_no_continuation() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url)).await;
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
     let cp = codepipeline(&emu);
 
     // A synchronous invocation is remembered too.
-    let res = invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    let res = invoke_as(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &job_event(JOB).to_string(),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.body);
     // So is it once only: a repeated event is the same job.
-    invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    invoke_as(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &job_event(JOB).to_string(),
+    )
+    .await;
     // A payload that is no job event is not.
-    invoke(
+    invoke_as(
         &emu,
         "pipeline-entry",
         "RequestResponse",
-        &json!({"paths": ["/a"]}),
+        &json!({"paths": ["/a"]}).to_string(),
     )
     .await;
-    invoke(
+    invoke_as(
         &emu,
         "pipeline-entry",
         "RequestResponse",
-        &json!({"CodePipeline.job": {}}),
+        &json!({"CodePipeline.job": {}}).to_string(),
     )
     .await;
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(host.received().len(), 4);
     assert_eq!(emu.snapshot().jobs.len(), 1);
 
     // A result without a token continues nothing.
@@ -325,7 +258,7 @@ async fn no_token_or_no_event_no_continuation() {
         .unwrap();
     advance(&emu, DELAY * 4);
 
-    assert_eq!(received(&emu, &seen).await.len(), 4);
+    assert_eq!(received(&emu, &host).await.len(), 4);
     let snap = emu.snapshot();
     assert_eq!(snap.jobs.len(), 1);
     assert_eq!(snap.job_results.len(), 3);
@@ -334,10 +267,10 @@ async fn no_token_or_no_event_no_continuation() {
 
 #[tokio::test]
 async fn a_continuation_due_at_shutdown_is_dropped() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url)).await;
-    invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
-    assert_eq!(received(&emu, &seen).await.len(), 1);
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
+    invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
+    assert_eq!(received(&emu, &host).await.len(), 1);
     codepipeline(&emu)
         .put_job_success_result()
         .job_id(JOB)
@@ -350,21 +283,21 @@ async fn a_continuation_due_at_shutdown_is_dropped() {
     // ends the continuation's task before it runs.
     advance(&emu, DELAY);
     emu.shutdown().await;
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(host.received().len(), 1);
 }
 
 #[tokio::test]
 async fn on_a_real_clock_the_continuation_waits_real_time() {
     // The default clock, with a delay short enough for a test to wait out.
-    let (url, seen) = fake_host().await;
+    let host = fake_host().await;
     let emu = start(
         Config::default()
-            .lambda_backend(&url)
+            .lambda_backend(&host.url)
             .continuation_delay(Duration::from_millis(50)),
     )
     .await;
-    invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
-    assert_eq!(received(&emu, &seen).await.len(), 1);
+    invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
+    assert_eq!(received(&emu, &host).await.len(), 1);
     codepipeline(&emu)
         .put_job_success_result()
         .job_id(JOB)
@@ -378,5 +311,5 @@ async fn on_a_real_clock_the_continuation_waits_real_time() {
     // waits the short delay out; once it has passed, the continuation is due
     // and `settle` waits for it.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(received(&emu, &seen).await.len(), 2);
+    assert_eq!(received(&emu, &host).await.len(), 2);
 }
