@@ -279,6 +279,14 @@ pub struct FaultSpec {
     pub codes: Vec<FaultCode>,
     /// Delay added before every call of the operation, faulted or not.
     pub latency: Duration,
+    /// Probability in `0.0..=1.0` that a call which succeeded loses its
+    /// answer: the operation has taken effect (an invalidation is created, a
+    /// job result recorded, an object stored), and the caller gets a 500
+    /// (`InternalError`, or `InternalFailure` in the JSON protocols) instead,
+    /// so that a retry meets the effect already applied. Drawn, from a seeded
+    /// stream of its own, for every call that an error fault did not fail
+    /// first.
+    pub lost_response_rate: f64,
 }
 
 impl Default for FaultSpec {
@@ -291,6 +299,7 @@ impl Default for FaultSpec {
                 FaultCode::ServiceUnavailable,
             ],
             latency: Duration::ZERO,
+            lost_response_rate: 0.0,
         }
     }
 }
@@ -883,6 +892,12 @@ impl Config {
                 return Err(Error::InvalidConfig(format!(
                     "{op}: error rate {} is outside 0..=1",
                     spec.error_rate
+                )));
+            }
+            if !(0.0..=1.0).contains(&spec.lost_response_rate) {
+                return Err(Error::InvalidConfig(format!(
+                    "{op}: lost-response rate {} is outside 0..=1",
+                    spec.lost_response_rate
                 )));
             }
             if spec.error_rate > 0.0 && spec.codes.is_empty() {

@@ -17,7 +17,8 @@
 //!
 //! It keeps everything in memory, answers with the error codes and HTTP
 //! statuses of the real services, and can inject seeded, repeatable faults
-//! (throttling, 500, 503) and latency per operation. Signatures are not
+//! (throttling, 500, 503) before a call takes effect, lost responses (the call
+//! takes effect, the caller gets a 500) and latency per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
 //! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and S3 can
 //! be opened to chosen access key ids only. Those faults and latency never

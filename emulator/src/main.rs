@@ -50,6 +50,10 @@ struct Args {
     /// tenant, codepipeline, stepfunctions, s3, all.
     #[arg(long, default_value = "all")]
     fault_ops: String,
+    /// Probability (0..=1) that a call of a --fault-ops operation that
+    /// succeeded loses its answer: it took effect, and the caller gets a 500.
+    #[arg(long, default_value_t = 0.0)]
+    lost_response_rate: f64,
     /// Faults to draw from: throttling, 500, 503.
     #[arg(long, default_value = "throttling,500,503")]
     fault_codes: String,
@@ -208,11 +212,12 @@ impl Args {
             }
             config = config.event_retry_delays(vec![Duration::from_secs_f64(seconds)]);
         }
-        if self.fault_rate > 0.0 || self.latency_ms > 0 {
+        if self.fault_rate > 0.0 || self.latency_ms > 0 || self.lost_response_rate > 0.0 {
             let spec = FaultSpec {
                 error_rate: self.fault_rate,
                 codes: FaultCode::parse_list(&self.fault_codes)?,
                 latency: Duration::from_millis(self.latency_ms),
+                lost_response_rate: self.lost_response_rate,
             };
             for op in Operation::parse_list(&self.fault_ops)? {
                 config = config.fault(op, spec.clone());
@@ -335,6 +340,16 @@ mod tests {
             config.event_invoke_for("other").retry_delays,
             [Duration::ZERO]
         );
+    }
+
+    #[test]
+    fn a_lost_response_rate_reaches_the_fault_operations() {
+        let config = config(&["--lost-response-rate", "0.25", "--fault-ops", "create"]).unwrap();
+        let spec = &config.faults[&Operation::CreateInvalidation];
+        assert_eq!(spec.lost_response_rate, 0.25);
+        assert_eq!(spec.error_rate, 0.0);
+        assert_eq!(config.faults.len(), 1);
+        assert!(self::config(&["--lost-response-rate", "2"]).is_err());
     }
 
     #[test]

@@ -472,8 +472,9 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
         return error_response(protocol, &err, &request_id);
     }
 
-    // Faults strike before the call has any effect, so a retry meets the
-    // state the first attempt saw.
+    // Error faults strike before the call has any effect, so a retry meets
+    // the state the first attempt saw; a lost response strikes after it, so
+    // a retry meets the effect.
     if let Some(kind) = shared.faults.draw(op) {
         let err = fault_error(kind, protocol);
         shared
@@ -511,6 +512,18 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
             resp
         }),
     };
+    let lose_response = shared.faults.draw_lost_response(op);
+    match outcome {
+        Ok(resp) if lose_response && resp.status().is_success() => {
+            let err = fault_error(FaultCode::InternalError, protocol);
+            shared
+                .lock()
+                .record_lost_response(op, &err.code, err.status, shared.now());
+            tracing::warn!(operation = %op, code = %err.code, %request_id, "injected lost response: the call took effect");
+            return error_response(protocol, &err, &request_id);
+        }
+        _ => {}
+    }
     outcome.unwrap_or_else(|err| {
         tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
         error_response(protocol, &err, &request_id)

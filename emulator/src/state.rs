@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     calls: BTreeMap<Operation, u64>,
     injected: BTreeMap<Operation, u64>,
     fault_log: Vec<InjectedFault>,
+    lost: BTreeMap<Operation, u64>,
+    lost_log: Vec<InjectedFault>,
     /// Every execution, in creation order.
     pub executions: Vec<StoredExecution>,
     /// Execution ARN to its index in `executions`.
@@ -143,10 +145,18 @@ pub struct Snapshot {
     pub job_results: Vec<JobResult>,
     /// Calls received per operation name (faulted calls included).
     pub calls: BTreeMap<String, u64>,
-    /// Injected faults per operation name.
+    /// Injected faults per operation name: calls failed before they took
+    /// effect ([`FaultSpec::error_rate`](crate::FaultSpec#structfield.error_rate)).
     pub injected_faults: BTreeMap<String, u64>,
     /// Every injected fault, in order.
     pub fault_log: Vec<InjectedFault>,
+    /// Lost responses per operation name: calls that took effect and were
+    /// answered with a 500 instead ([`FaultSpec::lost_response_rate`](crate::FaultSpec#structfield.lost_response_rate)).
+    #[serde(default)]
+    pub lost_responses: BTreeMap<String, u64>,
+    /// Every lost response, in order, as the client saw it.
+    #[serde(default)]
+    pub lost_response_log: Vec<InjectedFault>,
     /// Every Lambda invocation that was run (or found no function), in the
     /// order they finished; `DryRun` calls are counted but not listed. Each
     /// attempt of an `Event` call is listed. The emulator's own invocations
@@ -179,6 +189,11 @@ impl Snapshot {
     /// Faults injected into `op` so far.
     pub fn faults_of(&self, op: Operation) -> u64 {
         self.injected_faults.get(op.name()).copied().unwrap_or(0)
+    }
+
+    /// Responses of `op` lost so far.
+    pub fn lost_responses_of(&self, op: Operation) -> u64 {
+        self.lost_responses.get(op.name()).copied().unwrap_or(0)
     }
 }
 
@@ -420,6 +435,8 @@ impl Shared {
             calls: BTreeMap::new(),
             injected: BTreeMap::new(),
             fault_log: Vec::new(),
+            lost: BTreeMap::new(),
+            lost_log: Vec::new(),
             // Streams 101 and 102 keep ids independent of the fault streams,
             // so turning faults on does not change which ids are handed out.
             executions: Vec::new(),
@@ -490,6 +507,8 @@ impl Shared {
             calls: name_keys(&inner.calls),
             injected_faults: name_keys(&inner.injected),
             fault_log: inner.fault_log.clone(),
+            lost_responses: name_keys(&inner.lost),
+            lost_response_log: inner.lost_log.clone(),
             lambda_invocations: inner.lambda_invocations.clone(),
             discarded_events: inner.discarded_events.clone(),
             executions: inner
@@ -544,6 +563,21 @@ impl Inner {
             sequence,
             operation: op,
             fault,
+            code: code.to_string(),
+            status,
+            at: format_timestamp(at),
+        });
+    }
+
+    /// Records a lost response as the client saw it (`code`, `status`) at
+    /// `at` on the emulator's clock.
+    pub fn record_lost_response(&mut self, op: Operation, code: &str, status: u16, at: SystemTime) {
+        *self.lost.entry(op).or_default() += 1;
+        let sequence = self.next_sequence();
+        self.lost_log.push(InjectedFault {
+            sequence,
+            operation: op,
+            fault: FaultCode::InternalError,
             code: code.to_string(),
             status,
             at: format_timestamp(at),

@@ -41,6 +41,15 @@ pub async fn start(config: Config) -> EmulatorHandle {
     aws_emulator::start(config).await.expect("emulator starts")
 }
 
+/// A fault spec that fails every call with `code`, before it takes effect.
+pub fn always(code: aws_emulator::FaultCode) -> aws_emulator::FaultSpec {
+    aws_emulator::FaultSpec {
+        error_rate: 1.0,
+        codes: vec![code],
+        ..aws_emulator::FaultSpec::default()
+    }
+}
+
 /// Moves the emulator's manual clock forward.
 pub fn advance(emu: &EmulatorHandle, by: Duration) {
     emu.advance_clock(by)

@@ -363,6 +363,7 @@ async fn faults_and_latency_never_touch_invoke() {
         error_rate: 1.0,
         codes: vec![FaultCode::InternalError],
         latency: Duration::from_secs(5),
+        lost_response_rate: 1.0,
     };
     let mut config = config_for(&host);
     for op in Operation::ALL {
