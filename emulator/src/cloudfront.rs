@@ -1,6 +1,18 @@
 //! CloudFront's invalidation operations (REST-XML, API version 2020-05-31),
 //! for distributions and for distribution tenants: routing, validation,
 //! limits and the caller-reference rules.
+//!
+//! An item of `Paths` that starts with `#` is a cache tag (2026): ASCII 33 to
+//! 126 but the comma, at most [`MAX_CACHE_TAG_LEN`] characters after the `#`,
+//! no `*` wildcard, and only for a distribution (or tenant) with a
+//! `CacheTagConfig` ([`Config::tag_distributions`]). Items are stored and
+//! answered exactly as sent. What CloudFront answers for a tag it refuses is
+//! undocumented; the emulator answers 400 `InvalidArgument` naming the item
+//! and the reason, as CloudFront answers other bad items. Each tag counts as
+//! one file path toward the in-progress limits (CloudFront counts a tag as
+//! one path, but does not say toward which of the two quotas).
+//!
+//! [`Config::tag_distributions`]: crate::Config#structfield.tag_distributions
 
 use crate::clip;
 use std::collections::BTreeSet;
@@ -22,6 +34,9 @@ pub const MAX_IN_PROGRESS_PATHS: usize = 3000;
 pub const MAX_IN_PROGRESS_WILDCARDS: usize = 15;
 /// Longest path CloudFront accepts.
 pub const MAX_PATH_LEN: usize = 4000;
+/// Longest cache tag CloudFront accepts, in characters; the emulator counts
+/// those after the `#` (whether CloudFront counts the `#` is undocumented).
+pub const MAX_CACHE_TAG_LEN: usize = 256;
 /// Page size when `MaxItems` is not given, and the most a page holds.
 pub const DEFAULT_MAX_ITEMS: usize = 100;
 
@@ -264,8 +279,12 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
             "Your request must contain at least one invalidation path.",
         ));
     }
-    for path in &parsed.paths {
-        validate_path(path)?;
+    for item in &parsed.paths {
+        if is_tag(item) {
+            validate_tag(item)?;
+        } else {
+            validate_path(item)?;
+        }
     }
     let caller_reference = match parsed.caller_reference {
         Some(r) if !r.is_empty() => r,
@@ -280,7 +299,7 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
 fn validate_path(path: &str) -> Result<(), ApiError> {
     if !path.starts_with('/') {
         return Err(invalid(format!(
-            "Your request contains an invalid path: '{}'. Paths must begin with '/'.",
+            "Your request contains an invalid path: '{}'. Paths must begin with '/', cache tags with '#'.",
             clip(path, 120)
         )));
     }
@@ -300,12 +319,47 @@ fn validate_path(path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn is_wildcard(path: &str) -> bool {
-    path.ends_with('*')
+/// Whether an item of `Paths` is a cache tag rather than a path.
+fn is_tag(item: &str) -> bool {
+    item.starts_with('#')
+}
+
+/// Checks a cache tag (`#` and the tag) against CloudFront's documented
+/// rules.
+fn validate_tag(item: &str) -> Result<(), ApiError> {
+    let tag = &item[1..];
+    let shown = clip(item, 120);
+    if tag.is_empty() {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag with no name after the '#'."
+        )));
+    }
+    if tag.chars().count() > MAX_CACHE_TAG_LEN {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag longer than {MAX_CACHE_TAG_LEN} characters."
+        )));
+    }
+    if tag.contains('*') {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag, and cache tags do not support the wildcard '*'."
+        )));
+    }
+    // ASCII visible characters (33 to 126), but the comma that separates tags.
+    if let Some(bad) = tag.chars().find(|c| !('!'..='~').contains(c) || *c == ',') {
+        return Err(invalid(format!(
+            "The invalidation item {shown} contains a character CloudFront does not allow in a cache tag: '{}'",
+            bad.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+fn is_wildcard(item: &str) -> bool {
+    !is_tag(item) && item.ends_with('*')
 }
 
 /// (file paths, wildcard paths) in `paths`. CloudFront counts the two
-/// against separate, independent quotas.
+/// against separate, independent quotas; a cache tag counts as a file path.
 fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize) {
     paths.into_iter().fold((0, 0), |(files, wild), p| {
         if is_wildcard(p) {
@@ -319,6 +373,16 @@ fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize
 fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Reply, ApiError> {
     let batch = parse_batch(body)?;
     known_owner(shared, owner)?;
+    if let Some(tag) = batch.paths.iter().find(|item| is_tag(item)) {
+        if !shared.config.tag_distributions.contains(&owner.id) {
+            return Err(invalid(format!(
+                "The invalidation item {} is a cache tag, and {} {} has no CacheTagConfig.",
+                clip(tag, 120),
+                owner.noun(),
+                owner.id
+            )));
+        }
+    }
     let duration = shared.config.invalidation_duration;
     let now = shared.now();
     let mut inner = shared.lock();
@@ -650,6 +714,32 @@ mod tests {
         assert_eq!(percent_decode("100%", true), "100%");
         assert_eq!(percent_decode("%zz", true), "%zz");
         assert_eq!(percent_decode("%4", true), "%4");
+    }
+
+    #[test]
+    fn validates_cache_tags() {
+        for ok in ["#product-123", "#Brand:Acme", "#a%20b", "##", "#!~"] {
+            assert!(validate_tag(ok).is_ok(), "{ok}");
+        }
+        assert!(validate_tag(&format!("#{}", "x".repeat(MAX_CACHE_TAG_LEN))).is_ok());
+        for (bad, why) in [
+            ("#", "no name"),
+            (
+                "#a,b",
+                "character CloudFront does not allow in a cache tag: ','",
+            ),
+            ("#a b", "cache tag: ' '"),
+            ("#caf\u{e9}", r"cache tag: '\u{e9}'"),
+            ("#a\u{7}", r"cache tag: '\u{7}'"),
+            ("#product*", "wildcard '*'"),
+        ] {
+            let err = validate_tag(bad).unwrap_err();
+            assert_eq!(err.code, "InvalidArgument");
+            assert!(err.message.contains(why), "{bad}: {}", err.message);
+        }
+        let long = validate_tag(&format!("#{}", "x".repeat(MAX_CACHE_TAG_LEN + 1))).unwrap_err();
+        assert!(long.message.contains("longer than 256"), "{}", long.message);
+        assert!(!is_wildcard("#x") && is_wildcard("/x*"));
     }
 
     #[test]

@@ -590,6 +590,13 @@ pub struct Config {
     /// `event_invoke` are run: Lambda's defaults (two retries, after 60 s and
     /// 120 s; events up to 6 h old; no destination).
     pub default_event_invoke: EventInvokeConfig,
+    /// Distribution and distribution tenant ids that have a `CacheTagConfig`,
+    /// so that `CreateInvalidation` (or its tenant twin) accepts cache tags
+    /// (`#product-123`) among its paths; any other gets `InvalidArgument` for
+    /// a tag. A tenant uses its distribution's config in CloudFront; the
+    /// emulator knows no tenant's distribution, so a tenant is named here
+    /// itself. Each id must be a configured distribution or tenant.
+    pub tag_distributions: BTreeSet<String>,
 }
 
 impl Default for Config {
@@ -616,6 +623,7 @@ impl Default for Config {
             function_faults: BTreeMap::new(),
             event_invoke: BTreeMap::new(),
             default_event_invoke: EventInvokeConfig::default(),
+            tag_distributions: BTreeSet::new(),
         }
     }
 }
@@ -722,6 +730,13 @@ impl Config {
         self.s3_access_keys
             .get_or_insert_with(BTreeSet::new)
             .insert(id.into());
+        self
+    }
+
+    /// Gives distribution (or distribution tenant) `id` a `CacheTagConfig`,
+    /// so that its invalidations may name cache tags.
+    pub fn cache_tags(mut self, id: impl Into<String>) -> Self {
+        self.tag_distributions.insert(id.into());
         self
     }
 
@@ -843,6 +858,13 @@ impl Config {
             return Err(Error::InvalidConfig(
                 "the Lambda timeout must be positive".into(),
             ));
+        }
+        for id in &self.tag_distributions {
+            if !self.distributions.contains(id) && !self.tenants.contains(id) {
+                return Err(Error::InvalidConfig(format!(
+                    "cache tags for `{id}`: not a configured distribution or distribution tenant"
+                )));
+            }
         }
         for name in self.function_faults.keys() {
             if !is_function_name(name) {

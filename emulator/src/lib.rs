@@ -1,6 +1,6 @@
 //! A local emulator of the AWS APIs this workflow calls — CloudFront
-//! invalidations of distributions and of distribution tenants (REST-XML, API
-//! 2020-05-31), CodePipeline job results (JSON 1.1), Step Functions
+//! invalidations of distributions and of distribution tenants, by path and
+//! by cache tag (REST-XML, API 2020-05-31), CodePipeline job results (JSON 1.1), Step Functions
 //! `StartExecution` and `DescribeExecution` (JSON 1.0, API 2016-11-23), S3
 //! `GetObject`, `HeadObject` and `PutObject` (REST-XML, for CodePipeline
 //! artifacts) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
@@ -65,8 +65,8 @@
 //!   `GET /_emulator/state`, `GET /_emulator/health`, `GET`/`POST
 //!   /_emulator/clock` and `POST /_emulator/settle`.
 //! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations and
-//!   their `…ForDistributionTenant` twins — routing, validation,
-//!   per-distribution (per-tenant) limits, caller references.
+//!   their `…ForDistributionTenant` twins — routing, validation of paths and
+//!   cache tags, per-distribution (per-tenant) limits, caller references.
 //! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
 //!   against the service model, job state, recording — and continuations.
 //! - `stepfunctions`: StartExecution, DescribeExecution — validation,
@@ -99,7 +99,8 @@ mod xml;
 
 pub use clock::{ClockError, ClockMode};
 pub use cloudfront::{
-    API_PREFIX, DEFAULT_MAX_ITEMS, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
+    API_PREFIX, DEFAULT_MAX_ITEMS, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS,
+    MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
 pub use codepipeline::{
     CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES, JOB_EVENT_KEY,

@@ -96,6 +96,11 @@ struct Args {
     /// told, with POST /_emulator/clock {"advanceSeconds": N}.
     #[arg(long)]
     manual_clock: bool,
+    /// A distribution or distribution tenant id that has a CacheTagConfig,
+    /// so that its invalidations may name cache tags (#tag) (repeatable, or
+    /// comma-separated).
+    #[arg(long = "cache-tags", value_name = "ID", value_delimiter = ',')]
+    cache_tags: Vec<String>,
     /// A fault injected into a Lambda function: FUNCTION=KIND-TIMES, KIND
     /// crash (not forwarded), crash-after-work or hang (forwarded, answer
     /// lost), TIMES once or always; e.g. start-invalidation=crash-once
@@ -175,6 +180,7 @@ impl Args {
             buckets: self.buckets.into_iter().collect(),
             s3_access_keys: (!self.s3_access_keys.is_empty())
                 .then(|| self.s3_access_keys.into_iter().collect()),
+            tag_distributions: self.cache_tags.into_iter().collect(),
             clock: if self.manual_clock {
                 ClockMode::Manual
             } else {
@@ -311,6 +317,12 @@ mod tests {
     fn clock_faults_and_event_flags_reach_the_config() {
         let config = config(&[
             "--manual-clock",
+            "--distribution",
+            "E2QWRUHAPOMQZL",
+            "--tenant",
+            "dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+            "--cache-tags",
+            "E2QWRUHAPOMQZL,dt_2wjDZi3hD1ivOXf6rpZJO1AB",
             "--function-fault",
             "start-invalidation=crash-once",
             "--function-fault",
@@ -324,6 +336,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.clock, ClockMode::Manual);
+        assert_eq!(config.tag_distributions.len(), 2);
         assert_eq!(
             config.function_faults["start-invalidation"],
             FunctionFault::new(FunctionFaultKind::Crash, FaultTimes::Once)
@@ -357,6 +370,7 @@ mod tests {
         for (args, flag) in [
             (vec!["--function-fault", "f=explode-once"], "explode-once"),
             (vec!["--event-retries", "f=3"], "at most 2"),
+            (vec!["--cache-tags", "EUNKNOWN"], "EUNKNOWN"),
             (vec!["--event-retries", "f"], "--event-retries"),
             (vec!["--on-failure", "=sink"], "--on-failure"),
             (

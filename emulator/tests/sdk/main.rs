@@ -1,6 +1,7 @@
 //! The emulator driven by the real AWS SDK for Rust clients (and, where an
 //! SDK would not send the request, by raw HTTP).
 
+mod cache_tags;
 mod cloudfront;
 mod codepipeline;
 mod common;
