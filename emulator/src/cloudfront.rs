@@ -14,13 +14,13 @@
 //!
 //! [`Config::tag_distributions`]: crate::Config#structfield.tag_distributions
 
-use crate::clip;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Operation;
 use crate::server::ApiError;
-use crate::state::{format_timestamp, Shared, StoredInvalidation, IN_PROGRESS};
+use crate::state::{Shared, StoredInvalidation, IN_PROGRESS};
+use crate::wire::{clip, format_timestamp, parse_query, percent_decode};
 use crate::xml::{self, InvalidationDoc, SummaryDoc};
 
 /// URL prefix of every CloudFront call of this API version.
@@ -113,7 +113,7 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<String> = rest
         .trim_end_matches('/')
         .split('/')
-        .map(|seg| percent_decode(seg, false))
+        .map(percent_decode)
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let unknown = || {
@@ -590,46 +590,6 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
     })
 }
 
-/// Splits a query string into decoded pairs.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
-
-/// Decodes `%XX` escapes, and `+` as a space when `plus_as_space` (query
-/// strings only: in a path `+` is itself); malformed escapes are kept as
-/// they are.
-pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_as_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,15 +665,6 @@ mod tests {
                 .status,
             404
         );
-    }
-
-    #[test]
-    fn decodes_percent() {
-        assert_eq!(percent_decode("a%2Fb+c", true), "a/b c");
-        assert_eq!(percent_decode("a+b", false), "a+b");
-        assert_eq!(percent_decode("100%", true), "100%");
-        assert_eq!(percent_decode("%zz", true), "%zz");
-        assert_eq!(percent_decode("%4", true), "%4");
     }
 
     #[test]

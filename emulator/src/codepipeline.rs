@@ -13,7 +13,7 @@
 //!
 //! [`Config::continuation_delay`]: crate::Config#structfield.continuation_delay
 
-use crate::clip;
+use crate::wire::clip;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Operation;
 use crate::server::ApiError;
-use crate::state::{format_timestamp, JobEvent, JobResult, Shared};
+use crate::state::{JobEvent, JobResult, Shared};
+use crate::wire::format_timestamp;
 
 /// The key of the job in a Lambda invoke action's event.
 pub const JOB_EVENT_KEY: &str = "CodePipeline.job";

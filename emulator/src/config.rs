@@ -277,7 +277,9 @@ pub struct FaultSpec {
     pub error_rate: f64,
     /// The faults drawn from (uniformly) when a call is chosen to fail.
     pub codes: Vec<FaultCode>,
-    /// Delay added before every call of the operation, faulted or not.
+    /// Delay added before every call of the operation, faulted or not; real
+    /// time on either clock (on a manual one every call would otherwise wait
+    /// for the clock to be moved).
     pub latency: Duration,
     /// Probability in `0.0..=1.0` that a call which succeeded loses its
     /// answer: the operation has taken effect (an invalidation is created, a
@@ -539,7 +541,8 @@ pub struct Config {
     pub lambda_backend: Option<String>,
     /// How long a forwarded invocation may run before it is answered as a
     /// function timeout (`Sandbox.Timedout`), as Lambda answers a function
-    /// that outlives its configured timeout.
+    /// that outlives its configured timeout. Real time, on either clock: it
+    /// bounds a real process on the function host.
     pub lambda_timeout: Duration,
     /// State machine ARNs that exist
     /// (`arn:aws:states:<region>:<account>:stateMachine:<name>`); a

@@ -51,7 +51,8 @@ use tokio::net::TcpStream;
 use crate::clock::Work;
 use crate::config::{FaultTimes, FunctionFaultKind, Operation};
 use crate::server::{response, set_header, ApiError, HttpResponse, MAX_BODY};
-use crate::state::{format_timestamp, DiscardedEvent, LambdaInvocation, Shared};
+use crate::state::{DiscardedEvent, LambdaInvocation, Shared};
+use crate::wire::{format_timestamp, percent_decode};
 use crate::Error;
 
 /// Path prefix of every Lambda operation (API version 2015-03-31).
@@ -264,28 +265,6 @@ fn is_region(s: &str) -> bool {
         && middle.iter().all(|m| lower(m))
         && last.len() == 1
         && last.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(b) = hex {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The region of the SigV4 credential scope
@@ -1099,14 +1078,6 @@ mod tests {
             assert_eq!(err.status, 400, "{bad}");
             assert_eq!(err.code, "ValidationException", "{bad}");
         }
-    }
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("a%3Ab%3ac"), "a:b:c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%24LATEST"), "$LATEST");
     }
 
     #[test]

@@ -78,7 +78,6 @@
 //!   destinations.
 //! - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
 //!   gate, `aws-chunked` uploads, ranges, S3's error document.
-//! - `md5`: the digest behind S3's `ETag`.
 //! - `faults`: the seeded PRNG and per-operation fault draws.
 //! - `state`: the in-memory store and the [`Snapshot`] types.
 //! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents and
@@ -90,11 +89,11 @@ mod codepipeline;
 mod config;
 mod faults;
 mod lambda;
-mod md5;
 mod s3;
 mod server;
 mod state;
 mod stepfunctions;
+mod wire;
 mod xml;
 
 pub use clock::{ClockError, ClockMode};
@@ -120,18 +119,6 @@ pub use state::{
 pub use stepfunctions::{
     ExecutionOutcome, StartedExecution, MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME,
 };
-
-/// Shortens a value echoed in an error message to `max` characters: a 4000-character path or a
-/// 5000-character message need not come back whole.
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut clipped: String = text.chars().take(max).collect();
-        clipped.push_str("...");
-        clipped
-    }
-}
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]

@@ -9,11 +9,11 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH};
 
-use crate::cloudfront::{parse_query, percent_decode};
 use crate::config::Operation;
 use crate::server::{response, set_header, ApiError, HttpResponse};
-use crate::state::{format_http_date, Shared};
-use crate::{clip, md5, xml};
+use crate::state::Shared;
+use crate::wire::{clip, format_http_date, md5_hex, parse_query, percent_decode};
+use crate::xml;
 
 /// Longest key S3 accepts, in bytes of UTF-8.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -101,12 +101,12 @@ pub(crate) fn route(
         Some(bucket) => (bucket, raw),
         None => {
             let (bucket, key) = raw.split_once('/').unwrap_or((raw, ""));
-            (percent_decode(bucket, false), key)
+            (percent_decode(bucket), key)
         }
     };
     // Keys keep `/` and every other byte; only the escapes are undone (`+`
     // is itself in a path).
-    let key = percent_decode(raw_key, false);
+    let key = percent_decode(raw_key);
     let operation = match method {
         "GET" => Operation::GetObject,
         "HEAD" => Operation::HeadObject,
@@ -211,7 +211,7 @@ impl StoredObject {
         last_modified: SystemTime,
     ) -> Self {
         StoredObject {
-            etag: format!("\"{}\"", md5::hex_digest(&body)),
+            etag: format!("\"{}\"", md5_hex(&body)),
             body,
             content_type,
             content_encoding,

@@ -33,8 +33,9 @@ use crate::codepipeline;
 use crate::config::{Config, FaultCode};
 use crate::lambda;
 use crate::s3;
-use crate::state::{format_timestamp, Shared, Snapshot};
+use crate::state::{Shared, Snapshot};
 use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
+use crate::wire::format_timestamp;
 use crate::{xml, Error};
 
 /// Largest request body read: 3000 paths of 4000 characters fit.

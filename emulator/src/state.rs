@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -17,6 +17,7 @@ use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
 use crate::s3::StoredObject;
 use crate::stepfunctions::{StartedExecution, StoredExecution};
+use crate::wire::format_timestamp;
 
 /// `Status` of an invalidation that is still running, exactly as CloudFront
 /// spells it.
@@ -281,9 +282,12 @@ pub struct LambdaInvocation {
     pub sequence: u64,
     /// The function name the call resolved to (no ARN, no qualifier).
     pub function_name: String,
-    /// When the call arrived, RFC 3339 in UTC with milliseconds.
+    /// When the attempt started, RFC 3339 in UTC with milliseconds, on the
+    /// emulator's clock.
     pub started_at: String,
-    /// Wall time from arrival to the backend's answer (or the timeout).
+    /// Real time from the attempt's start to the backend's answer (or the
+    /// timeout): what the function host took, whichever clock the emulator
+    /// runs on.
     pub duration_ms: u64,
     /// `ok`; the function's `errorType` (`Sandbox.Timedout` for a timeout or
     /// an injected hang, `Runtime.ExitError` for an injected crash);
@@ -687,76 +691,9 @@ fn uuid_from(rng: &mut Rng) -> String {
     )
 }
 
-/// Formats a time as RFC 3339 in UTC with milliseconds, the form CloudFront
-/// uses for `CreateTime` (e.g. `2024-03-01T09:00:00.123Z`).
-pub fn format_timestamp(t: SystemTime) -> String {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
-
-/// Formats a time as an HTTP date (RFC 9110 IMF-fixdate, e.g.
-/// `Fri, 01 Mar 2024 09:00:00 GMT`), the form of S3's `Last-Modified`.
-pub fn format_http_date(t: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        // 1970-01-01 was a Thursday.
-        DAYS[(days % 7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), to
-/// avoid a date crate for one format.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_timestamps() {
-        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(1_709_283_600_123);
-        assert_eq!(format_timestamp(t), "2024-03-01T09:00:00.123Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(format_timestamp(leap), "2000-02-29T00:00:00.000Z");
-        assert_eq!(
-            format_http_date(UNIX_EPOCH),
-            "Thu, 01 Jan 1970 00:00:00 GMT"
-        );
-        assert_eq!(format_http_date(t), "Fri, 01 Mar 2024 09:00:00 GMT");
-        assert_eq!(format_http_date(leap), "Tue, 29 Feb 2000 00:00:00 GMT");
-    }
 
     #[test]
     fn ids_look_real_and_repeat_per_seed() {

@@ -13,11 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::clip;
 use crate::codepipeline::parse;
 use crate::config::Operation;
 use crate::server::ApiError;
-use crate::state::{format_timestamp, ExecutionRecord, Shared};
+use crate::state::{ExecutionRecord, Shared};
+use crate::wire::clip;
+use crate::wire::format_timestamp;
 
 /// `X-Amz-Target` prefix of every Step Functions operation.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
