@@ -18,8 +18,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Operation;
-use crate::server::ApiError;
-use crate::state::{Shared, StoredInvalidation, IN_PROGRESS};
+use crate::error::ApiError;
+use crate::records::IN_PROGRESS;
+use crate::state::{Shared, StoredInvalidation};
 use crate::wire::{clip, format_timestamp, parse_query, percent_decode};
 use crate::xml::{self, InvalidationDoc, SummaryDoc};
 

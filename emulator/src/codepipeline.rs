@@ -6,29 +6,27 @@
 //! `continuationToken`; CodePipeline then creates a new job for the same
 //! action and invokes the same function with it, the token in
 //! `CodePipeline.job.data.continuationToken`. The emulator remembers every job
-//! event that goes through Lambda `Invoke` ([`observe_invocation`]); when such
+//! event that goes through Lambda `Invoke` (`Shared::observe_job_event`); when such
 //! a job gets a token, it waits [`Config::continuation_delay`], builds the new
 //! job's event (the remembered one with a fresh job id and the token) and
 //! invokes the function with it as an `Event` invocation.
 //!
 //! [`Config::continuation_delay`]: crate::Config#structfield.continuation_delay
 
-use crate::wire::clip;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::config::Operation;
-use crate::server::ApiError;
-use crate::state::{JobEvent, JobResult, Shared};
-use crate::wire::format_timestamp;
-
-/// The key of the job in a Lambda invoke action's event.
-pub const JOB_EVENT_KEY: &str = "CodePipeline.job";
+use crate::error::ApiError;
+use crate::http::parse_json;
+use crate::records::{CurrentRevision, ExecutionDetails, FailureDetails, JobResult, JOB_EVENT_KEY};
+use crate::state::{JobEvent, Shared};
+use crate::wire::{clip, format_timestamp};
 
 /// `X-Amz-Target` prefix of every CodePipeline operation.
 pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
@@ -45,51 +43,6 @@ pub const FAILURE_TYPES: [&str; 6] = [
 
 const JOB_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const OUTPUT_KEY_PATTERN: &str = "[A-Za-z0-9@\\-_]+";
-
-/// `currentRevision` of a success result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CurrentRevision {
-    /// The revision id.
-    pub revision: String,
-    /// The change identifier.
-    pub change_identifier: String,
-    /// Creation time, in epoch seconds as the JSON protocol sends it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<f64>,
-    /// A summary of the revision.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision_summary: Option<String>,
-}
-
-/// `executionDetails` of a success result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionDetails {
-    /// A summary of the action's run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    /// The id of the run in the external system.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_execution_id: Option<String>,
-    /// 0..=100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percent_complete: Option<i32>,
-}
-
-/// `failureDetails` of a failure result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailureDetails {
-    /// One of [`FAILURE_TYPES`].
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The failure's message.
-    pub message: String,
-    /// The id of the run in the external system.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_execution_id: Option<String>,
-}
 
 // Wire forms: every member optional, so that a missing required member is
 // reported as the service reports it (a ValidationException) rather than as
@@ -239,65 +192,19 @@ fn check_job_id(v: &mut Violations, job_id: Option<&str>) {
     }
 }
 
-/// Reads a JSON-protocol request body into its wire form.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
-    // An empty body reads as `{}`, so missing members are reported as such.
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "SerializationException",
-            format!("Could not read the request body: {e}"),
-        )
-    })
-}
-
 /// Runs one CodePipeline call. Nothing is recorded unless it succeeds. A
 /// success with a continuation token for a job whose event is known schedules
 /// the job's continuation.
 pub(crate) fn handle(shared: &Arc<Shared>, op: Operation, body: &[u8]) -> Result<(), ApiError> {
     let result = match op {
-        Operation::PutJobSuccessResult => success_result(parse(body)?)?,
-        Operation::PutJobFailureResult => failure_result(parse(body)?)?,
+        Operation::PutJobSuccessResult => success_result(parse_json(body)?)?,
+        Operation::PutJobFailureResult => failure_result(parse_json(body)?)?,
         _ => unreachable!("not a CodePipeline operation: {op}"),
     };
     if let Some((job_id, token, event)) = record(shared, result)? {
         schedule_continuation(shared, job_id, token, event);
     }
     Ok(())
-}
-
-/// Remembers the CodePipeline job in a Lambda invocation's payload, if it
-/// carries one (a top-level `"CodePipeline.job"` object with an `id`), the
-/// first time its job id is seen.
-pub(crate) fn observe_invocation(shared: &Shared, function_name: &str, payload: &[u8]) {
-    let Ok(event) = serde_json::from_slice::<Value>(payload) else {
-        return;
-    };
-    let Some(job_id) = event
-        .get(JOB_EVENT_KEY)
-        .and_then(|job| job.get("id"))
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-    else {
-        return;
-    };
-    let remembered = JobEvent {
-        function_name: function_name.to_string(),
-        event,
-    };
-    let now = shared.now();
-    if shared
-        .lock()
-        .remember_job(&job_id, remembered, None, None, now)
-    {
-        tracing::info!(%job_id, function = function_name, "CodePipeline job event seen");
-    }
 }
 
 /// The event of the job that continues `event`: the same, with a new job id

@@ -50,10 +50,12 @@ use tokio::net::TcpStream;
 
 use crate::clock::Work;
 use crate::config::{FaultTimes, FunctionFaultKind, Operation};
-use crate::server::{response, set_header, ApiError, HttpResponse, MAX_BODY};
-use crate::state::{DiscardedEvent, LambdaInvocation, Shared};
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::http::{response, set_header, HttpResponse, MAX_BODY};
+use crate::records::{DiscardedEvent, LambdaInvocation};
+use crate::state::Shared;
 use crate::wire::{format_timestamp, percent_decode};
-use crate::Error;
 
 /// Path prefix of every Lambda operation (API version 2015-03-31).
 pub(crate) const API_PREFIX: &str = "/2015-03-31/";
@@ -570,7 +572,7 @@ pub(crate) async fn serve(
     };
 
     if invocation_type != InvocationType::DryRun {
-        crate::codepipeline::observe_invocation(&shared, &call.function, &call.payload);
+        shared.observe_job_event(&call.function, &call.payload);
     }
 
     match invocation_type {

@@ -54,45 +54,79 @@
 //! ```
 //!
 //! # Layout
-//! - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`],
-//!   [`SeedObject`] — what the emulator is told at start.
-//! - `clock`: [`ClockMode`], the emulator's clock (real, or manual and moved
-//!   by [`EmulatorHandle::advance_clock`]) and the register of background
-//!   work that waits on it ([`EmulatorHandle::settle`]).
-//! - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the
-//!   protocols apart (S3 by the signature's credential scope), applies
-//!   latency, the authorization-header check and faults, and serves
-//!   `GET /_emulator/state`, `GET /_emulator/health`, `GET`/`POST
-//!   /_emulator/clock` and `POST /_emulator/settle`.
-//! - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations and
-//!   their `…ForDistributionTenant` twins — routing, validation of paths and
-//!   cache tags, per-distribution (per-tenant) limits, caller references.
-//! - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
-//!   against the service model, job state, recording — and continuations.
-//! - `stepfunctions`: StartExecution, DescribeExecution — validation,
-//!   idempotency, executions ended by the embedder.
-//! - `lambda`: Invoke — function-name parsing, forwarding to
-//!   [`Config::lambda_backend`](Config#structfield.lambda_backend) and mapping
-//!   its answers onto Lambda's (function errors, timeouts, unknown functions);
-//!   injected function faults; `Event` retries, event age and on-failure
-//!   destinations.
-//! - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
-//!   gate, `aws-chunked` uploads, ranges, S3's error document.
-//! - `faults`: the seeded PRNG and per-operation fault draws.
-//! - `state`: the in-memory store and the [`Snapshot`] types.
-//! - `xml`: reading `InvalidationBatch`, writing CloudFront's documents and
-//!   S3's error document.
+//! Modules form layers, listed here bottom first: each module uses only
+//! modules listed before it (so there are no import cycles), and the crate
+//! root only re-exports.
+//!
+//! 1. Plain pieces (`http` uses `error`; the others nothing of the crate):
+//!    - `error`: [`Error`] (why the emulator could not start) and `ApiError`
+//!      (an error answer before a protocol shapes it).
+//!    - `wire`: percent decoding, query strings, RFC 3339 and HTTP dates,
+//!      S3's MD5 `ETag`, clipping of echoed values.
+//!    - `xml`: reading `InvalidationBatch`, writing CloudFront's documents
+//!      and S3's error document.
+//!    - `clock`: [`ClockMode`], the emulator's clock (real, or manual and
+//!      moved by [`EmulatorHandle::advance_clock`]) and the register of
+//!      background work that waits on it ([`EmulatorHandle::settle`]).
+//!    - `http`: the response type and builders every protocol uses, the
+//!      largest body read, JSON-protocol body parsing.
+//! 2. What the emulator is told and what it shows:
+//!    - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`],
+//!      [`FunctionFault`], [`EventInvokeConfig`], [`SeedObject`], the Lambda
+//!      backend URL — data and builders.
+//!    - `faults`: the seeded PRNG and per-operation draws (error faults,
+//!      lost responses).
+//!    - `records`: the [`Snapshot`] and its record types, job-result details,
+//!      [`StartedExecution`] and [`ExecutionOutcome`].
+//! 3. `state`: the in-memory store every handler shares (stored
+//!    invalidations, objects, executions, job events), ids, sequence numbers,
+//!    and the snapshot made of it.
+//! 4. One module per service, each using layers 1 to 3 only, but for
+//!    `codepipeline`:
+//!    - `lambda`: Invoke — function-name parsing, forwarding to
+//!      [`Config::lambda_backend`](Config#structfield.lambda_backend) and
+//!      mapping its answers onto Lambda's (function errors, timeouts, unknown
+//!      functions); injected function faults; `Event` retries, event age and
+//!      on-failure destinations.
+//!    - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations
+//!      and their `…ForDistributionTenant` twins — routing, validation of
+//!      paths and cache tags, per-distribution (per-tenant) limits, caller
+//!      references.
+//!    - `stepfunctions`: StartExecution, DescribeExecution — validation,
+//!      idempotency, executions ended by the embedder.
+//!    - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
+//!      gate, `aws-chunked` uploads, ranges, S3's error document.
+//!    - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
+//!      against the service model, job state, recording — and continuations,
+//!      which it sends through `lambda` (the one service that uses another).
+//! 5. On top:
+//!    - `validate`: [`Config::validate`], which checks each value against
+//!      the rules of the service it configures, so it sits above them.
+//!    - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the
+//!      protocols apart (S3 by the signature's credential scope), applies
+//!      latency, the authorization-header check, faults and lost responses,
+//!      and serves `GET /_emulator/state`, `GET /_emulator/health`,
+//!      `GET`/`POST /_emulator/clock` and `POST /_emulator/settle`.
+//!
+//! A new operation of an emulated service goes in its service module (its
+//! `Operation` appended to [`Operation::ALL`]); a new time-based behaviour
+//! reads `Shared::now` and waits with `clock::Work`; a new value a test
+//! should see goes in `records` and is filled in by `state`.
 
 mod clock;
 mod cloudfront;
 mod codepipeline;
 mod config;
+mod error;
 mod faults;
+mod http;
 mod lambda;
+mod records;
 mod s3;
 mod server;
 mod state;
 mod stepfunctions;
+mod validate;
 mod wire;
 mod xml;
 
@@ -101,37 +135,19 @@ pub use cloudfront::{
     API_PREFIX, DEFAULT_MAX_ITEMS, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS,
     MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
-pub use codepipeline::{
-    CurrentRevision, ExecutionDetails, FailureDetails, FAILURE_TYPES, JOB_EVENT_KEY,
-};
+pub use codepipeline::FAILURE_TYPES;
 pub use config::{
     Config, EventInvokeConfig, FaultCode, FaultSpec, FaultTimes, FunctionFault, FunctionFaultKind,
     Operation, SeedObject, DEFAULT_CONTINUATION_DELAY, DEFAULT_EVENT_RETRY_DELAYS,
     DEFAULT_LAMBDA_TIMEOUT, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
 };
+pub use error::Error;
 pub use lambda::MAX_PAYLOAD;
+pub use records::{
+    CurrentRevision, DiscardedEvent, ExecutionDetails, ExecutionOutcome, ExecutionRecord,
+    FailureDetails, InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation,
+    ObjectRecord, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS, JOB_EVENT_KEY,
+};
 pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN, MAX_OBJECT_SIZE};
 pub use server::{start, EmulatorHandle};
-pub use state::{
-    DiscardedEvent, ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult,
-    LambdaInvocation, ObjectRecord, Snapshot, COMPLETED, IN_PROGRESS,
-};
-pub use stepfunctions::{
-    ExecutionOutcome, StartedExecution, MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME,
-};
-
-/// Why the emulator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A configuration value is out of range or unknown.
-    #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// The listening socket could not be opened.
-    #[error("cannot listen on port {port}: {source}")]
-    Bind {
-        /// The port asked for (0 = any).
-        port: u16,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-}
+pub use stepfunctions::{MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME};

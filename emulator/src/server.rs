@@ -9,7 +9,6 @@
 //! and has no `X-Amz-Target`: CodePipeline and Step Functions always send
 //! one, and an unsigned S3 request names no service.
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,10 +17,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LOCATION};
+use hyper::header::{AUTHORIZATION, HOST, LOCATION};
 use hyper::service::service_fn;
 use hyper::Method;
-use hyper::{Request, Response, StatusCode};
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -31,47 +30,15 @@ use crate::clock::ClockError;
 use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode};
+use crate::error::{ApiError, Error};
+use crate::http::{response, set_header, HttpResponse, MAX_BODY};
 use crate::lambda;
+use crate::records::{ExecutionOutcome, Snapshot, StartedExecution};
 use crate::s3;
-use crate::state::{Shared, Snapshot};
-use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
+use crate::state::Shared;
+use crate::stepfunctions;
 use crate::wire::format_timestamp;
-use crate::{xml, Error};
-
-/// Largest request body read: 3000 paths of 4000 characters fit.
-pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// An error answer, in whichever protocol the call used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub status: u16,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    /// Elements an S3 error document carries besides code and message
-    /// (`Key`, `BucketName`…), in order; the other protocols have none.
-    pub details: Vec<(&'static str, String)>,
-}
-
-impl ApiError {
-    pub fn new(
-        status: u16,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: Vec::new(),
-        }
-    }
-
-    /// Adds an element to an S3 error document.
-    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.details.push((name, value.into()));
-        self
-    }
-}
+use crate::xml;
 
 /// The wire protocols served on one port (besides Lambda's REST-JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,26 +267,6 @@ async fn accept_loop(
         while connections.try_join_next().is_some() {}
     }
     tracing::info!("emulator stopped");
-}
-
-pub(crate) type HttpResponse = Response<Full<Bytes>>;
-
-pub(crate) fn response(
-    status: u16,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> HttpResponse {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-pub(crate) fn set_header(resp: &mut HttpResponse, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().insert(name, v);
-    }
 }
 
 fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpResponse {
