@@ -192,6 +192,7 @@ async fn latency_is_added() {
     let emu =
         start(Config::with_distributions([DIST]).fault(Operation::ListInvalidations, spec)).await;
     let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    // Latency is a real delay of the answer, on either clock.
     let t = Instant::now();
     cf.list_invalidations()
         .distribution_id(DIST)
