@@ -1,14 +1,27 @@
 //! CloudFront's invalidation operations (REST-XML, API version 2020-05-31),
 //! for distributions and for distribution tenants: routing, validation,
 //! limits and the caller-reference rules.
+//!
+//! An item of `Paths` that starts with `#` is a cache tag (2026): ASCII 33 to
+//! 126 but the comma, at most [`MAX_CACHE_TAG_LEN`] characters after the `#`,
+//! no `*` wildcard, and only for a distribution (or tenant) with a
+//! `CacheTagConfig` ([`Config::tag_distributions`]). Items are stored and
+//! answered exactly as sent. What CloudFront answers for a tag it refuses is
+//! undocumented; the emulator answers 400 `InvalidArgument` naming the item
+//! and the reason, as CloudFront answers other bad items. Each tag counts as
+//! one file path toward the in-progress limits (CloudFront counts a tag as
+//! one path, but does not say toward which of the two quotas).
+//!
+//! [`Config::tag_distributions`]: crate::Config#structfield.tag_distributions
 
-use crate::clip;
 use std::collections::BTreeSet;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::config::Operation;
-use crate::server::ApiError;
-use crate::state::{format_timestamp, Shared, StoredInvalidation, IN_PROGRESS};
+use crate::error::ApiError;
+use crate::records::IN_PROGRESS;
+use crate::state::{Shared, StoredInvalidation};
+use crate::wire::{clip, format_timestamp, parse_query, percent_decode};
 use crate::xml::{self, InvalidationDoc, SummaryDoc};
 
 /// URL prefix of every CloudFront call of this API version.
@@ -22,6 +35,9 @@ pub const MAX_IN_PROGRESS_PATHS: usize = 3000;
 pub const MAX_IN_PROGRESS_WILDCARDS: usize = 15;
 /// Longest path CloudFront accepts.
 pub const MAX_PATH_LEN: usize = 4000;
+/// Longest cache tag CloudFront accepts, in characters; the emulator counts
+/// those after the `#` (whether CloudFront counts the `#` is undocumented).
+pub const MAX_CACHE_TAG_LEN: usize = 256;
 /// Page size when `MaxItems` is not given, and the most a page holds.
 pub const DEFAULT_MAX_ITEMS: usize = 100;
 
@@ -98,7 +114,7 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<String> = rest
         .trim_end_matches('/')
         .split('/')
-        .map(|seg| percent_decode(seg, false))
+        .map(percent_decode)
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let unknown = || {
@@ -264,8 +280,12 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
             "Your request must contain at least one invalidation path.",
         ));
     }
-    for path in &parsed.paths {
-        validate_path(path)?;
+    for item in &parsed.paths {
+        if is_tag(item) {
+            validate_tag(item)?;
+        } else {
+            validate_path(item)?;
+        }
     }
     let caller_reference = match parsed.caller_reference {
         Some(r) if !r.is_empty() => r,
@@ -280,7 +300,7 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
 fn validate_path(path: &str) -> Result<(), ApiError> {
     if !path.starts_with('/') {
         return Err(invalid(format!(
-            "Your request contains an invalid path: '{}'. Paths must begin with '/'.",
+            "Your request contains an invalid path: '{}'. Paths must begin with '/', cache tags with '#'.",
             clip(path, 120)
         )));
     }
@@ -300,12 +320,47 @@ fn validate_path(path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn is_wildcard(path: &str) -> bool {
-    path.ends_with('*')
+/// Whether an item of `Paths` is a cache tag rather than a path.
+fn is_tag(item: &str) -> bool {
+    item.starts_with('#')
+}
+
+/// Checks a cache tag (`#` and the tag) against CloudFront's documented
+/// rules.
+fn validate_tag(item: &str) -> Result<(), ApiError> {
+    let tag = &item[1..];
+    let shown = clip(item, 120);
+    if tag.is_empty() {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag with no name after the '#'."
+        )));
+    }
+    if tag.chars().count() > MAX_CACHE_TAG_LEN {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag longer than {MAX_CACHE_TAG_LEN} characters."
+        )));
+    }
+    if tag.contains('*') {
+        return Err(invalid(format!(
+            "The invalidation item {shown} is a cache tag, and cache tags do not support the wildcard '*'."
+        )));
+    }
+    // ASCII visible characters (33 to 126), but the comma that separates tags.
+    if let Some(bad) = tag.chars().find(|c| !('!'..='~').contains(c) || *c == ',') {
+        return Err(invalid(format!(
+            "The invalidation item {shown} contains a character CloudFront does not allow in a cache tag: '{}'",
+            bad.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+fn is_wildcard(item: &str) -> bool {
+    !is_tag(item) && item.ends_with('*')
 }
 
 /// (file paths, wildcard paths) in `paths`. CloudFront counts the two
-/// against separate, independent quotas.
+/// against separate, independent quotas; a cache tag counts as a file path.
 fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize) {
     paths.into_iter().fold((0, 0), |(files, wild), p| {
         if is_wildcard(p) {
@@ -319,7 +374,18 @@ fn count_paths<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize
 fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Reply, ApiError> {
     let batch = parse_batch(body)?;
     known_owner(shared, owner)?;
+    if let Some(tag) = batch.paths.iter().find(|item| is_tag(item)) {
+        if !shared.config.tag_distributions.contains(&owner.id) {
+            return Err(invalid(format!(
+                "The invalidation item {} is a cache tag, and {} {} has no CacheTagConfig.",
+                clip(tag, 120),
+                owner.noun(),
+                owner.id
+            )));
+        }
+    }
     let duration = shared.config.invalidation_duration;
+    let now = shared.now();
     let mut inner = shared.lock();
 
     // The same CallerReference on the same distribution (or tenant) either
@@ -343,7 +409,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
             ));
         }
         let existing = existing.clone();
-        return Ok(created_reply(&existing, duration, host));
+        return Ok(created_reply(&existing, now, duration, host));
     }
 
     let (files, wildcards) = count_paths(&batch.paths);
@@ -360,7 +426,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         inner
             .invalidations
             .iter()
-            .filter(|inv| owner.owns(inv) && inv.status(duration) == IN_PROGRESS)
+            .filter(|inv| owner.owns(inv) && inv.status(now, duration) == IN_PROGRESS)
             .flat_map(|inv| inv.paths.iter()),
     );
     if busy_files + files > MAX_IN_PROGRESS_PATHS
@@ -381,8 +447,7 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         id: inner.new_invalidation_id(),
         caller_reference: batch.caller_reference,
         paths: batch.paths,
-        created: Instant::now(),
-        created_at: SystemTime::now(),
+        created_at: now,
     };
     inner.invalidations.push(stored.clone());
     drop(inner);
@@ -393,14 +458,19 @@ fn create(shared: &Shared, owner: &Owner, body: &[u8], host: &str) -> Result<Rep
         paths = stored.paths.len(),
         "created invalidation"
     );
-    Ok(created_reply(&stored, duration, host))
+    Ok(created_reply(&stored, now, duration, host))
 }
 
 /// 201 with `Location`, for a new invalidation or a replayed one: CloudFront
 /// documents that a replay "returns information about the invalidation
 /// request that you previously created", and the operation's only modelled
 /// success code is 201.
-fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: &str) -> Reply {
+fn created_reply(
+    inv: &StoredInvalidation,
+    now: SystemTime,
+    duration: Duration,
+    host: &str,
+) -> Reply {
     Reply {
         status: 201,
         location: Some(format!(
@@ -413,14 +483,14 @@ fn created_reply(inv: &StoredInvalidation, duration: std::time::Duration, host: 
             inv.distribution_id,
             inv.id
         )),
-        body: document(inv, duration),
+        body: document(inv, now, duration),
     }
 }
 
-fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
+fn document(inv: &StoredInvalidation, now: SystemTime, duration: Duration) -> String {
     xml::invalidation_document(&InvalidationDoc {
         id: &inv.id,
-        status: inv.status(duration),
+        status: inv.status(now, duration),
         create_time: &format_timestamp(inv.created_at),
         paths: &inv.paths,
         caller_reference: &inv.caller_reference,
@@ -428,6 +498,7 @@ fn document(inv: &StoredInvalidation, duration: std::time::Duration) -> String {
 }
 
 fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
+    let now = shared.now();
     let inner = shared.lock();
     let inv = inner
         .invalidations
@@ -446,7 +517,7 @@ fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
     Ok(Reply {
         status: 200,
         location: None,
-        body: document(inv, shared.config.invalidation_duration),
+        body: document(inv, now, shared.config.invalidation_duration),
     })
 }
 
@@ -476,6 +547,7 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
     }
 
     let duration = shared.config.invalidation_duration;
+    let now = shared.now();
     let inner = shared.lock();
     // Newest first, as CloudFront lists them.
     let all: Vec<&StoredInvalidation> = inner
@@ -506,7 +578,7 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
         .map(|(inv, t)| SummaryDoc {
             id: &inv.id,
             create_time: t,
-            status: inv.status(duration),
+            status: inv.status(now, duration),
         })
         .collect();
     let next = truncated
@@ -517,46 +589,6 @@ fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, Ap
         location: None,
         body: xml::invalidation_list_document(&marker, next, max_items, &items),
     })
-}
-
-/// Splits a query string into decoded pairs.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
-
-/// Decodes `%XX` escapes, and `+` as a space when `plus_as_space` (query
-/// strings only: in a path `+` is itself); malformed escapes are kept as
-/// they are.
-pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_as_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -637,12 +669,29 @@ mod tests {
     }
 
     #[test]
-    fn decodes_percent() {
-        assert_eq!(percent_decode("a%2Fb+c", true), "a/b c");
-        assert_eq!(percent_decode("a+b", false), "a+b");
-        assert_eq!(percent_decode("100%", true), "100%");
-        assert_eq!(percent_decode("%zz", true), "%zz");
-        assert_eq!(percent_decode("%4", true), "%4");
+    fn validates_cache_tags() {
+        for ok in ["#product-123", "#Brand:Acme", "#a%20b", "##", "#!~"] {
+            assert!(validate_tag(ok).is_ok(), "{ok}");
+        }
+        assert!(validate_tag(&format!("#{}", "x".repeat(MAX_CACHE_TAG_LEN))).is_ok());
+        for (bad, why) in [
+            ("#", "no name"),
+            (
+                "#a,b",
+                "character CloudFront does not allow in a cache tag: ','",
+            ),
+            ("#a b", "cache tag: ' '"),
+            ("#caf\u{e9}", r"cache tag: '\u{e9}'"),
+            ("#a\u{7}", r"cache tag: '\u{7}'"),
+            ("#product*", "wildcard '*'"),
+        ] {
+            let err = validate_tag(bad).unwrap_err();
+            assert_eq!(err.code, "InvalidArgument");
+            assert!(err.message.contains(why), "{bad}: {}", err.message);
+        }
+        let long = validate_tag(&format!("#{}", "x".repeat(MAX_CACHE_TAG_LEN + 1))).unwrap_err();
+        assert!(long.message.contains("longer than 256"), "{}", long.message);
+        assert!(!is_wildcard("#x") && is_wildcard("/x*"));
     }
 
     #[test]

@@ -6,29 +6,27 @@
 //! `continuationToken`; CodePipeline then creates a new job for the same
 //! action and invokes the same function with it, the token in
 //! `CodePipeline.job.data.continuationToken`. The emulator remembers every job
-//! event that goes through Lambda `Invoke` ([`observe_invocation`]); when such
+//! event that goes through Lambda `Invoke` (`Shared::observe_job_event`); when such
 //! a job gets a token, it waits [`Config::continuation_delay`], builds the new
 //! job's event (the remembered one with a fresh job id and the token) and
 //! invokes the function with it as an `Event` invocation.
 //!
 //! [`Config::continuation_delay`]: crate::Config#structfield.continuation_delay
 
-use crate::clip;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde_json::Value;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::config::Operation;
-use crate::server::ApiError;
-use crate::state::{format_timestamp, JobEvent, JobResult, Shared};
-
-/// The key of the job in a Lambda invoke action's event.
-pub const JOB_EVENT_KEY: &str = "CodePipeline.job";
+use crate::error::ApiError;
+use crate::http::parse_json;
+use crate::records::{CurrentRevision, ExecutionDetails, FailureDetails, JobResult, JOB_EVENT_KEY};
+use crate::state::{JobEvent, Shared};
+use crate::wire::{clip, format_timestamp};
 
 /// `X-Amz-Target` prefix of every CodePipeline operation.
 pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
@@ -45,51 +43,6 @@ pub const FAILURE_TYPES: [&str; 6] = [
 
 const JOB_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const OUTPUT_KEY_PATTERN: &str = "[A-Za-z0-9@\\-_]+";
-
-/// `currentRevision` of a success result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CurrentRevision {
-    /// The revision id.
-    pub revision: String,
-    /// The change identifier.
-    pub change_identifier: String,
-    /// Creation time, in epoch seconds as the JSON protocol sends it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<f64>,
-    /// A summary of the revision.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision_summary: Option<String>,
-}
-
-/// `executionDetails` of a success result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionDetails {
-    /// A summary of the action's run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    /// The id of the run in the external system.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_execution_id: Option<String>,
-    /// 0..=100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percent_complete: Option<i32>,
-}
-
-/// `failureDetails` of a failure result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailureDetails {
-    /// One of [`FAILURE_TYPES`].
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The failure's message.
-    pub message: String,
-    /// The id of the run in the external system.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_execution_id: Option<String>,
-}
 
 // Wire forms: every member optional, so that a missing required member is
 // reported as the service reports it (a ValidationException) rather than as
@@ -239,61 +192,19 @@ fn check_job_id(v: &mut Violations, job_id: Option<&str>) {
     }
 }
 
-/// Reads a JSON-protocol request body into its wire form.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
-    // An empty body reads as `{}`, so missing members are reported as such.
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "SerializationException",
-            format!("Could not read the request body: {e}"),
-        )
-    })
-}
-
 /// Runs one CodePipeline call. Nothing is recorded unless it succeeds. A
 /// success with a continuation token for a job whose event is known schedules
 /// the job's continuation.
 pub(crate) fn handle(shared: &Arc<Shared>, op: Operation, body: &[u8]) -> Result<(), ApiError> {
     let result = match op {
-        Operation::PutJobSuccessResult => success_result(parse(body)?)?,
-        Operation::PutJobFailureResult => failure_result(parse(body)?)?,
+        Operation::PutJobSuccessResult => success_result(parse_json(body)?)?,
+        Operation::PutJobFailureResult => failure_result(parse_json(body)?)?,
         _ => unreachable!("not a CodePipeline operation: {op}"),
     };
     if let Some((job_id, token, event)) = record(shared, result)? {
         schedule_continuation(shared, job_id, token, event);
     }
     Ok(())
-}
-
-/// Remembers the CodePipeline job in a Lambda invocation's payload, if it
-/// carries one (a top-level `"CodePipeline.job"` object with an `id`), the
-/// first time its job id is seen.
-pub(crate) fn observe_invocation(shared: &Shared, function_name: &str, payload: &[u8]) {
-    let Ok(event) = serde_json::from_slice::<Value>(payload) else {
-        return;
-    };
-    let Some(job_id) = event
-        .get(JOB_EVENT_KEY)
-        .and_then(|job| job.get("id"))
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-    else {
-        return;
-    };
-    let remembered = JobEvent {
-        function_name: function_name.to_string(),
-        event,
-    };
-    if shared.lock().remember_job(&job_id, remembered, None, None) {
-        tracing::info!(%job_id, function = function_name, "CodePipeline job event seen");
-    }
 }
 
 /// The event of the job that continues `event`: the same, with a new job id
@@ -314,17 +225,20 @@ fn continued_event(mut event: Value, new_job_id: &str, token: &str) -> Value {
     event
 }
 
-/// After the configured delay, creates the job that continues `job_id` and
-/// invokes its function with it.
+/// After the configured delay on the emulator's clock, creates the job that
+/// continues `job_id` and invokes its function with it.
 fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, from: JobEvent) {
+    let clock = shared.clock.clone();
     let shared = shared.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(shared.config.continuation_delay).await;
-        if shared.is_stopped() {
+    // Due from the result's arrival, not from when the task first runs.
+    let due = shared.now() + shared.config.continuation_delay;
+    clock.spawn(|mut work| async move {
+        if !work.sleep_until(due).await {
             return;
         }
         let function = from.function_name.clone();
         let (new_job_id, payload) = {
+            let now = shared.now();
             let mut inner = shared.lock();
             let new_job_id = inner.new_job_id();
             let event = continued_event(from.event, &new_job_id, &token);
@@ -333,11 +247,17 @@ fn schedule_continuation(shared: &Arc<Shared>, job_id: String, token: String, fr
                 function_name: function.clone(),
                 event,
             };
-            inner.remember_job(&new_job_id, remembered, Some(job_id.clone()), Some(token));
+            inner.remember_job(
+                &new_job_id,
+                remembered,
+                Some(job_id.clone()),
+                Some(token),
+                now,
+            );
             (new_job_id, payload)
         };
         tracing::info!(%job_id, %new_job_id, %function, "continuing the job with a new one");
-        crate::lambda::invoke_event(shared, function, Bytes::from(payload)).await;
+        crate::lambda::invoke_event(shared, work, function, Bytes::from(payload)).await;
     });
 }
 
@@ -507,6 +427,7 @@ fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEven
             format!("The job {} cannot be found.", p.job_id),
         ));
     }
+    let now = shared.now();
     let mut inner = shared.lock();
     if let Some(seq) = inner.finished_jobs.get(&p.job_id) {
         return Err(ApiError::new(
@@ -523,7 +444,7 @@ fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEven
         sequence,
         job_id: p.job_id,
         operation: p.operation,
-        recorded_at: format_timestamp(SystemTime::now()),
+        recorded_at: format_timestamp(now),
         continuation_token: p.continuation_token,
         current_revision: p.current_revision,
         execution_details: p.execution_details,

@@ -45,22 +45,40 @@ impl Rng {
     }
 }
 
-/// Decides, per call, whether to delay and whether to fail.
+/// Decides, per call, whether to delay, whether to fail, and whether to lose
+/// the answer.
 #[derive(Debug)]
 pub struct FaultInjector {
-    ops: BTreeMap<Operation, (FaultSpec, Mutex<Rng>)>,
+    ops: BTreeMap<Operation, OperationFaults>,
 }
 
+/// One operation's settings and streams.
+#[derive(Debug)]
+struct OperationFaults {
+    spec: FaultSpec,
+    errors: Mutex<Rng>,
+    lost_responses: Mutex<Rng>,
+}
+
+/// First stream of the lost-response draws (one per operation after it):
+/// streams of their own, so that turning them on changes no error fault.
+const LOST_RESPONSE_STREAMS: u64 = 201;
+
 impl FaultInjector {
-    /// Builds one stream per configured operation.
+    /// Builds the streams of every configured operation.
     pub fn new(seed: u64, specs: &BTreeMap<Operation, FaultSpec>) -> Self {
         let ops = specs
             .iter()
             .map(|(op, spec)| {
-                // Stream numbers 1..=7 (appended operations keep earlier
-                // streams); 0 and above 100 are used elsewhere.
-                let stream = 1 + Operation::ALL.iter().position(|o| o == op).unwrap_or(0) as u64;
-                (*op, (spec.clone(), Mutex::new(Rng::new(seed, stream))))
+                // Stream numbers 1..=13 (appended operations keep earlier
+                // streams); 0 and 101..=104 are used elsewhere.
+                let position = Operation::ALL.iter().position(|o| o == op).unwrap_or(0) as u64;
+                let faults = OperationFaults {
+                    spec: spec.clone(),
+                    errors: Mutex::new(Rng::new(seed, 1 + position)),
+                    lost_responses: Mutex::new(Rng::new(seed, LOST_RESPONSE_STREAMS + position)),
+                };
+                (*op, faults)
             })
             .collect();
         FaultInjector { ops }
@@ -70,16 +88,33 @@ impl FaultInjector {
     pub fn latency(&self, op: Operation) -> Duration {
         self.ops
             .get(&op)
-            .map_or(Duration::ZERO, |(spec, _)| spec.latency)
+            .map_or(Duration::ZERO, |faults| faults.spec.latency)
+    }
+
+    /// Draws whether this call of `op`, which an error fault did not fail,
+    /// loses its answer (if it succeeds).
+    pub fn draw_lost_response(&self, op: Operation) -> bool {
+        let Some(faults) = self.ops.get(&op) else {
+            return false;
+        };
+        if faults.spec.lost_response_rate <= 0.0 {
+            return false;
+        }
+        let mut rng = faults
+            .lost_responses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        rng.next_f64() < faults.spec.lost_response_rate
     }
 
     /// Draws whether this call of `op` fails, and how.
     pub fn draw(&self, op: Operation) -> Option<FaultCode> {
-        let (spec, rng) = self.ops.get(&op)?;
+        let faults = self.ops.get(&op)?;
+        let spec = &faults.spec;
         if spec.error_rate <= 0.0 || spec.codes.is_empty() {
             return None;
         }
-        let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = faults.errors.lock().unwrap_or_else(|e| e.into_inner());
         // Always draw both numbers so the stream advances the same way
         // whatever the outcome: a call's fate depends only on its position.
         let roll = rng.next_f64();
@@ -118,6 +153,37 @@ mod tests {
         assert!(ra.iter().any(Option::is_some));
         assert!(ra.iter().any(Option::is_none));
         assert_ne!(ra, run(&injector(8, 0.5)));
+    }
+
+    #[test]
+    fn lost_responses_repeat_per_seed_and_leave_errors_alone() {
+        let with_lost = |seed: u64, lost: f64| {
+            let mut specs = BTreeMap::new();
+            specs.insert(
+                Operation::PutJobSuccessResult,
+                FaultSpec {
+                    error_rate: 0.5,
+                    lost_response_rate: lost,
+                    ..FaultSpec::default()
+                },
+            );
+            FaultInjector::new(seed, &specs)
+        };
+        let run = |f: &FaultInjector| {
+            (0..50)
+                .map(|_| {
+                    let error = f.draw(Operation::PutJobSuccessResult);
+                    (error, f.draw_lost_response(Operation::PutJobSuccessResult))
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run(&with_lost(7, 0.5));
+        assert_eq!(a, run(&with_lost(7, 0.5)));
+        assert!(a.iter().any(|(_, lost)| *lost) && a.iter().any(|(_, lost)| !*lost));
+        let errors =
+            |run: &[(Option<FaultCode>, bool)]| run.iter().map(|(e, _)| *e).collect::<Vec<_>>();
+        assert_eq!(errors(&a), errors(&run(&with_lost(7, 0.0))));
+        assert!(run(&with_lost(7, 0.0)).iter().all(|(_, lost)| !*lost));
     }
 
     #[test]

@@ -19,8 +19,20 @@
 //! | unreachable, anything else                    | 502 `ServiceException`                        |
 //!
 //! An `Event` call is answered 202 at once and forwarded in the background
-//! with `X-Amz-Invocation-Type: Event`. A payload that is a CodePipeline job
-//! event is remembered on the way, for continuations (see `codepipeline`).
+//! with `X-Amz-Invocation-Type: Event`; one that ends in a function error is
+//! retried and, once given up on, sent to the function's on-failure
+//! destination, as [`Config::event_invoke`] says. A payload that is a
+//! CodePipeline job event is remembered on the way, for continuations (see
+//! `codepipeline`).
+//!
+//! [`Config::function_faults`] break chosen functions on purpose: a crash
+//! (not forwarded; 200, `Unhandled`, `Runtime.ExitError`), a crash after the
+//! handler ran (forwarded, then the same answer), or a hang (forwarded, then
+//! the `Sandbox.Timedout` answer at once: the point is the lost response,
+//! not the wait).
+//!
+//! [`Config::event_invoke`]: crate::Config#structfield.event_invoke
+//! [`Config::function_faults`]: crate::Config#structfield.function_faults
 //!
 //! [`Config::lambda_timeout`]: crate::Config#structfield.lambda_timeout
 
@@ -30,16 +42,20 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
 use hyper::http::request::Parts;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::config::Operation;
-use crate::server::{response, set_header, ApiError, HttpResponse, MAX_BODY};
+use crate::clock::Work;
+use crate::config::{FaultTimes, FunctionFaultKind, Operation};
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::http::{response, set_header, HttpResponse, MAX_BODY};
+use crate::records::{DiscardedEvent, LambdaInvocation};
 use crate::state::Shared;
-use crate::Error;
+use crate::wire::{format_timestamp, percent_decode};
 
 /// Path prefix of every Lambda operation (API version 2015-03-31).
 pub(crate) const API_PREFIX: &str = "/2015-03-31/";
@@ -58,6 +74,8 @@ const DEFAULT_ACCOUNT: &str = "000000000000";
 const EXECUTED_VERSION: &str = "$LATEST";
 /// Lambda's error name for a function that outlived its timeout.
 pub(crate) const TIMEOUT_ERROR: &str = "Sandbox.Timedout";
+/// Lambda's error name for a function whose runtime exited.
+const RUNTIME_EXIT_ERROR: &str = "Runtime.ExitError";
 
 /// The pattern Lambda validates `FunctionName` against, quoted in the
 /// `ValidationException` message.
@@ -124,6 +142,25 @@ pub(crate) struct FunctionRef {
 }
 
 impl FunctionRef {
+    /// A function known by its plain name only.
+    fn plain(name: &str) -> Self {
+        FunctionRef {
+            name: name.to_string(),
+            region: None,
+            account: None,
+            qualifier: None,
+        }
+    }
+
+    /// The function's ARN without the qualifier.
+    fn unqualified_arn(&self, signed_region: Option<&str>) -> String {
+        FunctionRef {
+            qualifier: None,
+            ..self.clone()
+        }
+        .arn(signed_region)
+    }
+
     /// The function's ARN as Lambda spells it in messages.
     fn arn(&self, signed_region: Option<&str>) -> String {
         let region = self
@@ -232,28 +269,6 @@ fn is_region(s: &str) -> bool {
         && last.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(b) = hex {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The region of the SigV4 credential scope
 /// (`Credential=AKID/20240101/us-east-1/lambda/aws4_request`), if any.
 fn signed_region(headers: &HeaderMap) -> Option<String> {
@@ -313,6 +328,21 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// The function error Lambda reports when the function's runtime exits
+    /// (a Rust runtime that panics exits with status 101).
+    fn runtime_exit(request_id: &str) -> Outcome {
+        let payload = serde_json::json!({
+            "errorType": RUNTIME_EXIT_ERROR,
+            "errorMessage": format!(
+                "RequestId: {request_id} Error: Runtime exited with error: exit status 101"
+            ),
+        });
+        Outcome::FunctionError {
+            error_type: RUNTIME_EXIT_ERROR.to_string(),
+            payload: Bytes::from(payload.to_string()),
+        }
+    }
+
     /// The function error Lambda reports when a function outlives its
     /// timeout; the message has the shape of Lambda's own.
     fn timeout(request_id: &str, timeout: Duration) -> Outcome {
@@ -451,7 +481,7 @@ pub(crate) async fn serve(
     request_id: String,
 ) -> HttpResponse {
     let started = Instant::now();
-    let started_at = SystemTime::now();
+    let started_at = shared.now();
     let path = parts.uri.path();
     let segment = path
         .strip_prefix(FUNCTIONS_PREFIX)
@@ -518,23 +548,31 @@ pub(crate) async fn serve(
     };
     let region = signed_region(&parts.headers);
 
+    let call = Call {
+        function: function.name.clone(),
+        function_arn: function.unqualified_arn(region.as_deref()),
+        payload,
+        headers: forwarded_headers(&parts.headers),
+        request_id: request_id.clone(),
+    };
+
     let backend = configured_backend(&shared);
     let Some(backend) = backend else {
         // Without a backend no function exists.
         if invocation_type != InvocationType::DryRun {
-            shared.lock().record_invocation(
-                &function.name,
+            let attempt = Attempt {
+                outcome: Outcome::NotFound,
+                fault: None,
+                started,
                 started_at,
-                started.elapsed(),
-                Outcome::NotFound.label(),
-                404,
-            );
+            };
+            record(&shared, &call, invocation_type, 1, &attempt, 404, None);
         }
         return error_response(&not_found(&function, region.as_deref()), &request_id);
     };
 
     if invocation_type != InvocationType::DryRun {
-        crate::codepipeline::observe_invocation(&shared, &function.name, &payload);
+        shared.observe_job_event(&call.function, &call.payload);
     }
 
     match invocation_type {
@@ -547,77 +585,290 @@ pub(crate) async fn serve(
             resp
         }
         InvocationType::Event => {
-            let headers = parts.headers.clone();
-            let id = request_id.clone();
-            tokio::spawn(async move {
-                run_event(
-                    &shared,
-                    &backend,
-                    &function.name,
-                    payload,
-                    &headers,
-                    &id,
-                    (started, started_at),
-                )
-                .await;
-            });
+            let clock = shared.clock.clone();
+            clock.spawn(|work| run_event(shared, work, backend, call, started_at));
             let mut resp = response(202, "application/json", Bytes::new());
             set_header(&mut resp, "x-amzn-RequestId", &request_id);
             resp
         }
         InvocationType::RequestResponse => {
-            let outcome = run(
+            let attempt = run_attempt(&shared, &backend, &call, invocation_type).await;
+            log_outcome(&call.function, &attempt.outcome, invocation_type.name());
+            let resp = invoke_response(&attempt.outcome, &function, region.as_deref(), &request_id);
+            record(
                 &shared,
-                &backend,
-                &function.name,
-                payload,
-                &parts.headers,
-                InvocationType::RequestResponse,
-                &request_id,
-            )
-            .await;
-            log_outcome(&function.name, &outcome, "RequestResponse");
-            let resp = invoke_response(&outcome, &function, region.as_deref(), &request_id);
-            shared.lock().record_invocation(
-                &function.name,
-                started_at,
-                started.elapsed(),
-                outcome.label(),
+                &call,
+                invocation_type,
+                1,
+                &attempt,
                 resp.status().as_u16(),
+                None,
             );
             resp
         }
     }
 }
 
-/// Runs an `Event` invocation to its end and records it (status 202).
-async fn run_event(
+/// One invocation as the emulator runs it: whichever way it came (a caller,
+/// a retry, a continuation, a destination), it is forwarded the same way.
+#[derive(Clone)]
+struct Call {
+    /// The plain name.
+    function: String,
+    /// `arn:aws:lambda:<region>:<account>:function:<name>`, for the
+    /// invocation record of an on-failure destination.
+    function_arn: String,
+    payload: Bytes,
+    /// The caller's headers that are forwarded: `Content-Type`,
+    /// `X-Amz-Client-Context`.
+    headers: HeaderMap,
+    request_id: String,
+}
+
+/// The headers of a call that are forwarded to the backend.
+fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+    kept.insert(CONTENT_TYPE, content_type);
+    if let Some(context) = headers.get("x-amz-client-context") {
+        kept.insert("x-amz-client-context", context.clone());
+    }
+    kept
+}
+
+/// How one attempt went.
+struct Attempt {
+    outcome: Outcome,
+    /// The function fault that struck it, if one did.
+    fault: Option<FunctionFaultKind>,
+    started: Instant,
+    /// On the emulator's clock.
+    started_at: SystemTime,
+}
+
+/// Lists one finished attempt in the snapshot.
+fn record(
+    shared: &Shared,
+    call: &Call,
+    invocation_type: InvocationType,
+    attempt_number: u32,
+    attempt: &Attempt,
+    status: u16,
+    on_failure_of: Option<&str>,
+) {
+    shared.lock().record_invocation(LambdaInvocation {
+        sequence: 0,
+        function_name: call.function.clone(),
+        started_at: format_timestamp(attempt.started_at),
+        duration_ms: u64::try_from(attempt.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        outcome: attempt.outcome.label().to_string(),
+        status,
+        request_id: call.request_id.clone(),
+        invocation_type: invocation_type.name().to_string(),
+        attempt: attempt_number,
+        injected_fault: attempt.fault.map(|kind| kind.name().to_string()),
+        on_failure_of: on_failure_of.map(str::to_string),
+    });
+}
+
+/// When a function fault strikes: before the handler runs, or after it
+/// answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaultPoint {
+    BeforeHandler,
+    AfterHandler,
+}
+
+/// The fault of `function` that strikes at `point` of this invocation, if
+/// any; a `Once` fault is spent by it.
+fn strike(shared: &Shared, function: &str, point: FaultPoint) -> Option<FunctionFaultKind> {
+    let fault = shared.config.function_faults.get(function)?;
+    let at = match fault.kind {
+        FunctionFaultKind::Crash => FaultPoint::BeforeHandler,
+        FunctionFaultKind::CrashAfterWork | FunctionFaultKind::Hang => FaultPoint::AfterHandler,
+    };
+    if at != point {
+        return None;
+    }
+    if fault.times == FaultTimes::Once
+        && !shared
+            .lock()
+            .spent_function_faults
+            .insert(function.to_string())
+    {
+        return None;
+    }
+    Some(fault.kind)
+}
+
+/// Runs one attempt of `call`: the function's fault, if one strikes, else
+/// the backend's answer within the Lambda timeout.
+async fn run_attempt(
     shared: &Shared,
     backend: &Backend,
-    function: &str,
-    payload: Bytes,
-    headers: &HeaderMap,
-    request_id: &str,
-    (started, started_at): (Instant, SystemTime),
-) {
+    call: &Call,
+    invocation_type: InvocationType,
+) -> Attempt {
+    let started = Instant::now();
+    let started_at = shared.now();
+    let attempt = |outcome, fault| Attempt {
+        outcome,
+        fault,
+        started,
+        started_at,
+    };
+    if let Some(kind) = strike(shared, &call.function, FaultPoint::BeforeHandler) {
+        tracing::warn!(function = %call.function, fault = kind.name(), "injected function fault: not forwarded");
+        return attempt(Outcome::runtime_exit(&call.request_id), Some(kind));
+    }
     let outcome = run(
         shared,
         backend,
-        function,
-        payload,
-        headers,
-        InvocationType::Event,
-        request_id,
+        &call.function,
+        call.payload.clone(),
+        &call.headers,
+        invocation_type,
+        &call.request_id,
     )
     .await;
-    log_outcome(function, &outcome, "Event");
-    shared.lock().record_invocation(
-        function,
-        started_at,
-        started.elapsed(),
-        outcome.label(),
+    // Only a handler that answered can have its answer lost.
+    let answered = matches!(outcome, Outcome::Ok(_) | Outcome::FunctionError { .. });
+    let struck = answered
+        .then(|| strike(shared, &call.function, FaultPoint::AfterHandler))
+        .flatten();
+    match struck {
+        Some(kind) => {
+            tracing::warn!(function = %call.function, fault = kind.name(), "injected function fault: the answer is discarded");
+            let outcome = match kind {
+                FunctionFaultKind::Hang => {
+                    Outcome::timeout(&call.request_id, shared.config.lambda_timeout)
+                }
+                _ => Outcome::runtime_exit(&call.request_id),
+            };
+            attempt(outcome, Some(kind))
+        }
+        None => attempt(outcome, None),
+    }
+}
+
+/// Runs an `Event` call as Lambda runs one: at once, then, while it ends in a
+/// function error, retried after the configured delays on the emulator's
+/// clock, up to the function's retry limit and while the event is young
+/// enough; an event given up on is recorded and, if the function has an
+/// on-failure destination, sent there in Lambda's invocation record. Each
+/// attempt is listed with status 202. Only function errors are retried: a
+/// function the backend does not know, or a backend that cannot be reached,
+/// ends the event.
+async fn run_event(
+    shared: Arc<Shared>,
+    mut work: Work,
+    backend: Backend,
+    call: Call,
+    arrived: SystemTime,
+) {
+    let config = shared.config.event_invoke_for(&call.function).clone();
+    let mut attempts = 0;
+    let (condition, last_error) = loop {
+        attempts += 1;
+        let attempt = run_attempt(&shared, &backend, &call, InvocationType::Event).await;
+        log_outcome(&call.function, &attempt.outcome, "Event");
+        record(
+            &shared,
+            &call,
+            InvocationType::Event,
+            attempts,
+            &attempt,
+            202,
+            None,
+        );
+        let Outcome::FunctionError { payload, .. } = attempt.outcome else {
+            return;
+        };
+        if attempts > config.maximum_retry_attempts {
+            break (RETRIES_EXHAUSTED, payload);
+        }
+        if !work.sleep(config.retry_delay(attempts)).await {
+            return;
+        }
+        let age = shared.now().duration_since(arrived).unwrap_or_default();
+        if age > config.maximum_event_age {
+            break (EVENT_AGE_EXCEEDED, payload);
+        }
+    };
+    let now = shared.now();
+    tracing::warn!(function = %call.function, request_id = %call.request_id, condition, attempts, "asynchronous event discarded");
+    shared.lock().record_discarded(DiscardedEvent {
+        sequence: 0,
+        request_id: call.request_id.clone(),
+        function_name: call.function.clone(),
+        condition: condition.to_string(),
+        approximate_invoke_count: attempts,
+        on_failure: config.on_failure.clone(),
+        at: format_timestamp(now),
+    });
+    let Some(destination) = config.on_failure else {
+        return;
+    };
+    let record_payload = invocation_record(&call, condition, attempts, &last_error, now);
+    let destination_call = Call {
+        function: destination.clone(),
+        function_arn: FunctionRef::plain(&destination).unqualified_arn(None),
+        payload: Bytes::from(record_payload.to_string()),
+        headers: forwarded_headers(&HeaderMap::new()),
+        request_id: shared.lock().new_request_id(),
+    };
+    let attempt = run_attempt(&shared, &backend, &destination_call, InvocationType::Event).await;
+    log_outcome(&destination, &attempt.outcome, "Event");
+    record(
+        &shared,
+        &destination_call,
+        InvocationType::Event,
+        1,
+        &attempt,
         202,
+        Some(&call.request_id),
     );
+}
+
+/// `requestContext.condition` of an event whose every attempt failed.
+const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
+/// `requestContext.condition` of an event too old for its next attempt.
+const EVENT_AGE_EXCEEDED: &str = "EventAgeExceeded";
+
+/// The document Lambda sends an on-failure destination, as AWS documents it
+/// ("Invocation record"): the original event and the last error.
+fn invocation_record(
+    call: &Call,
+    condition: &str,
+    attempts: u32,
+    last_error: &[u8],
+    at: SystemTime,
+) -> serde_json::Value {
+    // A payload that is not JSON is passed on as a string.
+    let as_json = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()))
+    };
+    serde_json::json!({
+        "version": "1.0",
+        "timestamp": format_timestamp(at),
+        "requestContext": {
+            "requestId": call.request_id,
+            "functionArn": format!("{}:{EXECUTED_VERSION}", call.function_arn),
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": as_json(&call.payload),
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": EXECUTED_VERSION,
+            "functionError": "Unhandled",
+        },
+        "responsePayload": as_json(last_error),
+    })
 }
 
 /// The runtime host invocations are forwarded to, if one is configured.
@@ -630,39 +881,44 @@ fn configured_backend(shared: &Shared) -> Option<Backend> {
 }
 
 /// The emulator's own `Event` invocation of `function` (a continued
-/// CodePipeline job), through the same forwarding path as a caller's; listed
-/// in the snapshot's invocations but not counted as a call.
-pub(crate) async fn invoke_event(shared: Arc<Shared>, function: String, payload: Bytes) {
-    let started = Instant::now();
-    let started_at = SystemTime::now();
-    let backend = configured_backend(&shared);
-    let Some(backend) = backend else {
-        tracing::warn!(%function, "no Lambda backend to invoke the function with");
-        shared.lock().record_invocation(
-            &function,
-            started_at,
-            started.elapsed(),
-            Outcome::NotFound.label(),
+/// CodePipeline job), run as a caller's `Event` call is (retries and
+/// destination included); listed in the snapshot's invocations but not
+/// counted as a call. `work` is the background work it is part of.
+pub(crate) async fn invoke_event(
+    shared: Arc<Shared>,
+    work: Work,
+    function: String,
+    payload: Bytes,
+) {
+    let request_id = shared.lock().new_request_id();
+    let call = Call {
+        function_arn: FunctionRef::plain(&function).unqualified_arn(None),
+        function,
+        payload,
+        headers: forwarded_headers(&HeaderMap::new()),
+        request_id,
+    };
+    let arrived = shared.now();
+    let Some(backend) = configured_backend(&shared) else {
+        tracing::warn!(function = %call.function, "no Lambda backend to invoke the function with");
+        let attempt = Attempt {
+            outcome: Outcome::NotFound,
+            fault: None,
+            started: Instant::now(),
+            started_at: arrived,
+        };
+        record(
+            &shared,
+            &call,
+            InvocationType::Event,
+            1,
+            &attempt,
             404,
+            None,
         );
         return;
     };
-    let request_id = shared.lock().new_request_id();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    run_event(
-        &shared,
-        &backend,
-        &function,
-        payload,
-        &headers,
-        &request_id,
-        (started, started_at),
-    )
-    .await;
+    run_event(shared, work, backend, call, arrived).await;
 }
 
 fn log_outcome(function: &str, outcome: &Outcome, invocation_type: &str) {
@@ -824,14 +1080,6 @@ mod tests {
             assert_eq!(err.status, 400, "{bad}");
             assert_eq!(err.code, "ValidationException", "{bad}");
         }
-    }
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("a%3Ab%3ac"), "a:b:c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%24LATEST"), "$LATEST");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aws_emulator::{Config, FaultCode, FaultSpec, Operation};
+use aws_emulator::{ClockMode, Config, FaultCode, FaultSpec, FunctionFault, Operation};
 use clap::Parser;
 
 /// Local emulator of the CloudFront invalidation (distributions and
@@ -50,6 +50,10 @@ struct Args {
     /// tenant, codepipeline, stepfunctions, s3, all.
     #[arg(long, default_value = "all")]
     fault_ops: String,
+    /// Probability (0..=1) that a call of a --fault-ops operation that
+    /// succeeded loses its answer: it took effect, and the caller gets a 500.
+    #[arg(long, default_value_t = 0.0)]
+    lost_response_rate: f64,
     /// Faults to draw from: throttling, 500, 503.
     #[arg(long, default_value = "throttling,500,503")]
     fault_codes: String,
@@ -88,6 +92,34 @@ struct Args {
     /// any given, requests signed with other keys get AccessDenied.
     #[arg(long = "s3-access-key", value_name = "ID", value_delimiter = ',')]
     s3_access_keys: Vec<String>,
+    /// Run on a manual clock: it starts at the real time and moves only when
+    /// told, with POST /_emulator/clock {"advanceSeconds": N}.
+    #[arg(long)]
+    manual_clock: bool,
+    /// A distribution or distribution tenant id that has a CacheTagConfig,
+    /// so that its invalidations may name cache tags (#tag) (repeatable, or
+    /// comma-separated).
+    #[arg(long = "cache-tags", value_name = "ID", value_delimiter = ',')]
+    cache_tags: Vec<String>,
+    /// A fault injected into a Lambda function: FUNCTION=KIND-TIMES, KIND
+    /// crash (not forwarded), crash-after-work or hang (forwarded, answer
+    /// lost), TIMES once or always; e.g. start-invalidation=crash-once
+    /// (repeatable).
+    #[arg(long = "function-fault", value_name = "FUNCTION=FAULT")]
+    function_faults: Vec<String>,
+    /// How many times a failed asynchronous invocation of FUNCTION is retried
+    /// (0..=2; Lambda's default is 2) (repeatable).
+    #[arg(long = "event-retries", value_name = "FUNCTION=N")]
+    event_retries: Vec<String>,
+    /// An on-failure destination: the function invoked with Lambda's
+    /// invocation record when an asynchronous invocation of FUNCTION is given
+    /// up on (repeatable).
+    #[arg(long = "on-failure", value_name = "FUNCTION=DESTINATION")]
+    on_failure: Vec<String>,
+    /// Seconds before each retry of a failed asynchronous invocation, for
+    /// every function (Lambda waits about 60, then 120; fractions allowed).
+    #[arg(long, value_name = "SECONDS")]
+    event_retry_delay_seconds: Option<f64>,
 }
 
 /// Reads an `--object BUCKET/KEY=PATH` argument into (bucket, key, bytes).
@@ -103,6 +135,16 @@ fn read_object(spec: &str) -> Result<(String, String, Vec<u8>), aws_emulator::Er
         .ok_or_else(|| invalid("expected BUCKET/KEY before the `=`".into()))?;
     let bytes = std::fs::read(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?;
     Ok((bucket.to_string(), key.to_string(), bytes))
+}
+
+/// Splits a `NAME=VALUE` flag value; both parts must be there.
+fn assignment<'a>(flag: &str, spec: &'a str) -> Result<(&'a str, &'a str), aws_emulator::Error> {
+    spec.split_once('=')
+        .map(|(name, value)| (name.trim(), value.trim()))
+        .filter(|(name, value)| !name.is_empty() && !value.is_empty())
+        .ok_or_else(|| {
+            aws_emulator::Error::InvalidConfig(format!("{flag} {spec}: expected FUNCTION=VALUE"))
+        })
 }
 
 impl Args {
@@ -138,17 +180,50 @@ impl Args {
             buckets: self.buckets.into_iter().collect(),
             s3_access_keys: (!self.s3_access_keys.is_empty())
                 .then(|| self.s3_access_keys.into_iter().collect()),
+            tag_distributions: self.cache_tags.into_iter().collect(),
+            clock: if self.manual_clock {
+                ClockMode::Manual
+            } else {
+                ClockMode::Real
+            },
             ..Config::default()
         };
         for spec in &self.objects {
             let (bucket, key, bytes) = read_object(spec)?;
             config = config.object(bucket, key, bytes);
         }
-        if self.fault_rate > 0.0 || self.latency_ms > 0 {
+        for spec in &self.function_faults {
+            let (function, fault) = FunctionFault::parse_assignment(spec)?;
+            config = config.function_fault(function, fault);
+        }
+        for spec in &self.event_retries {
+            let (function, attempts) = assignment("--event-retries", spec)?;
+            let attempts = attempts.parse().map_err(|_| {
+                aws_emulator::Error::InvalidConfig(format!(
+                    "--event-retries {spec}: expected FUNCTION=N with N in 0..=2"
+                ))
+            })?;
+            config = config.event_retries(function, attempts);
+        }
+        for spec in &self.on_failure {
+            let (function, destination) = assignment("--on-failure", spec)?;
+            config = config.on_failure(function, destination);
+        }
+        // Last, so that it reaches every function configured above.
+        if let Some(seconds) = self.event_retry_delay_seconds {
+            if !seconds.is_finite() || seconds < 0.0 {
+                return Err(aws_emulator::Error::InvalidConfig(
+                    "--event-retry-delay-seconds must be a non-negative number".into(),
+                ));
+            }
+            config = config.event_retry_delays(vec![Duration::from_secs_f64(seconds)]);
+        }
+        if self.fault_rate > 0.0 || self.latency_ms > 0 || self.lost_response_rate > 0.0 {
             let spec = FaultSpec {
                 error_rate: self.fault_rate,
                 codes: FaultCode::parse_list(&self.fault_codes)?,
                 latency: Duration::from_millis(self.latency_ms),
+                lost_response_rate: self.lost_response_rate,
             };
             for op in Operation::parse_list(&self.fault_ops)? {
                 config = config.fault(op, spec.clone());
@@ -210,6 +285,101 @@ async fn wait_for_signal() {
         }
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_emulator::{FaultTimes, FunctionFaultKind};
+
+    fn config(args: &[&str]) -> Result<Config, aws_emulator::Error> {
+        let argv = std::iter::once("aws-emulator").chain(args.iter().copied());
+        Args::try_parse_from(argv)
+            .expect("the flags parse")
+            .into_config()
+    }
+
+    #[test]
+    fn new_settings_keep_todays_defaults() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.clock, ClockMode::Real);
+        assert!(config.function_faults.is_empty());
+        assert!(config.event_invoke.is_empty());
+        assert_eq!(
+            config.default_event_invoke,
+            aws_emulator::EventInvokeConfig::default()
+        );
+    }
+
+    #[test]
+    fn clock_faults_and_event_flags_reach_the_config() {
+        let config = config(&[
+            "--manual-clock",
+            "--distribution",
+            "E2QWRUHAPOMQZL",
+            "--tenant",
+            "dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+            "--cache-tags",
+            "E2QWRUHAPOMQZL,dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+            "--function-fault",
+            "start-invalidation=crash-once",
+            "--function-fault",
+            "check-status=hang-always",
+            "--event-retries",
+            "pipeline-entry=0",
+            "--on-failure",
+            "pipeline-entry=failure-sink",
+            "--event-retry-delay-seconds",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(config.clock, ClockMode::Manual);
+        assert_eq!(config.tag_distributions.len(), 2);
+        assert_eq!(
+            config.function_faults["start-invalidation"],
+            FunctionFault::new(FunctionFaultKind::Crash, FaultTimes::Once)
+        );
+        assert_eq!(
+            config.function_faults["check-status"],
+            FunctionFault::new(FunctionFaultKind::Hang, FaultTimes::Always)
+        );
+        let entry = config.event_invoke_for("pipeline-entry");
+        assert_eq!(entry.maximum_retry_attempts, 0);
+        assert_eq!(entry.on_failure.as_deref(), Some("failure-sink"));
+        assert_eq!(entry.retry_delays, [Duration::ZERO]);
+        assert_eq!(
+            config.event_invoke_for("other").retry_delays,
+            [Duration::ZERO]
+        );
+    }
+
+    #[test]
+    fn a_lost_response_rate_reaches_the_fault_operations() {
+        let config = config(&["--lost-response-rate", "0.25", "--fault-ops", "create"]).unwrap();
+        let spec = &config.faults[&Operation::CreateInvalidation];
+        assert_eq!(spec.lost_response_rate, 0.25);
+        assert_eq!(spec.error_rate, 0.0);
+        assert_eq!(config.faults.len(), 1);
+        assert!(self::config(&["--lost-response-rate", "2"]).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_flag_named() {
+        for (args, flag) in [
+            (vec!["--function-fault", "f=explode-once"], "explode-once"),
+            (vec!["--event-retries", "f=3"], "at most 2"),
+            (vec!["--cache-tags", "EUNKNOWN"], "EUNKNOWN"),
+            (vec!["--event-retries", "f"], "--event-retries"),
+            (vec!["--on-failure", "=sink"], "--on-failure"),
+            (
+                vec!["--event-retry-delay-seconds=-1"],
+                "--event-retry-delay-seconds",
+            ),
+        ] {
+            let err = config(&args).unwrap_err().to_string();
+            assert!(err.contains(flag), "{args:?}: {err}");
         }
     }
 }

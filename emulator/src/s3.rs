@@ -3,17 +3,16 @@
 //! path-style and virtual-hosted addressing, the access-key gate, the
 //! `aws-chunked` upload encoding, ranges, and S3's own error document.
 
-use std::time::SystemTime;
-
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH};
 
-use crate::cloudfront::{parse_query, percent_decode};
 use crate::config::Operation;
-use crate::server::{response, set_header, ApiError, HttpResponse};
-use crate::state::{format_http_date, Shared};
-use crate::{clip, md5, xml};
+use crate::error::ApiError;
+use crate::http::{response, set_header, HttpResponse};
+use crate::state::{Shared, StoredObject};
+use crate::wire::{clip, format_http_date, parse_query, percent_decode};
+use crate::xml;
 
 /// Longest key S3 accepts, in bytes of UTF-8.
 pub const MAX_KEY_LEN: usize = 1024;
@@ -101,12 +100,12 @@ pub(crate) fn route(
         Some(bucket) => (bucket, raw),
         None => {
             let (bucket, key) = raw.split_once('/').unwrap_or((raw, ""));
-            (percent_decode(bucket, false), key)
+            (percent_decode(bucket), key)
         }
     };
     // Keys keep `/` and every other byte; only the escapes are undone (`+`
     // is itself in a path).
-    let key = percent_decode(raw_key, false);
+    let key = percent_decode(raw_key);
     let operation = match method {
         "GET" => Operation::GetObject,
         "HEAD" => Operation::HeadObject,
@@ -172,53 +171,6 @@ fn not_implemented(method: &str, path: &str) -> ApiError {
             clip(path, 200)
         ),
     )
-}
-
-/// An object as stored.
-#[derive(Clone)]
-pub(crate) struct StoredObject {
-    pub body: Bytes,
-    /// Quoted hex MD5 of `body`, as S3 gives an object put in one piece.
-    pub etag: String,
-    pub content_type: Option<String>,
-    /// What the uploader declared besides `aws-chunked`, e.g. `gzip`.
-    pub content_encoding: Option<String>,
-    /// `x-amz-meta-*` headers, names lowercased, in the order sent.
-    pub metadata: Vec<(String, String)>,
-    pub last_modified: SystemTime,
-}
-
-impl std::fmt::Debug for StoredObject {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredObject")
-            .field("size", &self.body.len())
-            .field("etag", &self.etag)
-            .finish_non_exhaustive()
-    }
-}
-
-impl StoredObject {
-    /// An object put in place by the configuration.
-    pub fn seeded(body: Vec<u8>, at: SystemTime) -> Self {
-        StoredObject::new(Bytes::from(body), None, None, Vec::new(), at)
-    }
-
-    fn new(
-        body: Bytes,
-        content_type: Option<String>,
-        content_encoding: Option<String>,
-        metadata: Vec<(String, String)>,
-        last_modified: SystemTime,
-    ) -> Self {
-        StoredObject {
-            etag: format!("\"{}\"", md5::hex_digest(&body)),
-            body,
-            content_type,
-            content_encoding,
-            metadata,
-            last_modified,
-        }
-    }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -327,7 +279,7 @@ fn put(
         header(headers, "content-type").map(str::to_string),
         (!content_encoding.is_empty()).then(|| content_encoding.join(", ")),
         metadata,
-        SystemTime::now(),
+        shared.now(),
     );
     let etag = object.etag.clone();
     let size = object.body.len();

@@ -9,67 +9,36 @@
 //! and has no `X-Amz-Target`: CodePipeline and Step Functions always send
 //! one, and an unsigned S3 request names no service.
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, LOCATION};
+use hyper::header::{AUTHORIZATION, HOST, LOCATION};
 use hyper::service::service_fn;
 use hyper::Method;
-use hyper::{Request, Response, StatusCode};
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::clock::ClockError;
 use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode};
+use crate::error::{ApiError, Error};
+use crate::http::{response, set_header, HttpResponse, MAX_BODY};
 use crate::lambda;
+use crate::records::{ExecutionOutcome, Snapshot, StartedExecution};
 use crate::s3;
-use crate::state::{Shared, Snapshot};
-use crate::stepfunctions::{self, ExecutionOutcome, StartedExecution};
-use crate::{xml, Error};
-
-/// Largest request body read: 3000 paths of 4000 characters fit.
-pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// An error answer, in whichever protocol the call used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub status: u16,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    /// Elements an S3 error document carries besides code and message
-    /// (`Key`, `BucketName`…), in order; the other protocols have none.
-    pub details: Vec<(&'static str, String)>,
-}
-
-impl ApiError {
-    pub fn new(
-        status: u16,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: Vec::new(),
-        }
-    }
-
-    /// Adds an element to an S3 error document.
-    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.details.push((name, value.into()));
-        self
-    }
-}
+use crate::state::Shared;
+use crate::stepfunctions;
+use crate::wire::format_timestamp;
+use crate::xml;
 
 /// The wire protocols served on one port (besides Lambda's REST-JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +137,33 @@ impl EmulatorHandle {
         self.shared.snapshot()
     }
 
+    /// The emulator's time: the machine's on a real clock, or where a manual
+    /// clock has been moved to (see [`Config::clock`](Config#structfield.clock)).
+    pub fn now(&self) -> SystemTime {
+        self.shared.now()
+    }
+
+    /// Moves a manual clock forward by `by` and answers the new time.
+    /// Whatever waits for a time now reached is woken: invalidations read as
+    /// completed, a pending continuation or Lambda retry runs, an event too
+    /// old is discarded. That work runs in the background; [`EmulatorHandle::settle`]
+    /// waits for it. A real clock cannot be moved: [`ClockError::NotManual`].
+    pub fn advance_clock(&self, by: Duration) -> Result<SystemTime, ClockError> {
+        let now = self.shared.clock.advance(by)?;
+        tracing::info!(now = %format_timestamp(now), advanced_ms = by.as_millis() as u64, "clock advanced");
+        Ok(now)
+    }
+
+    /// Waits, at most `wait` of real time, until the emulator's background
+    /// work is done: no `Event` invocation, Lambda retry, on-failure
+    /// destination or continuation is running, and none that waits on the
+    /// clock is due. Answers whether that happened within `wait`. Work due
+    /// later on a manual clock does not count: it waits for
+    /// [`EmulatorHandle::advance_clock`].
+    pub async fn settle(&self, wait: Duration) -> bool {
+        self.shared.clock.settle(wait).await
+    }
+
     /// The next execution created by `StartExecution` that this method has
     /// not returned yet, in creation order, waiting up to `wait` for one;
     /// `None` if none came. Idempotent repeats of `StartExecution` create
@@ -192,9 +188,10 @@ impl EmulatorHandle {
     }
 
     /// Stops accepting connections, drops open ones and waits for the
-    /// listener task to end. Pending continuations are dropped.
+    /// listener task to end. Background work (pending continuations, `Event`
+    /// invocations and their retries) is ended and awaited.
     pub async fn shutdown(mut self) {
-        self.shared.stop();
+        self.shared.clock.shut_down().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -272,26 +269,6 @@ async fn accept_loop(
     tracing::info!("emulator stopped");
 }
 
-pub(crate) type HttpResponse = Response<Full<Bytes>>;
-
-pub(crate) fn response(
-    status: u16,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> HttpResponse {
-    let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-pub(crate) fn set_header(resp: &mut HttpResponse, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().insert(name, v);
-    }
-}
-
 fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpResponse {
     match protocol {
         Protocol::RestXml => {
@@ -329,7 +306,11 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
     let query = parts.uri.query();
 
     if let Some(admin) = path.strip_prefix("/_emulator/") {
-        return serve_admin(&shared, &method, admin);
+        let body = match Limited::new(body, MAX_ADMIN_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => return admin_error(400, &format!("could not read the body: {e}")),
+        };
+        return serve_admin(&shared, &method, admin, &body).await;
     }
 
     let request_id = shared.lock().new_request_id();
@@ -439,11 +420,14 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
         return error_response(protocol, &err, &request_id);
     }
 
-    // Faults strike before the call has any effect, so a retry meets the
-    // state the first attempt saw.
+    // Error faults strike before the call has any effect, so a retry meets
+    // the state the first attempt saw; a lost response strikes after it, so
+    // a retry meets the effect.
     if let Some(kind) = shared.faults.draw(op) {
         let err = fault_error(kind, protocol);
-        shared.lock().record_fault(op, kind, &err.code, err.status);
+        shared
+            .lock()
+            .record_fault(op, kind, &err.code, err.status, shared.now());
         tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
         return error_response(protocol, &err, &request_id);
     }
@@ -476,6 +460,18 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
             resp
         }),
     };
+    let lose_response = shared.faults.draw_lost_response(op);
+    match outcome {
+        Ok(resp) if lose_response && resp.status().is_success() => {
+            let err = fault_error(FaultCode::InternalError, protocol);
+            shared
+                .lock()
+                .record_lost_response(op, &err.code, err.status, shared.now());
+            tracing::warn!(operation = %op, code = %err.code, %request_id, "injected lost response: the call took effect");
+            return error_response(protocol, &err, &request_id);
+        }
+        _ => {}
+    }
     outcome.unwrap_or_else(|err| {
         tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
         error_response(protocol, &err, &request_id)
@@ -490,14 +486,75 @@ enum Route {
     Json,
 }
 
-fn serve_admin(shared: &Shared, method: &str, what: &str) -> HttpResponse {
-    if method != "GET" {
-        return response(
-            405,
-            "application/json",
-            r#"{"error":"only GET is served under /_emulator/"}"#,
-        );
+/// Largest body read by the `/_emulator/` endpoints.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+fn admin_error(status: u16, message: &str) -> HttpResponse {
+    response(
+        status,
+        "application/json",
+        serde_json::json!({ "error": message }).to_string(),
+    )
+}
+
+fn clock_answer(now: SystemTime) -> HttpResponse {
+    let body = serde_json::json!({ "now": format_timestamp(now) });
+    response(200, "application/json", body.to_string())
+}
+
+/// A number of seconds from a JSON body: finite and not negative.
+fn seconds_field(body: &[u8], field: &str) -> Result<Duration, String> {
+    let doc: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?
+    };
+    let seconds = doc
+        .get(field)
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("expected a JSON body with a number `{field}`"))?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!(
+            "`{field}` must be a non-negative number of seconds, got {seconds}"
+        ));
     }
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{field}`: {e}"))
+}
+
+/// `GET health`, `GET state`, `GET clock`, `POST clock` with
+/// `{"advanceSeconds": n}`, and `POST settle` with `{"waitSeconds": n}`.
+async fn serve_admin(shared: &Shared, method: &str, what: &str, body: &[u8]) -> HttpResponse {
+    match (method, what) {
+        ("GET", "clock") => clock_answer(shared.now()),
+        ("POST", "clock") => match seconds_field(body, "advanceSeconds") {
+            Ok(by) => match shared.clock.advance(by) {
+                Ok(now) => {
+                    tracing::info!(now = %format_timestamp(now), advanced_ms = by.as_millis() as u64, "clock advanced");
+                    clock_answer(now)
+                }
+                Err(e @ ClockError::NotManual) => admin_error(409, &e.to_string()),
+            },
+            Err(message) => admin_error(400, &message),
+        },
+        ("POST", "settle") => match seconds_field(body, "waitSeconds") {
+            Ok(wait) => {
+                let settled = shared.clock.settle(wait).await;
+                let body = serde_json::json!({ "settled": settled });
+                response(200, "application/json", body.to_string())
+            }
+            Err(message) => admin_error(400, &message),
+        },
+        (_, "clock") => admin_error(405, "the clock is served to GET and POST"),
+        (_, "settle") => admin_error(405, "settle is served to POST"),
+        ("GET", _) => serve_admin_get(shared, what),
+        _ => admin_error(
+            405,
+            "only GET is served under /_emulator/, but for POST clock and POST settle",
+        ),
+    }
+}
+
+fn serve_admin_get(shared: &Shared, what: &str) -> HttpResponse {
     match what {
         "health" => response(200, "application/json", r#"{"status":"ok"}"#),
         "state" => match serde_json::to_string(&shared.snapshot()) {

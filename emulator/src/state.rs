@@ -1,42 +1,39 @@
 //! The emulator's memory: invalidations, job results, Lambda invocations,
 //! CodePipeline job events, Step Functions executions, S3 buckets and objects
-//! and counters, plus the snapshot types that expose them to tests and to
-//! `GET /_emulator/state`.
+//! and counters, as stored, and the [`Snapshot`] made of them (its types are
+//! in `records`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::codepipeline::{CurrentRevision, ExecutionDetails, FailureDetails};
+use crate::clock::Clock;
 use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
-use crate::s3::StoredObject;
-use crate::stepfunctions::{StartedExecution, StoredExecution};
-
-/// `Status` of an invalidation that is still running, exactly as CloudFront
-/// spells it.
-pub const IN_PROGRESS: &str = "InProgress";
-/// `Status` of a finished invalidation.
-pub const COMPLETED: &str = "Completed";
+use crate::records::{
+    DiscardedEvent, ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult,
+    LambdaInvocation, ObjectRecord, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS,
+    JOB_EVENT_KEY,
+};
+use crate::wire::{format_timestamp, md5_hex};
 
 /// Everything the request handlers share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
     pub faults: FaultInjector,
+    /// The emulator's time, and the register of background work.
+    pub clock: Arc<Clock>,
     inner: Mutex<Inner>,
     /// Newly started executions, for [`crate::EmulatorHandle::next_started_execution`];
     /// sent to under the state lock, so they arrive in creation order.
     started_tx: mpsc::UnboundedSender<StartedExecution>,
     pub started_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<StartedExecution>>,
-    /// Set when the handle stops the emulator, so that background work
-    /// (continuations) does not outlive it.
-    stopped: AtomicBool,
 }
 
 /// Mutable state; one lock, never held across an `.await`. Its `Debug` shows
@@ -48,9 +45,14 @@ pub(crate) struct Inner {
     pub finished_jobs: HashMap<String, u64>,
     pub job_results: Vec<JobResult>,
     lambda_invocations: Vec<LambdaInvocation>,
+    /// Functions whose `Once` fault has struck.
+    pub spent_function_faults: BTreeSet<String>,
+    discarded_events: Vec<DiscardedEvent>,
     calls: BTreeMap<Operation, u64>,
     injected: BTreeMap<Operation, u64>,
     fault_log: Vec<InjectedFault>,
+    lost: BTreeMap<Operation, u64>,
+    lost_log: Vec<InjectedFault>,
     /// Every execution, in creation order.
     pub executions: Vec<StoredExecution>,
     /// Execution ARN to its index in `executions`.
@@ -103,7 +105,8 @@ impl fmt::Debug for JobEvent {
     }
 }
 
-/// An invalidation as stored; its status is derived from its age on read.
+/// An invalidation as stored; its status is derived from its age on the
+/// emulator's clock when read.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredInvalidation {
     /// The distribution id, or the tenant id when `tenant` is set.
@@ -113,15 +116,16 @@ pub(crate) struct StoredInvalidation {
     pub id: String,
     pub caller_reference: String,
     pub paths: Vec<String>,
-    pub created: Instant,
+    /// On the emulator's clock.
     pub created_at: SystemTime,
 }
 
 impl StoredInvalidation {
-    /// `InProgress` until `duration` has passed since creation, then
-    /// `Completed`.
-    pub fn status(&self, duration: Duration) -> &'static str {
-        if self.created.elapsed() >= duration {
+    /// `InProgress` until `duration` has passed since creation on the clock
+    /// that reads `now`, then `Completed`.
+    pub fn status(&self, now: SystemTime, duration: Duration) -> &'static str {
+        let age = now.duration_since(self.created_at).unwrap_or_default();
+        if age >= duration {
             COMPLETED
         } else {
             IN_PROGRESS
@@ -129,215 +133,86 @@ impl StoredInvalidation {
     }
 }
 
-/// A point-in-time copy of everything the emulator has seen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Snapshot {
-    /// All invalidations, oldest first.
-    pub invalidations: Vec<InvalidationRecord>,
-    /// All accepted job results, in the order they were recorded.
-    pub job_results: Vec<JobResult>,
-    /// Calls received per operation name (faulted calls included).
-    pub calls: BTreeMap<String, u64>,
-    /// Injected faults per operation name.
-    pub injected_faults: BTreeMap<String, u64>,
-    /// Every injected fault, in order.
-    pub fault_log: Vec<InjectedFault>,
-    /// Every Lambda invocation that was run (or found no function), in the
-    /// order they finished; `DryRun` calls are counted but not listed. The
-    /// emulator's own invocations of continued CodePipeline jobs are listed
-    /// (as `Event` calls, status 202) but not counted in `calls`.
-    #[serde(default)]
-    pub lambda_invocations: Vec<LambdaInvocation>,
-    /// Every Step Functions execution, in creation order.
-    #[serde(default)]
-    pub executions: Vec<ExecutionRecord>,
-    /// Every CodePipeline job event seen, in order: those that came through
-    /// Lambda `Invoke`, and those the emulator created to continue a job.
-    #[serde(default)]
-    pub jobs: Vec<JobRecord>,
-    /// Every S3 object, seeded or put, by bucket then key; never their bytes.
-    #[serde(default)]
-    pub objects: Vec<ObjectRecord>,
-}
-
-impl Snapshot {
-    /// Calls received for `op` so far.
-    pub fn calls_of(&self, op: Operation) -> u64 {
-        self.calls.get(op.name()).copied().unwrap_or(0)
-    }
-
-    /// Faults injected into `op` so far.
-    pub fn faults_of(&self, op: Operation) -> u64 {
-        self.injected_faults.get(op.name()).copied().unwrap_or(0)
-    }
-}
-
-/// One invalidation as seen in a [`Snapshot`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvalidationRecord {
-    /// The distribution it belongs to, or the distribution tenant when
-    /// `tenant` is set.
-    pub distribution_id: String,
-    /// Whether `distribution_id` is a distribution tenant id (the
-    /// invalidation came from CreateInvalidationForDistributionTenant).
-    #[serde(default)]
-    pub tenant: bool,
-    /// The invalidation id, e.g. `I2J0I21PCUYOIK`.
-    pub id: String,
-    /// The caller reference it was created with.
-    pub caller_reference: String,
-    /// Its paths, in request order.
-    pub paths: Vec<String>,
-    /// `InProgress` or `Completed` at the time of the snapshot.
-    pub status: String,
-    /// Creation time, RFC 3339 in UTC with milliseconds.
-    pub created_at: String,
-}
-
-/// One S3 object, as seen in a [`Snapshot`]: where it is and how big, never
-/// its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectRecord {
-    /// The bucket.
-    pub bucket: String,
-    /// The key, decoded.
-    pub key: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// The `ETag` clients see, quotes included (the hex MD5 of the bytes).
+/// An object as stored.
+#[derive(Clone)]
+pub(crate) struct StoredObject {
+    pub body: Bytes,
+    /// Quoted hex MD5 of `body`, as S3 gives an object put in one piece.
     pub etag: String,
+    pub content_type: Option<String>,
+    /// What the uploader declared besides `aws-chunked`, e.g. `gzip`.
+    pub content_encoding: Option<String>,
+    /// `x-amz-meta-*` headers, names lowercased, in the order sent.
+    pub metadata: Vec<(String, String)>,
+    pub last_modified: SystemTime,
 }
 
-/// One recorded `PutJobSuccessResult` or `PutJobFailureResult`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobResult {
-    /// Position among all recorded results and faults, starting at 1.
-    pub sequence: u64,
-    /// The job the result is for.
-    pub job_id: String,
-    /// Which call delivered it.
-    pub operation: Operation,
-    /// When it was recorded, RFC 3339 in UTC with milliseconds.
-    pub recorded_at: String,
-    /// Success only: the token that asks CodePipeline to call the action again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub continuation_token: Option<String>,
-    /// Success only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_revision: Option<CurrentRevision>,
-    /// Success only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution_details: Option<ExecutionDetails>,
-    /// Success only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_variables: Option<BTreeMap<String, String>>,
-    /// Failure only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_details: Option<FailureDetails>,
-}
-
-impl JobResult {
-    /// Whether this result ends the job: any failure, or a success without a
-    /// continuation token.
-    pub fn is_terminal(&self) -> bool {
-        self.operation == Operation::PutJobFailureResult || self.continuation_token.is_none()
+impl std::fmt::Debug for StoredObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredObject")
+            .field("size", &self.body.len())
+            .field("etag", &self.etag)
+            .finish_non_exhaustive()
     }
 }
 
-/// One Lambda invocation, as seen in a [`Snapshot`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LambdaInvocation {
-    /// Position among all recorded results, faults and invocations, starting
-    /// at 1; taken when the invocation finished.
-    pub sequence: u64,
-    /// The function name the call resolved to (no ARN, no qualifier).
-    pub function_name: String,
-    /// When the call arrived, RFC 3339 in UTC with milliseconds.
-    pub started_at: String,
-    /// Wall time from arrival to the backend's answer (or the timeout).
-    pub duration_ms: u64,
-    /// `ok`; the function's `errorType` (`Sandbox.Timedout` for a timeout);
-    /// or, when the function never ran to an answer, the API error the caller
-    /// got (`ResourceNotFoundException`, `ServiceException`).
-    pub outcome: String,
-    /// The HTTP status the caller got: 200 (also for function errors), 202
-    /// for an `Event` call, 404 or 502.
-    pub status: u16,
+impl StoredObject {
+    /// An object put in place by the configuration.
+    pub fn seeded(body: Vec<u8>, at: SystemTime) -> Self {
+        StoredObject::new(Bytes::from(body), None, None, Vec::new(), at)
+    }
+
+    pub(crate) fn new(
+        body: Bytes,
+        content_type: Option<String>,
+        content_encoding: Option<String>,
+        metadata: Vec<(String, String)>,
+        last_modified: SystemTime,
+    ) -> Self {
+        StoredObject {
+            etag: format!("\"{}\"", md5_hex(&body)),
+            body,
+            content_type,
+            content_encoding,
+            metadata,
+            last_modified,
+        }
+    }
 }
 
-/// One Step Functions execution, as seen in a [`Snapshot`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionRecord {
-    /// `arn:aws:states:<region>:<account>:execution:<state machine>:<name>`.
+/// An execution as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredExecution {
     pub execution_arn: String,
-    /// The state machine it runs.
     pub state_machine_arn: String,
-    /// The execution name.
     pub name: String,
-    /// Its input, exactly as given (`{}` when none was).
     pub input: String,
-    /// `RUNNING`, `SUCCEEDED` or `FAILED`.
-    pub status: String,
-    /// When it started, RFC 3339 in UTC with milliseconds.
-    pub start_date: String,
-    /// When it ended, RFC 3339 in UTC with milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_date: Option<String>,
-    /// Its output, if it succeeded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
+    pub status: &'static str,
+    pub start_date: SystemTime,
+    pub stop_date: Option<SystemTime>,
     pub output: Option<String>,
-    /// Its error name, if it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Its error cause, if it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    /// How many `StartExecution` calls named it, idempotent repeats included.
     pub start_calls: u64,
 }
 
-/// One CodePipeline job event, as seen in a [`Snapshot`] (never the event
-/// itself, which holds artifact credentials).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobRecord {
-    /// `CodePipeline.job.id`.
-    pub job_id: String,
-    /// The function the event was sent to (plain name).
-    pub function_name: String,
-    /// For a job the emulator created after a continuation token: the job
-    /// whose result carried the token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub continued_from: Option<String>,
-    /// For such a job: the token, as put in `CodePipeline.job.data.continuationToken`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub continuation_token: Option<String>,
-    /// When the event was first sent, RFC 3339 in UTC with milliseconds.
-    pub invoked_at: String,
-}
-
-/// One injected fault.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InjectedFault {
-    /// Position among all recorded results and faults, starting at 1.
-    pub sequence: u64,
-    /// The operation that was failed.
-    pub operation: Operation,
-    /// The kind of fault.
-    pub fault: FaultCode,
-    /// The error code the client saw.
-    pub code: String,
-    /// The HTTP status the client saw.
-    pub status: u16,
-    /// When, RFC 3339 in UTC with milliseconds.
-    pub at: String,
+impl StoredExecution {
+    pub(crate) fn record(&self) -> ExecutionRecord {
+        ExecutionRecord {
+            execution_arn: self.execution_arn.clone(),
+            state_machine_arn: self.state_machine_arn.clone(),
+            name: self.name.clone(),
+            input: self.input.clone(),
+            status: self.status.to_string(),
+            start_date: format_timestamp(self.start_date),
+            stop_date: self.stop_date.map(format_timestamp),
+            output: self.output.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            start_calls: self.start_calls,
+        }
+    }
 }
 
 impl Shared {
@@ -345,7 +220,8 @@ impl Shared {
         let faults = FaultInjector::new(config.seed, &config.faults);
         let (started_tx, started_rx) = mpsc::unbounded_channel();
         let buckets = config.all_buckets();
-        let seeded_at = SystemTime::now();
+        let clock = Arc::new(Clock::new(config.clock));
+        let seeded_at = clock.now();
         let objects = config
             .objects
             .iter()
@@ -359,9 +235,13 @@ impl Shared {
             finished_jobs: HashMap::new(),
             job_results: Vec::new(),
             lambda_invocations: Vec::new(),
+            spent_function_faults: BTreeSet::new(),
+            discarded_events: Vec::new(),
             calls: BTreeMap::new(),
             injected: BTreeMap::new(),
             fault_log: Vec::new(),
+            lost: BTreeMap::new(),
+            lost_log: Vec::new(),
             // Streams 101 and 102 keep ids independent of the fault streams,
             // so turning faults on does not change which ids are handed out.
             executions: Vec::new(),
@@ -379,21 +259,22 @@ impl Shared {
         Shared {
             config,
             faults,
+            clock,
             inner: Mutex::new(inner),
             started_tx,
             started_rx: tokio::sync::Mutex::new(started_rx),
-            stopped: AtomicBool::new(false),
         }
     }
 
-    /// Marks the emulator stopped (see [`Shared::is_stopped`]).
+    /// Marks the emulator stopped, so that background work (continuations,
+    /// retries) ends instead of outliving it.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
+        self.clock.stop();
     }
 
-    /// Whether the handle has stopped the emulator.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
+    /// The emulator's time.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
     }
 
     /// Queues a newly created execution for `next_started_execution`; call
@@ -410,6 +291,7 @@ impl Shared {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let now = self.now();
         let inner = self.lock();
         let duration = self.config.invalidation_duration;
         Snapshot {
@@ -422,7 +304,7 @@ impl Shared {
                     id: inv.id.clone(),
                     caller_reference: inv.caller_reference.clone(),
                     paths: inv.paths.clone(),
-                    status: inv.status(duration).to_string(),
+                    status: inv.status(now, duration).to_string(),
                     created_at: format_timestamp(inv.created_at),
                 })
                 .collect(),
@@ -430,7 +312,10 @@ impl Shared {
             calls: name_keys(&inner.calls),
             injected_faults: name_keys(&inner.injected),
             fault_log: inner.fault_log.clone(),
+            lost_responses: name_keys(&inner.lost),
+            lost_response_log: inner.lost_log.clone(),
             lambda_invocations: inner.lambda_invocations.clone(),
+            discarded_events: inner.discarded_events.clone(),
             executions: inner
                 .executions
                 .iter()
@@ -451,6 +336,37 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Remembers the CodePipeline job in a Lambda invocation's payload, if it
+    /// carries one (a top-level `"CodePipeline.job"` object with an `id`), the
+    /// first time its job id is seen.
+    pub fn observe_job_event(&self, function_name: &str, payload: &[u8]) {
+        let Ok(event) = serde_json::from_slice::<Value>(payload) else {
+            return;
+        };
+        let Some(job_id) = event
+            .get(JOB_EVENT_KEY)
+            .and_then(|job| job.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        let remembered = JobEvent {
+            function_name: function_name.to_string(),
+            event,
+        };
+        let now = self.now();
+        if self
+            .lock()
+            .remember_job(&job_id, remembered, None, None, now)
+        {
+            tracing::info!(%job_id, function = function_name, "CodePipeline job event seen");
+        }
+    }
+}
+
 fn name_keys(map: &BTreeMap<Operation, u64>) -> BTreeMap<String, u64> {
     map.iter()
         .map(|(op, n)| (op.name().to_string(), *n))
@@ -467,8 +383,16 @@ impl Inner {
         self.sequence
     }
 
-    /// Records an injected fault as the client saw it (`code`, `status`).
-    pub fn record_fault(&mut self, op: Operation, fault: FaultCode, code: &str, status: u16) {
+    /// Records an injected fault as the client saw it (`code`, `status`) at
+    /// `at` on the emulator's clock.
+    pub fn record_fault(
+        &mut self,
+        op: Operation,
+        fault: FaultCode,
+        code: &str,
+        status: u16,
+        at: SystemTime,
+    ) {
         *self.injected.entry(op).or_default() += 1;
         let sequence = self.next_sequence();
         self.fault_log.push(InjectedFault {
@@ -477,28 +401,37 @@ impl Inner {
             fault,
             code: code.to_string(),
             status,
-            at: format_timestamp(SystemTime::now()),
+            at: format_timestamp(at),
         });
     }
 
-    /// Records a finished Lambda invocation under the next sequence number.
-    pub fn record_invocation(
-        &mut self,
-        function_name: &str,
-        started_at: SystemTime,
-        duration: Duration,
-        outcome: &str,
-        status: u16,
-    ) {
+    /// Records a lost response as the client saw it (`code`, `status`) at
+    /// `at` on the emulator's clock.
+    pub fn record_lost_response(&mut self, op: Operation, code: &str, status: u16, at: SystemTime) {
+        *self.lost.entry(op).or_default() += 1;
         let sequence = self.next_sequence();
-        self.lambda_invocations.push(LambdaInvocation {
+        self.lost_log.push(InjectedFault {
             sequence,
-            function_name: function_name.to_string(),
-            started_at: format_timestamp(started_at),
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-            outcome: outcome.to_string(),
+            operation: op,
+            fault: FaultCode::InternalError,
+            code: code.to_string(),
             status,
+            at: format_timestamp(at),
         });
+    }
+
+    /// Records a finished Lambda invocation under the next sequence number
+    /// (its own `sequence` is replaced).
+    pub fn record_invocation(&mut self, mut invocation: LambdaInvocation) {
+        invocation.sequence = self.next_sequence();
+        self.lambda_invocations.push(invocation);
+    }
+
+    /// Records a discarded event under the next sequence number (its own
+    /// `sequence` is replaced).
+    pub fn record_discarded(&mut self, mut event: DiscardedEvent) {
+        event.sequence = self.next_sequence();
+        self.discarded_events.push(event);
     }
 
     /// A fresh id shaped like CloudFront's: `I` and 13 of `[A-Z0-9]`.
@@ -540,14 +473,16 @@ impl Inner {
         uuid_from(&mut self.name_rng)
     }
 
-    /// Remembers a job event the first time its job id is seen, and lists it;
-    /// returns false (and changes nothing) for a job id seen before.
+    /// Remembers a job event the first time its job id is seen (at `at`, on
+    /// the emulator's clock), and lists it; returns false (and changes
+    /// nothing) for a job id seen before.
     pub fn remember_job(
         &mut self,
         job_id: &str,
         event: JobEvent,
         continued_from: Option<String>,
         continuation_token: Option<String>,
+        at: SystemTime,
     ) -> bool {
         if self.jobs.iter().any(|job| job.job_id == job_id) {
             return false;
@@ -557,7 +492,7 @@ impl Inner {
             function_name: event.function_name.clone(),
             continued_from,
             continuation_token,
-            invoked_at: format_timestamp(SystemTime::now()),
+            invoked_at: format_timestamp(at),
         });
         self.job_events.insert(job_id.to_string(), event);
         true
@@ -588,76 +523,9 @@ fn uuid_from(rng: &mut Rng) -> String {
     )
 }
 
-/// Formats a time as RFC 3339 in UTC with milliseconds, the form CloudFront
-/// uses for `CreateTime` (e.g. `2024-03-01T09:00:00.123Z`).
-pub fn format_timestamp(t: SystemTime) -> String {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
-
-/// Formats a time as an HTTP date (RFC 9110 IMF-fixdate, e.g.
-/// `Fri, 01 Mar 2024 09:00:00 GMT`), the form of S3's `Last-Modified`.
-pub fn format_http_date(t: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        // 1970-01-01 was a Thursday.
-        DAYS[(days % 7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), to
-/// avoid a date crate for one format.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_timestamps() {
-        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(1_709_283_600_123);
-        assert_eq!(format_timestamp(t), "2024-03-01T09:00:00.123Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(format_timestamp(leap), "2000-02-29T00:00:00.000Z");
-        assert_eq!(
-            format_http_date(UNIX_EPOCH),
-            "Thu, 01 Jan 1970 00:00:00 GMT"
-        );
-        assert_eq!(format_http_date(t), "Fri, 01 Mar 2024 09:00:00 GMT");
-        assert_eq!(format_http_date(leap), "Tue, 29 Feb 2000 00:00:00 GMT");
-    }
 
     #[test]
     fn ids_look_real_and_repeat_per_seed() {

@@ -13,11 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::clip;
-use crate::codepipeline::parse;
 use crate::config::Operation;
-use crate::server::ApiError;
-use crate::state::{format_timestamp, ExecutionRecord, Shared};
+use crate::error::ApiError;
+use crate::http::parse_json;
+use crate::records::{ExecutionOutcome, StartedExecution};
+use crate::state::{Shared, StoredExecution};
+use crate::wire::clip;
 
 /// `X-Amz-Target` prefix of every Step Functions operation.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -36,38 +37,6 @@ pub const RUNNING: &str = "RUNNING";
 pub const SUCCEEDED: &str = "SUCCEEDED";
 /// `status` after [`ExecutionOutcome::Failed`].
 pub const FAILED: &str = "FAILED";
-
-/// An execution created by `StartExecution`, as handed to whoever runs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartedExecution {
-    /// `arn:aws:states:<region>:<account>:execution:<state machine>:<name>`.
-    pub execution_arn: String,
-    /// The state machine to run.
-    pub state_machine_arn: String,
-    /// The execution name (given, or a generated UUID).
-    pub name: String,
-    /// The input, exactly as given (`{}` when none was).
-    pub input: String,
-    /// When `StartExecution` created it.
-    pub start_date: SystemTime,
-}
-
-/// How an execution ended; see [`crate::EmulatorHandle::finish_execution`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecutionOutcome {
-    /// `SUCCEEDED`, with the execution's output (JSON text).
-    Succeeded {
-        /// The output document.
-        output: String,
-    },
-    /// `FAILED`, with the error name and cause.
-    Failed {
-        /// The error name, e.g. `States.TaskFailed`.
-        error: String,
-        /// The cause.
-        cause: String,
-    },
-}
 
 /// A parsed state machine ARN:
 /// `arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<qualifier>]`.
@@ -180,68 +149,36 @@ pub(crate) fn operation_for_target(target: &str) -> Result<Operation, ApiError> 
     }
 }
 
-/// An execution as stored.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredExecution {
-    pub execution_arn: String,
-    pub state_machine_arn: String,
-    pub name: String,
-    pub input: String,
-    pub trace_header: Option<String>,
-    pub status: &'static str,
-    pub start_date: SystemTime,
-    pub stop_date: Option<SystemTime>,
-    pub output: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    pub start_calls: u64,
-}
-
-impl StoredExecution {
-    pub(crate) fn record(&self) -> ExecutionRecord {
-        ExecutionRecord {
-            execution_arn: self.execution_arn.clone(),
-            state_machine_arn: self.state_machine_arn.clone(),
-            name: self.name.clone(),
-            input: self.input.clone(),
-            status: self.status.to_string(),
-            start_date: format_timestamp(self.start_date),
-            stop_date: self.stop_date.map(format_timestamp),
-            output: self.output.clone(),
-            error: self.error.clone(),
-            cause: self.cause.clone(),
-            start_calls: self.start_calls,
-        }
+/// The `DescribeExecution` answer for `execution`.
+fn describe(execution: &StoredExecution) -> Value {
+    let mut out = Map::new();
+    out.insert("executionArn".into(), json!(execution.execution_arn));
+    out.insert("stateMachineArn".into(), json!(execution.state_machine_arn));
+    out.insert("name".into(), json!(execution.name));
+    out.insert("status".into(), json!(execution.status));
+    out.insert(
+        "startDate".into(),
+        json!(epoch_seconds(execution.start_date)),
+    );
+    if let Some(stop) = execution.stop_date {
+        out.insert("stopDate".into(), json!(epoch_seconds(stop)));
     }
-
-    /// The `DescribeExecution` answer.
-    fn describe(&self) -> Value {
-        let mut out = Map::new();
-        out.insert("executionArn".into(), json!(self.execution_arn));
-        out.insert("stateMachineArn".into(), json!(self.state_machine_arn));
-        out.insert("name".into(), json!(self.name));
-        out.insert("status".into(), json!(self.status));
-        out.insert("startDate".into(), json!(epoch_seconds(self.start_date)));
-        if let Some(stop) = self.stop_date {
-            out.insert("stopDate".into(), json!(epoch_seconds(stop)));
-        }
-        out.insert("input".into(), json!(self.input));
-        out.insert("inputDetails".into(), json!({ "included": true }));
-        if let Some(output) = &self.output {
-            out.insert("output".into(), json!(output));
-            out.insert("outputDetails".into(), json!({ "included": true }));
-        }
-        if let Some(error) = &self.error {
-            out.insert("error".into(), json!(error));
-        }
-        if let Some(cause) = &self.cause {
-            out.insert("cause".into(), json!(cause));
-        }
-        if let Some(trace) = &self.trace_header {
-            out.insert("traceHeader".into(), json!(trace));
-        }
-        Value::Object(out)
+    out.insert("input".into(), json!(execution.input));
+    out.insert("inputDetails".into(), json!({ "included": true }));
+    if let Some(output) = &execution.output {
+        out.insert("output".into(), json!(output));
+        out.insert("outputDetails".into(), json!({ "included": true }));
     }
+    if let Some(error) = &execution.error {
+        out.insert("error".into(), json!(error));
+    }
+    if let Some(cause) = &execution.cause {
+        out.insert("cause".into(), json!(cause));
+    }
+    if let Some(trace) = &execution.trace_header {
+        out.insert("traceHeader".into(), json!(trace));
+    }
+    Value::Object(out)
 }
 
 /// A timestamp as the JSON protocols send it: epoch seconds, with milliseconds.
@@ -312,8 +249,8 @@ fn invalid_arn(arn: &str) -> ApiError {
 /// Runs one Step Functions call; answers the JSON document to send back.
 pub(crate) fn handle(shared: &Shared, op: Operation, body: &[u8]) -> Result<Value, ApiError> {
     match op {
-        Operation::StartExecution => start_execution(shared, parse(body)?),
-        Operation::DescribeExecution => describe_execution(shared, parse(body)?),
+        Operation::StartExecution => start_execution(shared, parse_json(body)?),
+        Operation::DescribeExecution => describe_execution(shared, parse_json(body)?),
         _ => unreachable!("not a Step Functions operation: {op}"),
     }
 }
@@ -390,7 +327,7 @@ fn start_execution(shared: &Shared, input: StartInput) -> Result<Value, ApiError
         ));
     }
 
-    let start_date = SystemTime::now();
+    let start_date = shared.now();
     let stored = StoredExecution {
         execution_arn: execution_arn.clone(),
         state_machine_arn: arn.to_string(),
@@ -432,7 +369,7 @@ fn describe_execution(shared: &Shared, input: DescribeInput) -> Result<Value, Ap
     inner
         .execution_index
         .get(arn)
-        .map(|&index| inner.executions[index].describe())
+        .map(|&index| describe(&inner.executions[index]))
         .ok_or_else(|| {
             ApiError::new(
                 400,
@@ -455,7 +392,7 @@ pub(crate) fn finish(shared: &Shared, execution_arn: &str, outcome: ExecutionOut
         tracing::warn!(%execution_arn, status = execution.status, "finish_execution: the execution has already ended");
         return;
     }
-    execution.stop_date = Some(SystemTime::now());
+    execution.stop_date = Some(shared.now());
     match outcome {
         ExecutionOutcome::Succeeded { output } => {
             execution.status = SUCCEEDED;

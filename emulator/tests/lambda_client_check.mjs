@@ -130,8 +130,14 @@ await check('the snapshot lists each invocation once, with its outcome', async (
 
 if (hostUrl) {
   await check('the host ran the erroring function once (no retry)', async () => {
-    // The Event call may still be on its way.
-    await new Promise((r) => setTimeout(r, 200));
+    // The Event call may still be on its way: wait until the emulator has
+    // finished its background work.
+    const settled = await fetch(`${endpoint}/_emulator/settle`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ waitSeconds: 10 }),
+    });
+    assert.deepEqual(await settled.json(), { settled: true });
     const counts = await (await fetch(`${hostUrl}/counts`)).json();
     assert.equal(counts.bad, 1);
     assert.equal(counts.hang, 1);

@@ -11,11 +11,16 @@ use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::operation::RequestId;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use crate::common::{batch, cloudfront, config, start, status, DENIED, DIST, DIST2};
+use crate::common::{advance, batch, cloudfront, config, start, status, DENIED, DIST, DIST2};
 
 #[tokio::test]
 async fn create_get_and_completion() {
-    let emu = start(config().invalidation_duration(Duration::from_millis(800))).await;
+    let emu = start(
+        config()
+            .manual_clock()
+            .invalidation_duration(Duration::from_secs(5)),
+    )
+    .await;
     let cf = cloudfront(&emu);
 
     let out = cf
@@ -68,7 +73,25 @@ async fn create_get_and_completion() {
         inv.invalidation_batch()
     );
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // One millisecond short of the duration it is still in progress; at the
+    // duration it is complete.
+    advance(&emu, Duration::from_millis(4999));
+    let status = || async {
+        cf.get_invalidation()
+            .distribution_id(DIST)
+            .id(&id)
+            .send()
+            .await
+            .unwrap()
+            .invalidation()
+            .unwrap()
+            .status()
+            .to_string()
+    };
+    assert_eq!(status().await, IN_PROGRESS);
+    advance(&emu, Duration::from_millis(1));
+    assert_eq!(status().await, COMPLETED);
+    // CreateTime is where the clock stood at creation, not where it is now.
     let got = cf
         .get_invalidation()
         .distribution_id(DIST)
@@ -76,7 +99,7 @@ async fn create_get_and_completion() {
         .send()
         .await
         .unwrap();
-    assert_eq!(got.invalidation().unwrap().status(), COMPLETED);
+    assert_eq!(got.invalidation().unwrap().create_time(), inv.create_time());
 
     let snap = emu.snapshot();
     assert_eq!(snap.invalidations.len(), 1);
@@ -89,7 +112,7 @@ async fn create_get_and_completion() {
     assert_eq!(rec.paths, ["/index.html", "/img/*"]);
     assert_eq!(rec.status, COMPLETED);
     assert_eq!(snap.calls_of(Operation::CreateInvalidation), 1);
-    assert_eq!(snap.calls_of(Operation::GetInvalidation), 2);
+    assert_eq!(snap.calls_of(Operation::GetInvalidation), 4);
 }
 
 #[tokio::test]
@@ -145,7 +168,12 @@ fn files(n: usize, tag: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn in_progress_limits() {
-    let emu = start(config().invalidation_duration(Duration::from_secs(2))).await;
+    let emu = start(
+        config()
+            .manual_clock()
+            .invalidation_duration(Duration::from_secs(2)),
+    )
+    .await;
     let cf = cloudfront(&emu);
     let send = |reference: String, paths: Vec<String>| {
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -194,7 +222,7 @@ async fn in_progress_limits() {
         .unwrap();
 
     // Once they complete, room is free again.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    advance(&emu, Duration::from_secs(2));
     send("w1".into(), wildcards(1, "x")).await.unwrap();
     send("f1".into(), files(1, "x")).await.unwrap();
     assert_eq!(emu.snapshot().invalidations.len(), 5);

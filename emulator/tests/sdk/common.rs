@@ -41,6 +41,31 @@ pub async fn start(config: Config) -> EmulatorHandle {
     aws_emulator::start(config).await.expect("emulator starts")
 }
 
+/// A fault spec that fails every call with `code`, before it takes effect.
+pub fn always(code: aws_emulator::FaultCode) -> aws_emulator::FaultSpec {
+    aws_emulator::FaultSpec {
+        error_rate: 1.0,
+        codes: vec![code],
+        ..aws_emulator::FaultSpec::default()
+    }
+}
+
+/// Moves the emulator's manual clock forward.
+pub fn advance(emu: &EmulatorHandle, by: Duration) {
+    emu.advance_clock(by)
+        .expect("the emulator runs on a manual clock");
+}
+
+/// Waits until the emulator's background work (Event invocations, retries,
+/// continuations) that is running or due has finished. The bound is real
+/// time for a loaded machine, not time the test lets pass.
+pub async fn settle(emu: &EmulatorHandle) {
+    assert!(
+        emu.settle(Duration::from_secs(10)).await,
+        "the emulator's background work did not finish within 10 s"
+    );
+}
+
 fn credentials() -> Credentials {
     Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
 }
@@ -227,4 +252,153 @@ pub fn s3(handle: &EmulatorHandle) -> aws_sdk_s3::Client {
         "AKIDEXAMPLE",
         aws_sdk_s3::config::retry::RetryConfig::disabled(),
     )
+}
+
+/// `Authorization` of a raw Lambda call (signed for us-east-1; the signature
+/// is not checked).
+pub const LAMBDA_AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
+
+/// The error document the fake host's `bad` function answers with.
+pub const ERROR_DOC: &str =
+    r#"{"errorType":"BudgetExhausted","errorMessage":"the invalidation budget is spent"}"#;
+
+/// One invocation a [`FakeHost`] received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The request path, e.g. `/2015-03-31/functions/good/invocations`.
+    pub path: String,
+    /// The function named in the path.
+    pub function: String,
+    /// `X-Amz-Invocation-Type`, if sent.
+    pub invocation_type: Option<String>,
+    /// The body, as sent.
+    pub body: String,
+}
+
+impl Received {
+    /// The body as JSON (`null` if it is not JSON).
+    pub fn event(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A host of the Lambda invoke API on 127.0.0.1:0 that answers like `cargo
+/// lambda watch`. Functions: `good` (echoes the payload inside
+/// `{"echo":…}`), `bad` (500 + [`ERROR_DOC`]), `plain500` (500 + text),
+/// `broken` (503), `hang` (never answers), names starting with `missing` or
+/// `nope` (404); any other answers 200 `{}`. Dropping it stops it.
+pub struct FakeHost {
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeHost {
+    /// Every invocation received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The paths of every invocation received so far, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.received().into_iter().map(|r| r.path).collect()
+    }
+
+    /// How many invocations of `function` were received.
+    pub fn count(&self, function: &str) -> usize {
+        self.received()
+            .iter()
+            .filter(|r| r.function == function)
+            .count()
+    }
+}
+
+impl Drop for FakeHost {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn fake_host() -> FakeHost {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+    let log = seen.clone();
+    let task = tokio::spawn(async move {
+        // Connections live in the set, so that aborting the host ends them.
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            while connections.try_join_next().is_some() {}
+            let log = log.clone();
+            connections.spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let log = log.clone();
+                        async move {
+                            let path = req.uri().path().to_string();
+                            let invocation_type = req
+                                .headers()
+                                .get("x-amz-invocation-type")
+                                .map(|v| v.to_str().unwrap().to_string());
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let body = String::from_utf8(body.to_vec()).unwrap();
+                            let function = path
+                                .strip_prefix("/2015-03-31/functions/")
+                                .and_then(|p| p.strip_suffix("/invocations"))
+                                .unwrap_or_default()
+                                .to_string();
+                            log.lock().unwrap().push(Received {
+                                path,
+                                function: function.clone(),
+                                invocation_type,
+                                body: body.clone(),
+                            });
+                            let (status, answer) = match function.as_str() {
+                                "good" => (200, format!("{{\"echo\":{body}}}")),
+                                "bad" => (500, ERROR_DOC.to_string()),
+                                "plain500" => (500, "thread 'main' panicked".to_string()),
+                                "broken" => (503, "upstream unavailable".to_string()),
+                                "hang" => std::future::pending().await,
+                                f if f.starts_with("missing") || f.starts_with("nope") => {
+                                    (404, String::new())
+                                }
+                                _ => (200, "{}".to_string()),
+                            };
+                            let mut resp = hyper::Response::new(http_body_util::Full::new(
+                                bytes::Bytes::from(answer),
+                            ));
+                            *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    FakeHost { url, seen, task }
+}
+
+/// Invokes `function` over raw HTTP with `X-Amz-Invocation-Type` set to
+/// `invocation_type`.
+pub async fn invoke_as(
+    emu: &EmulatorHandle,
+    function: &str,
+    invocation_type: &str,
+    body: &str,
+) -> RawResponse {
+    raw(
+        emu,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        &[LAMBDA_AUTH, ("X-Amz-Invocation-Type", invocation_type)],
+        body,
+    )
+    .await
 }

@@ -2,80 +2,18 @@
 //! `Invoke` and that gets a `PutJobSuccessResult` with a continuation token is
 //! continued by a new job, sent to the same function as an `Event` invocation.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_emulator::{Config, EmulatorHandle, Operation};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use aws_emulator::{Config, EmulatorHandle, Operation, DEFAULT_CONTINUATION_DELAY};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
-use crate::common::{codepipeline, raw, start, RawResponse, JOB};
+use crate::common::{
+    advance, codepipeline, fake_host, invoke_as, raw, settle, start, FakeHost, Received, JOB,
+};
 
-const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
-const DELAY: Duration = Duration::from_millis(150);
-
-/// One invocation the host received.
-#[derive(Debug, Clone)]
-struct Received {
-    function: String,
-    invocation_type: Option<String>,
-    event: Value,
-}
-
-type Seen = Arc<Mutex<Vec<Received>>>;
-
-/// An invoke-API host on 127.0.0.1:0 whose every function answers 200 `{}`.
-async fn fake_host() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let function = req
-                            .uri()
-                            .path()
-                            .strip_prefix("/2015-03-31/functions/")
-                            .and_then(|p| p.strip_suffix("/invocations"))
-                            .unwrap_or_default()
-                            .to_string();
-                        let invocation_type = req
-                            .headers()
-                            .get("x-amz-invocation-type")
-                            .map(|v| v.to_str().unwrap().to_string());
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let event = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        log.lock().unwrap().push(Received {
-                            function,
-                            invocation_type,
-                            event,
-                        });
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("{}"))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (url, seen)
-}
+/// How soon CodePipeline continues a job, on the emulator's manual clock.
+const DELAY: Duration = DEFAULT_CONTINUATION_DELAY;
 
 fn job_event(job_id: &str) -> Value {
     json!({
@@ -101,36 +39,10 @@ fn job_event(job_id: &str) -> Value {
     })
 }
 
-async fn invoke(
-    emu: &EmulatorHandle,
-    function: &str,
-    invocation_type: &str,
-    event: &Value,
-) -> RawResponse {
-    raw(
-        emu,
-        "POST",
-        &format!("/2015-03-31/functions/{function}/invocations"),
-        &[AUTH, ("X-Amz-Invocation-Type", invocation_type)],
-        &event.to_string(),
-    )
-    .await
-}
-
-async fn wait_for(seen: &Seen, n: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = seen.lock().unwrap().clone();
-        if got.len() >= n {
-            return got;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the host got {} invocations, not {n}",
-            got.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// What the host has received once the emulator's background work is done.
+async fn received(emu: &EmulatorHandle, host: &FakeHost) -> Vec<Received> {
+    settle(emu).await;
+    host.received()
 }
 
 fn is_job_id(id: &str) -> bool {
@@ -141,50 +53,53 @@ fn is_job_id(id: &str) -> bool {
         })
 }
 
+/// A manual clock and the default continuation delay, which runs on it.
 fn config_for(url: &str) -> Config {
-    Config::default()
-        .lambda_backend(url)
-        .continuation_delay(DELAY)
+    Config::default().lambda_backend(url).manual_clock()
 }
 
 #[tokio::test]
 async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url)).await;
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
     let cp = codepipeline(&emu);
 
     // CodePipeline invokes a Lambda action asynchronously.
-    let res = invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
+    let res = invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
     assert_eq!(res.status, 202);
-    let first = wait_for(&seen, 1).await;
-    assert_eq!(first[0].event["CodePipeline.job"]["id"], JOB);
+    let first = received(&emu, &host).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].event()["CodePipeline.job"]["id"], JOB);
 
-    let began = Instant::now();
     cp.put_job_success_result()
         .job_id(JOB)
         .continuation_token("poll-1")
         .send()
         .await
         .unwrap();
-    let got = wait_for(&seen, 2).await;
-    assert!(began.elapsed() >= DELAY, "the continuation waits the delay");
+    // The continuation waits the delay on the emulator's clock, to the millisecond.
+    advance(&emu, DELAY - Duration::from_millis(1));
+    assert_eq!(received(&emu, &host).await.len(), 1);
+    advance(&emu, Duration::from_millis(1));
+    let got = received(&emu, &host).await;
+    assert_eq!(got.len(), 2);
     let second = &got[1];
     assert_eq!(second.function, "pipeline-entry");
     assert_eq!(second.invocation_type.as_deref(), Some("Event"));
-    let second_job = second.event["CodePipeline.job"]["id"]
+    let second_job = second.event()["CodePipeline.job"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(is_job_id(&second_job), "{second_job}");
     assert_ne!(second_job, JOB);
     assert_eq!(
-        second.event["CodePipeline.job"]["data"]["continuationToken"],
+        second.event()["CodePipeline.job"]["data"]["continuationToken"],
         "poll-1"
     );
     // Everything else is the remembered event.
     let mut expected = job_event(&second_job);
     expected["CodePipeline.job"]["data"]["continuationToken"] = json!("poll-1");
-    assert_eq!(second.event, expected);
+    assert_eq!(second.event(), expected);
 
     // The new job can be continued in turn; the chain shows in the snapshot.
     cp.put_job_success_result()
@@ -193,13 +108,15 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .send()
         .await
         .unwrap();
-    let got = wait_for(&seen, 3).await;
-    let third_job = got[2].event["CodePipeline.job"]["id"]
+    advance(&emu, DELAY);
+    let got = received(&emu, &host).await;
+    assert_eq!(got.len(), 3);
+    let third_job = got[2].event()["CodePipeline.job"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
-        got[2].event["CodePipeline.job"]["data"]["continuationToken"],
+        got[2].event()["CodePipeline.job"]["data"]["continuationToken"],
         "poll-2"
     );
     assert_ne!(third_job, second_job);
@@ -210,8 +127,8 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(DELAY * 4).await;
-    assert_eq!(seen.lock().unwrap().len(), 3);
+    advance(&emu, DELAY * 4);
+    assert_eq!(received(&emu, &host).await.len(), 3);
 
     let snap = emu.snapshot();
     let chain: Vec<(&str, &str, Option<&str>, Option<&str>)> = snap
@@ -246,12 +163,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     );
     assert!(snap.jobs.iter().all(|j| j.invoked_at.ends_with('Z')));
     // The emulator's invocations are listed as Event calls, not counted as calls.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while emu.snapshot().lambda_invocations.len() < 3 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let snap = emu.snapshot();
+    assert_eq!(snap.lambda_invocations.len(), 3);
     assert!(snap
         .lambda_invocations
         .iter()
@@ -278,31 +190,43 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
 
 #[tokio::test]
 async fn no_token_or_no_event_no_continuation() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url)).await;
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
     let cp = codepipeline(&emu);
 
     // A synchronous invocation is remembered too.
-    let res = invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    let res = invoke_as(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &job_event(JOB).to_string(),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.body);
     // So is it once only: a repeated event is the same job.
-    invoke(&emu, "pipeline-entry", "RequestResponse", &job_event(JOB)).await;
+    invoke_as(
+        &emu,
+        "pipeline-entry",
+        "RequestResponse",
+        &job_event(JOB).to_string(),
+    )
+    .await;
     // A payload that is no job event is not.
-    invoke(
+    invoke_as(
         &emu,
         "pipeline-entry",
         "RequestResponse",
-        &json!({"paths": ["/a"]}),
+        &json!({"paths": ["/a"]}).to_string(),
     )
     .await;
-    invoke(
+    invoke_as(
         &emu,
         "pipeline-entry",
         "RequestResponse",
-        &json!({"CodePipeline.job": {}}),
+        &json!({"CodePipeline.job": {}}).to_string(),
     )
     .await;
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(host.received().len(), 4);
     assert_eq!(emu.snapshot().jobs.len(), 1);
 
     // A result without a token continues nothing.
@@ -332,9 +256,9 @@ async fn no_token_or_no_event_no_continuation() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(DELAY * 4).await;
+    advance(&emu, DELAY * 4);
 
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(received(&emu, &host).await.len(), 4);
     let snap = emu.snapshot();
     assert_eq!(snap.jobs.len(), 1);
     assert_eq!(snap.job_results.len(), 3);
@@ -342,11 +266,11 @@ async fn no_token_or_no_event_no_continuation() {
 }
 
 #[tokio::test]
-async fn a_token_after_shutdown_continues_nothing() {
-    let (url, seen) = fake_host().await;
-    let emu = start(config_for(&url).continuation_delay(Duration::from_millis(300))).await;
-    invoke(&emu, "pipeline-entry", "Event", &job_event(JOB)).await;
-    wait_for(&seen, 1).await;
+async fn a_continuation_due_at_shutdown_is_dropped() {
+    let host = fake_host().await;
+    let emu = start(config_for(&host.url)).await;
+    invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
+    assert_eq!(received(&emu, &host).await.len(), 1);
     codepipeline(&emu)
         .put_job_success_result()
         .job_id(JOB)
@@ -354,7 +278,38 @@ async fn a_token_after_shutdown_continues_nothing() {
         .send()
         .await
         .unwrap();
+    settle(&emu).await;
+    // Due, but the test's task does not yield before the shutdown, which
+    // ends the continuation's task before it runs.
+    advance(&emu, DELAY);
     emu.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(host.received().len(), 1);
+}
+
+#[tokio::test]
+async fn on_a_real_clock_the_continuation_waits_real_time() {
+    // The default clock, with a delay short enough for a test to wait out.
+    let host = fake_host().await;
+    let emu = start(
+        Config::default()
+            .lambda_backend(&host.url)
+            .continuation_delay(Duration::from_millis(50)),
+    )
+    .await;
+    invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
+    assert_eq!(received(&emu, &host).await.len(), 1);
+    codepipeline(&emu)
+        .put_job_success_result()
+        .job_id(JOB)
+        .continuation_token("t")
+        .send()
+        .await
+        .unwrap();
+    let err = emu.advance_clock(Duration::from_secs(1)).unwrap_err();
+    assert_eq!(err, aws_emulator::ClockError::NotManual);
+    // What is tested is that real time drives a real clock, so the test
+    // waits the short delay out; once it has passed, the continuation is due
+    // and `settle` waits for it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(received(&emu, &host).await.len(), 2);
 }

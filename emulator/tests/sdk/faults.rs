@@ -7,15 +7,9 @@ use aws_sdk_cloudfront::config::retry::RetryConfig;
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_codepipeline::types::{FailureDetails, FailureType};
 
-use crate::common::{batch, cloudfront_with, codepipeline, config, start, DIST, JOB};
-
-fn always(code: FaultCode) -> FaultSpec {
-    FaultSpec {
-        error_rate: 1.0,
-        codes: vec![code],
-        latency: Duration::ZERO,
-    }
-}
+use crate::common::{
+    always, batch, cloudfront_with, codepipeline, config, s3, start, status, DIST, JOB,
+};
 
 #[tokio::test]
 async fn faults_reach_the_sdk_and_change_nothing() {
@@ -198,6 +192,7 @@ async fn latency_is_added() {
     let emu =
         start(Config::with_distributions([DIST]).fault(Operation::ListInvalidations, spec)).await;
     let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    // Latency is a real delay of the answer, on either clock.
     let t = Instant::now();
     cf.list_invalidations()
         .distribution_id(DIST)
@@ -298,7 +293,7 @@ async fn s3_slowdown_is_retried_by_the_sdk() {
     let spec = FaultSpec {
         error_rate: 0.5,
         codes: vec![FaultCode::Throttling],
-        latency: Duration::ZERO,
+        ..FaultSpec::default()
     };
     let emu = start(
         Config::default()
@@ -327,4 +322,176 @@ async fn s3_slowdown_is_retried_by_the_sdk() {
     let faults = snap.faults_of(Operation::GetObject);
     assert!(faults > 0);
     assert_eq!(snap.calls_of(Operation::GetObject), 6 + faults);
+}
+
+/// A fault spec that loses the answer of every call that succeeds.
+fn lose_every_answer() -> FaultSpec {
+    FaultSpec {
+        lost_response_rate: 1.0,
+        ..FaultSpec::default()
+    }
+}
+
+#[tokio::test]
+async fn a_lost_create_takes_effect_and_its_retry_gets_the_same_invalidation() {
+    let emu = start(config().fault(Operation::CreateInvalidation, lose_every_answer())).await;
+    let cf = cloudfront_with(&emu, RetryConfig::disabled());
+    let send = || {
+        cf.create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch("lost-1", &["/a"]))
+            .send()
+    };
+    let err = send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InternalError"));
+    assert_eq!(status(&err), 500);
+    // It took effect all the same.
+    let snap = emu.snapshot();
+    assert_eq!(snap.invalidations.len(), 1);
+    let created = snap.invalidations[0].id.clone();
+    // A retry with the same CallerReference replays it; its answer is lost
+    // too (rate 1), and still nothing new is created.
+    assert_eq!(send().await.unwrap_err().code(), Some("InternalError"));
+    let snap = emu.snapshot();
+    assert_eq!(snap.invalidations.len(), 1);
+    assert_eq!(snap.lost_responses_of(Operation::CreateInvalidation), 2);
+    assert_eq!(snap.faults_of(Operation::CreateInvalidation), 0);
+    assert!(
+        snap.fault_log.is_empty(),
+        "lost responses have their own log"
+    );
+    let log: Vec<(Operation, &str, u16)> = snap
+        .lost_response_log
+        .iter()
+        .map(|l| (l.operation, l.code.as_str(), l.status))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (Operation::CreateInvalidation, "InternalError", 500),
+            (Operation::CreateInvalidation, "InternalError", 500)
+        ]
+    );
+    // A call that fails on its own keeps its own answer.
+    let err = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .invalidation_batch(batch("lost-1", &["/other"]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidationBatchAlreadyExists"));
+    assert_eq!(emu.snapshot().invalidations[0].id, created);
+}
+
+#[tokio::test]
+async fn sdk_retries_of_lost_creates_never_duplicate_an_invalidation() {
+    let spec = FaultSpec {
+        lost_response_rate: 0.5,
+        ..FaultSpec::default()
+    };
+    let emu = start(config().seed(5).fault(Operation::CreateInvalidation, spec)).await;
+    let retry = RetryConfig::standard()
+        .with_max_attempts(20)
+        .with_initial_backoff(Duration::from_millis(1));
+    let cf = cloudfront_with(&emu, retry);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let out = cf
+            .create_invalidation()
+            .distribution_id(DIST)
+            .invalidation_batch(batch(&format!("r{i}"), &[&format!("/p{i}")]))
+            .send()
+            .await
+            .unwrap();
+        ids.push(out.invalidation().unwrap().id().to_string());
+    }
+    let snap = emu.snapshot();
+    let stored: Vec<&str> = snap.invalidations.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        stored, ids,
+        "one invalidation per reference, the one answered"
+    );
+    let lost = snap.lost_responses_of(Operation::CreateInvalidation);
+    assert!(lost > 0);
+    assert_eq!(snap.calls_of(Operation::CreateInvalidation), 10 + lost);
+}
+
+#[tokio::test]
+async fn a_lost_job_result_is_recorded_and_its_retry_is_refused() {
+    let emu = start(config().fault(Operation::PutJobSuccessResult, lose_every_answer())).await;
+    let cp = codepipeline(&emu);
+    let err = cp
+        .put_job_success_result()
+        .job_id(JOB)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_codepipeline::error::ProvideErrorMetadata::code(&err),
+        Some("InternalFailure")
+    );
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
+    assert_eq!(emu.snapshot().job_results.len(), 1, "recorded all the same");
+    let err = cp
+        .put_job_success_result()
+        .job_id(JOB)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_service_error()
+            .unwrap()
+            .is_invalid_job_state_exception(),
+        "{err:?}"
+    );
+    let snap = emu.snapshot();
+    assert_eq!(snap.job_results.len(), 1);
+    assert_eq!(snap.lost_responses_of(Operation::PutJobSuccessResult), 1);
+}
+
+#[tokio::test]
+async fn a_lost_put_object_stores_the_object() {
+    let emu = start(
+        config()
+            .bucket("artifacts-bucket")
+            .fault(Operation::PutObject, lose_every_answer()),
+    )
+    .await;
+    let s3 = s3(&emu);
+    let err = s3
+        .put_object()
+        .bucket("artifacts-bucket")
+        .key("k")
+        .body(b"hello".to_vec().into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+        Some("InternalError")
+    );
+    let got = s3
+        .get_object()
+        .bucket("artifacts-bucket")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"hello"
+    );
+}
+
+#[test]
+fn lost_response_rates_are_checked() {
+    let bad = Config::default().fault(
+        Operation::GetObject,
+        FaultSpec {
+            lost_response_rate: -0.1,
+            ..FaultSpec::default()
+        },
+    );
+    assert!(bad.validate().is_err());
 }

@@ -157,3 +157,145 @@ async fn protocol_edges() {
     assert_eq!(res.body, "{}");
     assert!(res.header("x-amzn-RequestId").is_some());
 }
+
+/// Reads `{"now": "<RFC 3339>"}` into a time, through the SDK's own parser.
+fn clock_reading(res: &crate::common::RawResponse) -> std::time::SystemTime {
+    assert_eq!(res.status, 200, "{}", res.body);
+    let doc: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(doc.as_object().unwrap().len(), 1, "{}", res.body);
+    let now = doc["now"].as_str().unwrap();
+    let parsed = aws_sdk_cloudfront::primitives::DateTime::from_str(
+        now,
+        aws_sdk_cloudfront::primitives::DateTimeFormat::DateTime,
+    )
+    .unwrap();
+    std::time::SystemTime::try_from(parsed).unwrap()
+}
+
+#[tokio::test]
+async fn a_manual_clock_is_read_and_advanced_over_http() {
+    use std::time::Duration;
+    let emu = start(
+        config()
+            .manual_clock()
+            .invalidation_duration(Duration::from_secs(60)),
+    )
+    .await;
+    let started = clock_reading(&raw(&emu, "GET", "/_emulator/clock", &[], "").await);
+    assert_eq!(started, emu.now());
+    // It stands still while real time passes: two readings agree.
+    assert_eq!(
+        clock_reading(&raw(&emu, "GET", "/_emulator/clock", &[], "").await),
+        started
+    );
+    let cf = cloudfront(&emu);
+    let id = cf
+        .create_invalidation()
+        .distribution_id(DIST)
+        .invalidation_batch(batch("ref", &["/a"]))
+        .send()
+        .await
+        .unwrap()
+        .invalidation()
+        .unwrap()
+        .id()
+        .to_string();
+
+    let json = [("Content-Type", "application/json")];
+    let res = raw(
+        &emu,
+        "POST",
+        "/_emulator/clock",
+        &json,
+        r#"{"advanceSeconds": 59.5}"#,
+    )
+    .await;
+    assert_eq!(clock_reading(&res), started + Duration::from_millis(59_500));
+    let res = raw(
+        &emu,
+        "POST",
+        "/_emulator/clock",
+        &json,
+        r#"{"advanceSeconds": 0.5}"#,
+    )
+    .await;
+    assert_eq!(clock_reading(&res), started + Duration::from_secs(60));
+    let got = cf
+        .get_invalidation()
+        .distribution_id(DIST)
+        .id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.invalidation().unwrap().status(),
+        aws_emulator::COMPLETED
+    );
+    // Times the emulator reports come from its clock.
+    codepipeline(&emu)
+        .put_job_success_result()
+        .job_id(JOB)
+        .send()
+        .await
+        .unwrap();
+    let snap = emu.snapshot();
+    let recorded = &snap.job_results[0].recorded_at;
+    assert_eq!(
+        clock_reading(&crate::common::RawResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: serde_json::json!({ "now": recorded }).to_string(),
+        }),
+        started + Duration::from_secs(60)
+    );
+
+    for bad in [
+        "",
+        "{}",
+        r#"{"advanceSeconds": -1}"#,
+        r#"{"advanceSeconds": "5"}"#,
+        "not json",
+    ] {
+        let res = raw(&emu, "POST", "/_emulator/clock", &json, bad).await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        assert!(res.body.contains("\"error\""), "{}", res.body);
+    }
+    assert_eq!(
+        emu.now(),
+        started + Duration::from_secs(60),
+        "bad bodies move nothing"
+    );
+    let res = raw(&emu, "DELETE", "/_emulator/clock", &[], "").await;
+    assert_eq!(res.status, 405);
+
+    let res = raw(
+        &emu,
+        "POST",
+        "/_emulator/settle",
+        &json,
+        r#"{"waitSeconds": 5}"#,
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, r#"{"settled":true}"#);
+}
+
+#[tokio::test]
+async fn a_real_clock_cannot_be_advanced_over_http() {
+    let emu = start(config()).await;
+    let before = std::time::SystemTime::now();
+    let now = clock_reading(&raw(&emu, "GET", "/_emulator/clock", &[], "").await);
+    // The emulator's time is the machine's, to within the millisecond it prints.
+    let skew = now.duration_since(before).unwrap_or_else(|e| e.duration());
+    assert!(skew < std::time::Duration::from_secs(2), "{skew:?}");
+    let res = raw(
+        &emu,
+        "POST",
+        "/_emulator/clock",
+        &[],
+        r#"{"advanceSeconds": 60}"#,
+    )
+    .await;
+    assert_eq!(res.status, 409);
+    assert!(res.body.contains("--manual-clock"), "{}", res.body);
+}

@@ -2,91 +2,14 @@
 //! answers like `cargo lambda watch`: 200 with the payload, 500 with an error
 //! document, 404 for an unknown function — or never.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_emulator::{Config, EmulatorHandle, FaultCode, FaultSpec, Operation, MAX_PAYLOAD};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::common::{raw, start, RawResponse};
-
-const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");
-const ERROR_DOC: &str =
-    r#"{"errorType":"BudgetExhausted","errorMessage":"the invalidation budget is spent"}"#;
-
-/// What the fake host was sent: path and body, in order.
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-struct FakeHost {
-    url: String,
-    seen: Seen,
-}
-
-impl FakeHost {
-    fn paths(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(p, _)| p.clone())
-            .collect()
-    }
-}
-
-/// A host of the invoke API on 127.0.0.1:0; functions: `good` (echoes the
-/// payload inside `{"echo":…}`), `bad` (500 + error document), `plain500`
-/// (500 + text), `broken` (503), `hang` (never answers); others are 404.
-async fn fake_host() -> FakeHost {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let log = log.clone();
-                    async move {
-                        let path = req.uri().path().to_string();
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let body = String::from_utf8(body.to_vec()).unwrap();
-                        log.lock().unwrap().push((path.clone(), body.clone()));
-                        let function = path
-                            .strip_prefix("/2015-03-31/functions/")
-                            .and_then(|p| p.strip_suffix("/invocations"))
-                            .unwrap_or_default()
-                            .to_string();
-                        let (status, answer) = match function.as_str() {
-                            "good" => (200, format!("{{\"echo\":{body}}}")),
-                            "bad" => (500, ERROR_DOC.to_string()),
-                            "plain500" => (500, "thread 'main' panicked".to_string()),
-                            "broken" => (503, "upstream unavailable".to_string()),
-                            "hang" => std::future::pending().await,
-                            _ => (404, String::new()),
-                        };
-                        let mut resp = Response::new(Full::new(Bytes::from(answer)));
-                        *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                        Ok::<_, Infallible>(resp)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    FakeHost { url, seen }
-}
+use crate::common::{
+    fake_host, raw, settle, start, FakeHost, RawResponse, ERROR_DOC, LAMBDA_AUTH as AUTH,
+};
 
 fn config_for(host: &FakeHost) -> Config {
     Config::default()
@@ -162,6 +85,8 @@ async fn maps_the_hosts_answers_onto_lambdas() {
         assert!(message.contains(function), "{message}");
     }
 
+    // The Lambda timeout bounds a real process on the host, so it runs in
+    // real time on either clock: this waits it out (0.6 s).
     let began = Instant::now();
     let res = invoke(&emu, "hang", "{}").await;
     assert!(began.elapsed() >= Duration::from_millis(600));
@@ -176,14 +101,9 @@ async fn maps_the_hosts_answers_onto_lambdas() {
     );
 
     // The host saw plain names and unchanged bodies.
-    let seen = host.seen.lock().unwrap().clone();
-    assert_eq!(
-        seen[0],
-        (
-            "/2015-03-31/functions/good/invocations".to_string(),
-            r#"{"paths":["/a"]}"#.to_string()
-        )
-    );
+    let seen = host.received();
+    assert_eq!(seen[0].path, "/2015-03-31/functions/good/invocations");
+    assert_eq!(seen[0].body, r#"{"paths":["/a"]}"#);
 
     let snap = emu.snapshot();
     assert_eq!(snap.calls_of(Operation::Invoke), 6);
@@ -350,14 +270,8 @@ async fn event_and_dry_run_invocations() {
     .await;
     assert_eq!(res.status, 202);
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while emu.snapshot().lambda_invocations.len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "Event invocations never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The hanging one ends at the (real) Lambda timeout.
+    settle(&emu).await;
     let snap = emu.snapshot();
     let got: Vec<(&str, &str, u16)> = snap
         .lambda_invocations
@@ -451,6 +365,7 @@ async fn faults_and_latency_never_touch_invoke() {
         error_rate: 1.0,
         codes: vec![FaultCode::InternalError],
         latency: Duration::from_secs(5),
+        lost_response_rate: 1.0,
     };
     let mut config = config_for(&host);
     for op in Operation::ALL {

@@ -10,7 +10,9 @@ use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus;
 
-use crate::common::{config, raw, start, status, stepfunctions, stepfunctions_with, STATE_MACHINE};
+use crate::common::{
+    always, config, raw, start, status, stepfunctions, stepfunctions_with, STATE_MACHINE,
+};
 
 const EXECUTION_PREFIX: &str = "arn:aws:states:us-east-1:123456789012:execution:Invalidation:";
 const SHORT: Duration = Duration::from_millis(50);
@@ -187,8 +189,8 @@ async fn failures_generated_names_and_order() {
 
     // A waiting call gets an execution started while it waits.
     let waiter = emu.next_started_execution(Duration::from_secs(5));
+    // `join!` polls the waiter first, so it is waiting before the start.
     let starter = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
         sfn.start_execution()
             .state_machine_arn(STATE_MACHINE)
             .name("late")
@@ -432,14 +434,6 @@ async fn the_wire_format() {
         res.header("x-amzn-ErrorType"),
         Some("SerializationException")
     );
-}
-
-fn always(code: FaultCode) -> FaultSpec {
-    FaultSpec {
-        error_rate: 1.0,
-        codes: vec![code],
-        latency: Duration::ZERO,
-    }
 }
 
 #[tokio::test]

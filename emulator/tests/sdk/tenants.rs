@@ -11,7 +11,7 @@ use aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::Get
 use aws_sdk_cloudfront::operation::list_invalidations_for_distribution_tenant::ListInvalidationsForDistributionTenantError;
 use aws_sdk_cloudfront::operation::RequestId;
 
-use crate::common::{batch, cloudfront, config, raw, start, status, DIST};
+use crate::common::{advance, batch, cloudfront, config, raw, start, status, DIST};
 
 /// A tenant the emulator knows.
 const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
@@ -32,7 +32,12 @@ fn tenant_config() -> aws_emulator::Config {
 
 #[tokio::test]
 async fn create_get_list_and_completion() {
-    let emu = start(tenant_config().invalidation_duration(Duration::from_millis(800))).await;
+    let emu = start(
+        tenant_config()
+            .manual_clock()
+            .invalidation_duration(Duration::from_secs(5)),
+    )
+    .await;
     let cf = cloudfront(&emu);
 
     let out = cf
@@ -93,7 +98,7 @@ async fn create_get_list_and_completion() {
         .unwrap();
     assert_eq!(dist_list.invalidation_list().unwrap().quantity(), 0);
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    advance(&emu, Duration::from_secs(5));
     let got = cf
         .get_invalidation_for_distribution_tenant()
         .distribution_tenant_id(TENANT)
