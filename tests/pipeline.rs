@@ -1,125 +1,67 @@
 //! End to end, the CodePipeline Lambda invoke action path: the local runner plays CodePipeline
-//! (invoking pipeline-entry with the job event, and, through the emulator, creating a new job
-//! after each "in progress" reply); pipeline-entry starts executions in the emulated Step
-//! Functions; the runner executes each with the real state machine file and function binaries.
+//! (invoking pipeline-entry asynchronously with the job event, and, through the emulator,
+//! creating a new job after each "in progress" reply); pipeline-entry starts executions in the
+//! emulated Step Functions; the runner executes each with the real state machine file and
+//! function binaries. In virtual time (see `local_run::Settings::virtual_time`).
 //!
 //! Needs the tools of scripts/setup and the binaries of `cargo build --workspace --all-targets`.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_emulator::{Operation, Snapshot};
 use local_run::artifacts::{artifact_access_key, attach_paths_file};
 use local_run::deployment::Deployment;
 use local_run::hosts::free_port;
-use local_run::{repo_root, Environment, FunctionHost, FunctionNames, LambdaEndpoint, Settings};
+use local_run::{Environment, FunctionHost, FunctionNames, LambdaEndpoint, Settings};
 use serde_json::{json, Value};
-use workflow_tests::read_repo_json;
-
-const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
-const DISTRIBUTION: &str = "E2QWRUHEXAMPLE";
+use workflow_tests::{
+    read_repo_json, repo_root, summary, the_failure, the_result, CREDENTIALS, DISTRIBUTION, JOB_ID,
+};
 
 fn settings() -> Settings {
-    let mut settings = Settings::new(repo_root());
-    settings.distributions = vec![DISTRIBUTION.to_owned()];
-    settings.invalidation_time = Duration::from_secs(2);
-    settings
+    workflow_tests::settings(&[DISTRIBUTION])
 }
 
-fn seen(environment: &Environment) -> Value {
-    serde_json::to_value(environment.snapshot()).unwrap()
-}
-
-fn list<'a>(seen: &'a Value, key: &str) -> &'a Vec<Value> {
-    seen[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {key} in {seen}"))
-}
-
-#[tokio::test]
-async fn a_job_starts_one_execution_named_after_it_which_reports_success() {
-    let environment = Environment::start(settings()).await.unwrap();
-    let answer = environment
-        .deliver_job(&read_repo_json("events/codepipeline-job.json"))
-        .await
-        .unwrap();
-    assert_eq!(answer["executionName"], format!("job-{JOB_ID}"));
-    let executions = environment.drive_executions(|_, _| {}).await.unwrap();
-    let seen = seen(&environment);
-
-    assert_eq!(executions.len(), 1);
-    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
-    assert_eq!(list(&seen, "executions").len(), 1);
-    assert_eq!(list(&seen, "invalidations").len(), 1);
-    let results = list(&seen, "jobResults");
-    assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
-    assert_eq!(results[0]["jobId"], JOB_ID);
-    assert!(results[0].get("continuationToken").is_none());
-    // The result names the run, so the pipeline leads to it.
-    assert_eq!(
-        results[0]["executionDetails"]["externalExecutionId"],
-        list(&seen, "executions")[0]["executionArn"]
-    );
-}
-
-#[tokio::test]
-async fn functions_behind_a_lambda_endpoint_of_their_own_run_the_job() {
-    // GIVEN the functions served by a Lambda invoke API started apart from the run (as `sam
-    // local start-lambda` serves the deployed build), pointed at the emulator's fixed address.
-    let settings = settings();
-    let emulator_address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port().unwrap())
-        .parse()
-        .unwrap();
-    let deployment = Deployment::load(&repo_root()).unwrap();
-    let host = FunctionHost::start(
-        &settings,
-        &deployment,
-        free_port().unwrap(),
-        &format!("http://{emulator_address}"),
-    )
-    .await
-    .unwrap();
-    let mut settings = settings;
-    settings.lambda_endpoint = Some(LambdaEndpoint {
-        url: host.url().to_owned(),
-        names: FunctionNames::Binaries,
-    });
-    settings.emulator_address = Some(emulator_address);
-
-    // WHEN a job goes down the Lambda invoke action path
+/// The Lambda invoke action path for the sample job.
+async fn run_sample_job(settings: Settings) -> (Environment, Vec<local_run::Execution>, Snapshot) {
     let environment = Environment::start(settings).await.unwrap();
     let executions = environment
         .run_pipeline_job(&read_repo_json("events/codepipeline-job.json"), |_, _| {})
         .await
         .unwrap();
-    let seen = seen(&environment);
+    let seen = environment.snapshot();
+    (environment, executions, seen)
+}
 
-    // THEN the job gets its one success from functions the run did not start.
-    assert_eq!(
-        environment.endpoint_url(),
-        format!("http://{emulator_address}")
-    );
+#[tokio::test]
+async fn a_job_starts_one_execution_named_after_it_which_reports_success() {
+    let (_environment, executions, seen) = run_sample_job(settings()).await;
+
+    assert_eq!(executions.len(), 1);
     assert!(executions[0].succeeded(), "{:?}", executions[0].error);
-    let results = list(&seen, "jobResults");
-    assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
-    let snapshot = environment.snapshot();
-    let invoked: std::collections::BTreeSet<&str> = snapshot
-        .lambda_invocations
-        .iter()
-        .map(|i| i.function_name.as_str())
-        .collect();
+    assert_eq!(seen.executions.len(), 1);
+    assert_eq!(seen.executions[0].name, format!("job-{JOB_ID}"));
+    assert_eq!(seen.invalidations.len(), 1);
+    let result = the_result(&seen, JOB_ID);
+    assert_eq!(result.operation, Operation::PutJobSuccessResult);
+    assert!(result.continuation_token.is_none());
+    // The result names the run, so the pipeline leads to it.
     assert_eq!(
-        invoked,
-        [
-            "check-status",
-            "pipeline-entry",
-            "report-result",
-            "start-invalidation"
-        ]
-        .into_iter()
-        .collect()
+        result
+            .execution_details
+            .as_ref()
+            .unwrap()
+            .external_execution_id
+            .as_deref(),
+        Some(seen.executions[0].execution_arn.as_str())
     );
-    drop(host);
+    // CodePipeline invokes the action's function asynchronously.
+    let entry = &seen.lambda_invocations[0];
+    assert_eq!(
+        (entry.function_name.as_str(), entry.invocation_type.as_str()),
+        ("pipeline-entry", "Event")
+    );
 }
 
 #[tokio::test]
@@ -128,65 +70,59 @@ async fn the_same_job_delivered_twice_makes_one_execution_one_invalidation_one_r
     let job = read_repo_json("events/codepipeline-job.json");
     environment.deliver_job(&job).await.unwrap();
     // Lambda retries an asynchronous invocation; CodePipeline may invoke again.
-    let again = environment.deliver_job(&job).await.unwrap();
+    environment.deliver_job(&job).await.unwrap();
     let executions = environment.drive_executions(|_, _| {}).await.unwrap();
-    let seen = seen(&environment);
+    let seen = environment.snapshot();
 
     assert_eq!(executions.len(), 1);
-    let started = list(&seen, "executions");
-    assert_eq!(started.len(), 1, "{started:#?}");
-    assert_eq!(started[0]["startCalls"], 2, "both deliveries asked");
-    assert!(
-        again["executionArn"].is_string() || again["alreadyStarted"] == true,
-        "{again}"
-    );
-    assert_eq!(list(&seen, "invalidations").len(), 1);
-    assert_eq!(list(&seen, "jobResults").len(), 1);
+    assert_eq!(seen.executions.len(), 1, "{:#?}", seen.executions);
+    assert_eq!(seen.executions[0].start_calls, 2, "both deliveries asked");
+    assert_eq!(seen.invalidations.len(), 1);
+    the_result(&seen, JOB_ID);
 }
 
 #[tokio::test]
 async fn an_invalidation_that_outlasts_the_reply_window_continues_in_a_new_job() {
+    // The reply window is real time (the functions' clock): each run replies "in progress"
+    // after a second, while the emulated invalidation takes half a minute.
     let mut settings = settings();
-    settings.invalidation_time = Duration::from_secs(6);
-    settings.reply_window = Some(Duration::from_secs(3));
-    let environment = Environment::start(settings).await.unwrap();
-    let executions = environment
-        .run_pipeline_job(&read_repo_json("events/codepipeline-job.json"), |_, _| {})
-        .await
-        .unwrap();
-    let seen = seen(&environment);
-    println!("{}", serde_json::to_string_pretty(&seen).unwrap());
+    settings.invalidation_time = Duration::from_secs(30);
+    settings.reply_window = Some(Duration::from_secs(1));
+    let (_environment, executions, seen) = run_sample_job(settings).await;
 
-    let results = list(&seen, "jobResults");
+    let results = &seen.job_results;
     assert!(results.len() >= 2, "{results:#?}");
     let (last, earlier) = results.split_last().unwrap();
     // Every earlier reply was "in progress" with a token, the first one on the original job…
-    assert_eq!(earlier[0]["jobId"], JOB_ID);
+    assert_eq!(earlier[0].job_id, JOB_ID);
     for reply in earlier {
-        assert_eq!(reply["operation"], "PutJobSuccessResult");
+        assert_eq!(reply.operation, Operation::PutJobSuccessResult);
         let token: Value =
-            serde_json::from_str(reply["continuationToken"].as_str().unwrap()).unwrap();
+            serde_json::from_str(reply.continuation_token.as_deref().unwrap()).unwrap();
         assert_eq!(token["invalidations"][0][0], DISTRIBUTION);
+        let details = reply.execution_details.as_ref().unwrap();
+        assert!(details.percent_complete.unwrap() < 100);
         assert!(
-            reply["executionDetails"]["percentComplete"]
-                .as_i64()
-                .unwrap()
-                < 100
+            summary(reply).starts_with("Still waiting after "),
+            "{}",
+            summary(reply)
         );
     }
     // …and the final success went to a job CodePipeline created from the token.
-    assert_eq!(last["operation"], "PutJobSuccessResult");
-    assert!(last.get("continuationToken").is_none());
-    assert_ne!(last["jobId"], JOB_ID);
-    let jobs = list(&seen, "jobs");
-    let final_job = jobs
+    assert_eq!(last.operation, Operation::PutJobSuccessResult);
+    assert!(last.continuation_token.is_none());
+    assert_ne!(last.job_id, JOB_ID);
+    let final_job = seen
+        .jobs
         .iter()
-        .find(|job| job["jobId"] == last["jobId"])
+        .find(|job| job.job_id == last.job_id)
         .expect("the final job was created by a continuation");
-    assert!(final_job["continuedFrom"].is_string(), "{final_job}");
-    // One invalidation, created once; every execution succeeded.
-    assert_eq!(list(&seen, "invalidations").len(), 1);
-    assert_eq!(seen["calls"]["CreateInvalidation"], 1);
+    assert!(final_job.continued_from.is_some(), "{final_job:?}");
+    // Each job got exactly one result; one invalidation, created once; every run succeeded.
+    let jobs: BTreeSet<&str> = results.iter().map(|r| r.job_id.as_str()).collect();
+    assert_eq!(jobs.len(), results.len());
+    assert_eq!(seen.invalidations.len(), 1);
+    assert_eq!(seen.calls_of(Operation::CreateInvalidation), 1);
     assert_eq!(executions.len(), results.len());
     assert!(executions.iter().all(|e| e.succeeded()));
 }
@@ -199,32 +135,20 @@ async fn a_run_that_cannot_start_is_reported_by_pipeline_entry() {
         "STATE_MACHINE_ARN".to_owned(),
         "arn:aws:states:us-east-1:123456789012:stateMachine:Missing".to_owned(),
     ));
-    let environment = Environment::start(settings).await.unwrap();
-    let answer = environment
-        .deliver_job(&read_repo_json("events/codepipeline-job.json"))
-        .await
-        .unwrap();
-    let seen = seen(&environment);
+    let (_environment, executions, seen) = run_sample_job(settings).await;
 
-    assert!(
-        answer["failureReported"]
-            .as_str()
-            .unwrap()
-            .contains("StateMachineDoesNotExist"),
-        "{answer}"
+    assert!(executions.is_empty());
+    assert!(seen.executions.is_empty());
+    assert!(seen.invalidations.is_empty());
+    let message = the_failure(&seen, "ConfigurationError");
+    assert_eq!(
+        message,
+        "Cache invalidation could not start: InvalidInput: StartExecution \
+         job-11111111-abcd-1111-abcd-111111abcdef of \
+         arn:aws:states:us-east-1:123456789012:stateMachine:Missing: StateMachineDoesNotExist \
+         (HTTP 400): State Machine Does Not Exist: \
+         'arn:aws:states:us-east-1:123456789012:stateMachine:Missing'"
     );
-    assert!(list(&seen, "executions").is_empty());
-    assert!(list(&seen, "invalidations").is_empty());
-    let results = list(&seen, "jobResults");
-    assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["operation"], "PutJobFailureResult");
-    assert_eq!(results[0]["failureDetails"]["type"], "ConfigurationError");
-    let message = results[0]["failureDetails"]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("Cache invalidation could not start: InvalidInput: StartExecution"),
-        "{message}"
-    );
-    assert_eq!(json!(answer["jobId"]), json!(JOB_ID));
 }
 
 /// The paths-file sample job with these UserParameters; its BuildOutput artifact holds
@@ -244,7 +168,6 @@ fn with_paths_file(settings: &mut Settings, user_parameters: Value, contents: &s
 #[tokio::test]
 async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_one_distribution() {
     let mut settings = settings();
-    settings.invalidation_time = Duration::from_secs(1);
     let lines: String = (0..10_000)
         .map(|i| format!("/assets/{:02}/file-{i:05}.js\n", i % 40))
         .collect();
@@ -255,40 +178,39 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_o
     );
     let environment = Environment::start(settings).await.unwrap();
     let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
-    let seen = seen(&environment);
+    let seen = environment.snapshot();
 
     assert_eq!(executions.len(), 1);
     assert!(executions[0].succeeded(), "{:?}", executions[0].error);
-    let invalidations = list(&seen, "invalidations");
-    let sizes: Vec<usize> = invalidations
-        .iter()
-        .map(|i| i["paths"].as_array().unwrap().len())
-        .collect();
+    let sizes: Vec<usize> = seen.invalidations.iter().map(|i| i.paths.len()).collect();
     assert_eq!(sizes, [3000, 3000, 3000, 1000]);
-    assert!(invalidations.iter().all(|i| i["status"] == "Completed"));
+    assert!(seen.invalidations.iter().all(|i| i.status == "Completed"));
     // The emulator refuses more than 3000 file paths in progress: every call went in.
-    assert_eq!(seen["calls"]["CreateInvalidation"], 4);
-    let every_path: std::collections::BTreeSet<&str> = invalidations
+    assert_eq!(seen.calls_of(Operation::CreateInvalidation), 4);
+    let every_path: BTreeSet<&str> = seen
+        .invalidations
         .iter()
-        .flat_map(|i| i["paths"].as_array().unwrap())
-        .map(|p| p.as_str().unwrap())
+        .flat_map(|i| &i.paths)
+        .map(String::as_str)
         .collect();
     assert_eq!(every_path.len(), 10_000);
     // 10,000 paths do not fit in the execution input: pipeline-entry read the artifact, then
     // start-invalidation, and check-status again for each later batch.
-    assert_eq!(seen["calls"]["GetObject"], 5);
-    let results = list(&seen, "jobResults");
-    assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["operation"], "PutJobSuccessResult");
-    let summary = results[0]["executionDetails"]["summary"].as_str().unwrap();
-    assert!(summary.contains("10000 paths"), "{summary}");
+    assert_eq!(seen.calls_of(Operation::GetObject), 5);
+    let result = the_result(&seen, JOB_ID);
+    assert_eq!(result.operation, Operation::PutJobSuccessResult);
+    assert!(
+        summary(result).contains("10000 paths"),
+        "{}",
+        summary(result)
+    );
     let output = executions[0].output.clone().unwrap();
     assert_eq!(output["paths"]["requested"], 10_000);
     assert_eq!(output["paths"]["batches"], 4);
 }
 
 #[tokio::test]
-async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
+async fn a_paths_file_listed_as_json_is_read_once_and_no_credential_reaches_step_functions() {
     let mut settings = settings();
     // Trace-level logs of the functions that may sign S3 requests with the job's credentials,
     // apart from other tests' logs.
@@ -311,42 +233,43 @@ async fn a_paths_file_listed_as_json_is_planned_with_the_default_collapse() {
     );
     let environment = Environment::start(settings).await.unwrap();
     let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
-    let seen = seen(&environment);
+    let seen = environment.snapshot();
 
     assert!(executions[0].succeeded(), "{:?}", executions[0].error);
-    let invalidations = list(&seen, "invalidations");
-    assert_eq!(invalidations.len(), 1);
-    assert_eq!(invalidations[0]["paths"], json!(["/blog/*", "/index.html"]));
+    assert_eq!(seen.invalidations.len(), 1);
+    assert_eq!(seen.invalidations[0].paths, ["/blog/*", "/index.html"]);
     let output = executions[0].output.clone().unwrap();
     assert_eq!(output["paths"]["requested"], 151);
     assert_eq!(output["paths"]["planned"], 2);
-
     // pipeline-entry read the file, once, and put its paths in the execution input, which
     // therefore carries no credential: the run read no artifact.
-    assert_eq!(seen["calls"]["GetObject"], 1);
+    assert_eq!(seen.calls_of(Operation::GetObject), 1);
     let entry_log = std::fs::read_to_string(log_dir.join("pipeline-entry.log")).unwrap();
     assert!(entry_log.contains("paths file read"), "{entry_log}");
-    let execution_input = list(&seen, "executions")[0]["input"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let execution_input = &seen.executions[0].input;
     assert!(
         execution_input.contains("\"pathsFromFile\""),
         "{execution_input}"
     );
+    // Neither the logs (verbose ones) nor anything Step Functions holds (the input, every
+    // state's input and output) names a credential.
     let logs: String = ["pipeline-entry", "start-invalidation", "check-status"]
         .iter()
         .map(|function| std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap())
-        .chain([execution_input])
         .collect();
     assert!(
         logs.contains("\"level\":\"DEBUG\""),
         "the log is verbose: {logs}"
     );
-    let credentials = &job["CodePipeline.job"]["data"]["artifactCredentials"];
-    for key in ["accessKeyId", "secretAccessKey", "sessionToken"] {
-        let secret = credentials[key].as_str().unwrap();
-        assert!(!logs.contains(secret), "{key} is in the log");
+    let history = serde_json::to_string(&executions[0].events).unwrap();
+    for secret in CREDENTIALS {
+        for (what, text) in [
+            ("logs", &logs),
+            ("execution input", execution_input),
+            ("history", &history),
+        ] {
+            assert!(!text.contains(secret), "a credential is in the {what}");
+        }
     }
 }
 
@@ -360,20 +283,69 @@ async fn a_paths_file_missing_from_the_artifact_fails_the_job_naming_it_and_crea
     );
     let environment = Environment::start(settings).await.unwrap();
     let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
-    let seen = seen(&environment);
+    let seen = environment.snapshot();
 
     // pipeline-entry reads the file before it starts anything.
     assert!(executions.is_empty());
-    assert!(list(&seen, "executions").is_empty());
-    assert!(list(&seen, "invalidations").is_empty());
-    let results = list(&seen, "jobResults");
-    assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["operation"], "PutJobFailureResult");
-    assert_eq!(results[0]["failureDetails"]["type"], "ConfigurationError");
-    let message = results[0]["failureDetails"]["message"].as_str().unwrap();
+    assert!(seen.executions.is_empty());
+    assert!(seen.invalidations.is_empty());
+    let message = the_failure(&seen, "ConfigurationError");
     assert_eq!(
         message,
         "Cache invalidation could not start: InvalidInput: `dist/paths.txt` in input artifact \
          BuildOutput does not exist; the artifact holds: invalidation-paths.txt"
     );
+}
+
+#[tokio::test]
+async fn functions_behind_a_lambda_endpoint_of_their_own_run_the_job() {
+    // GIVEN the functions served by a Lambda invoke API started apart from the run (as `sam
+    // local start-lambda` serves the deployed build), pointed at the emulator's fixed address.
+    let mut settings = settings();
+    let emulator_address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port().unwrap())
+        .parse()
+        .unwrap();
+    let deployment = Deployment::load(&repo_root()).unwrap();
+    let host = FunctionHost::start(
+        &settings,
+        &deployment,
+        free_port().unwrap(),
+        &format!("http://{emulator_address}"),
+    )
+    .await
+    .unwrap();
+    settings.lambda_endpoint = Some(LambdaEndpoint {
+        url: host.url().to_owned(),
+        names: FunctionNames::Binaries,
+    });
+    settings.emulator_address = Some(emulator_address);
+
+    // WHEN a job goes down the Lambda invoke action path
+    let (environment, executions, seen) = run_sample_job(settings).await;
+
+    // THEN the job gets its one success from functions the run did not start.
+    assert_eq!(
+        environment.endpoint_url(),
+        format!("http://{emulator_address}")
+    );
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    assert_eq!(
+        the_result(&seen, JOB_ID).operation,
+        Operation::PutJobSuccessResult
+    );
+    let invoked: BTreeSet<&str> = seen
+        .lambda_invocations
+        .iter()
+        .map(|i| i.function_name.as_str())
+        .collect();
+    assert_eq!(
+        invoked,
+        BTreeSet::from([
+            "check-status",
+            "pipeline-entry",
+            "report-result",
+            "start-invalidation"
+        ])
+    );
+    drop(host);
 }

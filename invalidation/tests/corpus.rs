@@ -27,7 +27,7 @@ const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
 const CREDENTIALS: [&str; 3] = [
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnlyQzXwVbNmLk",
 ];
 const ID: &str = "E2QWRUHEXAMPLE";
 /// The tail of every message about a distribution id.

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 const CREDENTIALS: [&str; 3] = [
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnlyQzXwVbNmLk",
 ];
 
 /// The sample job event, reading 20 wildcards (two batches) from a paths file of its artifact.

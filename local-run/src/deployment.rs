@@ -29,6 +29,17 @@ pub enum FunctionNames {
     LogicalIds,
 }
 
+/// A function's `EventInvokeConfig`, as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvoke {
+    /// `MaximumRetryAttempts`.
+    pub maximum_retry_attempts: u32,
+    /// `MaximumEventAgeInSeconds`.
+    pub maximum_event_age: std::time::Duration,
+    /// The function binary of `DestinationConfig.OnFailure` (`!GetAtt XFunction.Arn`).
+    pub on_failure: Option<String>,
+}
+
 /// The state machine and the functions it invokes, as template.yaml declares them.
 #[derive(Debug, Clone)]
 pub struct Deployment {
@@ -43,6 +54,8 @@ pub struct Deployment {
     pub environments: BTreeMap<String, BTreeMap<String, String>>,
     /// Every function binary of the template → its logical id.
     pub logical_ids: BTreeMap<String, String>,
+    /// Function binary → how Lambda runs its asynchronous invocations (`EventInvokeConfig`).
+    pub event_invoke: BTreeMap<String, EventInvoke>,
     /// How the definition and the runner name the functions they invoke.
     pub names: FunctionNames,
 }
@@ -77,6 +90,7 @@ impl Deployment {
         }
         let mut environments = BTreeMap::new();
         let mut logical_ids = BTreeMap::new();
+        let mut event_invoke = BTreeMap::new();
         for (id, resource) in resources.as_hash().into_iter().flatten() {
             if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
                 continue;
@@ -103,6 +117,31 @@ impl Deployment {
                 .collect();
             environments.insert(binary.to_owned(), variables);
             logical_ids.insert(binary.to_owned(), id.to_owned());
+            let config = &resource["Properties"]["EventInvokeConfig"];
+            if !config.is_badvalue() {
+                let on_failure =
+                    match config["DestinationConfig"]["OnFailure"]["Destination"].as_str() {
+                        Some(target) => Some(function_binary(
+                            resources,
+                            "OnFailure",
+                            &Yaml::String(target.to_owned()),
+                        )?),
+                        None => None,
+                    };
+                event_invoke.insert(
+                    binary.to_owned(),
+                    EventInvoke {
+                        maximum_retry_attempts: config["MaximumRetryAttempts"].as_i64().unwrap_or(2)
+                            as u32,
+                        maximum_event_age: std::time::Duration::from_secs(
+                            config["MaximumEventAgeInSeconds"]
+                                .as_i64()
+                                .unwrap_or(21_600) as u64,
+                        ),
+                        on_failure,
+                    },
+                );
+            }
         }
         let definition_text = read(&repo_root.join(&definition_uri))?;
         Ok(Self {
@@ -111,6 +150,7 @@ impl Deployment {
             functions,
             environments,
             logical_ids,
+            event_invoke,
             names: FunctionNames::Binaries,
         })
     }
@@ -123,16 +163,22 @@ impl Deployment {
         )
     }
 
-    /// The ARN a local run uses for a function binary: named by binary or by logical id, as
-    /// the Lambda endpoint serving the functions knows them (the emulator passes the name on).
+    /// The name a function binary is invoked by: its binary or its logical id, as the Lambda
+    /// endpoint serving the functions knows them (the emulator passes the name on).
+    pub fn invoke_name(&self, binary: &str) -> String {
+        match self.names {
+            FunctionNames::Binaries => binary.to_owned(),
+            FunctionNames::LogicalIds => self
+                .logical_ids
+                .get(binary)
+                .cloned()
+                .unwrap_or_else(|| binary.to_owned()),
+        }
+    }
+
+    /// The ARN a local run uses for a function binary (see [`Deployment::invoke_name`]).
     pub fn function_arn(&self, binary: &str) -> String {
-        let name = match self.names {
-            FunctionNames::Binaries => binary,
-            FunctionNames::LogicalIds => {
-                self.logical_ids.get(binary).map_or(binary, String::as_str)
-            }
-        };
-        format!("{LOCAL_ARN_PREFIX}{name}")
+        format!("{LOCAL_ARN_PREFIX}{}", self.invoke_name(binary))
     }
 
     /// The definition with each `${Placeholder}` replaced, as DefinitionSubstitutions does.

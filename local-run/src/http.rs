@@ -8,8 +8,13 @@ use tokio::net::TcpStream;
 
 use crate::RunError;
 
-/// POSTs JSON; returns the status, whether Lambda flagged a function error, and the body.
-pub async fn post_json(url: &str, body: &str) -> Result<(u16, bool, String), RunError> {
+/// POSTs JSON as a Lambda Invoke of this invocation type; returns the status, whether Lambda
+/// flagged a function error, and the body.
+pub async fn post_json(
+    url: &str,
+    body: &str,
+    invocation_type: &str,
+) -> Result<(u16, bool, String), RunError> {
     let failed = |e: &dyn std::fmt::Display| RunError::Setup(format!("POST {url}: {e}"));
     let uri: hyper::Uri = url.parse().map_err(|e| failed(&e))?;
     let authority = uri.authority().ok_or_else(|| failed(&"no host"))?.clone();
@@ -23,6 +28,7 @@ pub async fn post_json(url: &str, body: &str) -> Result<(u16, bool, String), Run
     let request = Request::post(uri.path())
         .header("host", authority.as_str())
         .header("content-type", "application/json")
+        .header("x-amz-invocation-type", invocation_type)
         // The emulator, like AWS, refuses unsigned calls; it checks no signature.
         .header(
             "authorization",

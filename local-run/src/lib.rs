@@ -25,14 +25,19 @@ pub mod stepfunctions_action;
 pub const PIPELINE_ENTRY: &str = "pipeline-entry";
 /// How long the pipeline path waits for the next execution before it calls the job stuck.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// The same in virtual time: longer than Lambda's retries of an asynchronous invocation take
+/// (1 and then 2 minutes) and an event may wait (pipeline-entry's 240 s).
+const VIRTUAL_IDLE_LIMIT: Duration = Duration::from_secs(3600);
+/// How far virtual time moves while nothing runs.
+const IDLE_STEP: Duration = Duration::from_secs(10);
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_emulator::{
-    Config, EmulatorHandle, ExecutionOutcome, FaultCode, FaultSpec, Operation, Snapshot,
-    StartedExecution,
+    Config, EmulatorHandle, ExecutionOutcome, FaultCode, FaultSpec, FunctionFault, Operation,
+    Snapshot, StartedExecution,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -92,6 +97,22 @@ pub struct Settings {
     /// Where the emulator listens; None picks a free port on 127.0.0.1. Functions behind an
     /// endpoint of their own must be told this address (AWS_ENDPOINT_URL).
     pub emulator_address: Option<std::net::SocketAddr>,
+    /// Virtual time: Wait states take none, and the emulator's clock moves on by what each
+    /// would have waited (and, while the pipeline waits for its next job, by a second at a
+    /// time), so invalidations, Lambda's retries and CodePipeline's re-invocations come as
+    /// they would, at once. The functions keep the real clock: deadlines and reply windows
+    /// pass in real time.
+    pub virtual_time: bool,
+    /// The wait before each retry of a state (the state machine's Retry), instead of the
+    /// definition's intervals; None keeps them.
+    pub retry_interval: Option<Duration>,
+    /// Faults per AWS operation, over `fault_rate`'s.
+    pub faults: Vec<(Operation, FaultSpec)>,
+    /// Faults of function invocations: (function binary, fault).
+    pub function_faults: Vec<(String, FunctionFault)>,
+    /// Distributions (and tenants) that have no CacheTagConfig: CloudFront refuses cache tag
+    /// items for them. The others have one.
+    pub without_cache_tags: Vec<String>,
 }
 
 /// A Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`) serving the template's
@@ -122,6 +143,20 @@ impl Settings {
             artifact_access_key: None,
             lambda_endpoint: None,
             emulator_address: None,
+            virtual_time: false,
+            retry_interval: None,
+            faults: Vec::new(),
+            function_faults: Vec::new(),
+            without_cache_tags: Vec::new(),
+        }
+    }
+
+    /// Settings for tests: virtual time, and the state machine's retries at once.
+    pub fn for_tests(repo_root: impl Into<PathBuf>) -> Self {
+        Self {
+            virtual_time: true,
+            retry_interval: Some(Duration::ZERO),
+            ..Self::new(repo_root)
         }
     }
 
@@ -155,8 +190,11 @@ impl Settings {
         env
     }
 
-    fn emulator_config(&self, lambda_backend: String) -> Config {
+    fn emulator_config(&self, lambda_backend: String, deployment: &Deployment) -> Config {
         let mut config = Config::default();
+        if self.virtual_time {
+            config = config.manual_clock();
+        }
         if let Some(address) = self.emulator_address {
             config.host = address.ip();
             config.port = address.port();
@@ -173,6 +211,11 @@ impl Settings {
                 config = config.tenant(id.clone());
             } else if is_distribution_id(id) {
                 config = config.distribution(id.clone());
+            } else {
+                continue;
+            }
+            if !self.without_cache_tags.contains(id) {
+                config = config.cache_tags(id.clone());
             }
         }
         for id in &self.denied {
@@ -196,12 +239,32 @@ impl Settings {
                     FaultCode::InternalError,
                     FaultCode::ServiceUnavailable,
                 ],
-                latency: Duration::ZERO,
+                ..FaultSpec::default()
             };
             // Every AWS operation the workflow calls; Lambda Invoke is the local plumbing.
             for operation in Operation::ALL {
                 config = config.fault(operation, spec.clone());
             }
+        }
+        for (operation, spec) in &self.faults {
+            config = config.fault(*operation, spec.clone());
+        }
+        for (binary, fault) in &self.function_faults {
+            config = config.function_fault(deployment.invoke_name(binary), *fault);
+        }
+        // Lambda's asynchronous invocations as template.yaml configures them (CodePipeline
+        // invokes pipeline-entry so).
+        for (binary, event_invoke) in &deployment.event_invoke {
+            let mut settings = config
+                .event_invoke_for(&deployment.invoke_name(binary))
+                .clone();
+            settings.maximum_retry_attempts = event_invoke.maximum_retry_attempts;
+            settings.maximum_event_age = event_invoke.maximum_event_age;
+            settings.on_failure = event_invoke
+                .on_failure
+                .as_deref()
+                .map(|destination| deployment.invoke_name(destination));
+            config = config.event_invoke(deployment.invoke_name(binary), settings);
         }
         config
     }
@@ -270,7 +333,7 @@ impl Environment {
                 (format!("http://127.0.0.1:{port}"), Some(port))
             }
         };
-        let emulator = aws_emulator::start(settings.emulator_config(backend))
+        let emulator = aws_emulator::start(settings.emulator_config(backend, &deployment))
             .await
             .map_err(|e| RunError::Setup(format!("emulator: {e}")))?;
         let functions = match host_port {
@@ -307,7 +370,7 @@ impl Environment {
     ) -> Result<Execution, RunError> {
         let root = &self.settings.repo_root;
         let started = Instant::now();
-        let request = json!({
+        let mut request = json!({
             "definition": self.deployment.definition()?,
             "input": input,
             "context": {"Execution": {
@@ -315,6 +378,12 @@ impl Environment {
                 "Id": Deployment::execution_arn(name),
             }},
         });
+        if self.settings.virtual_time {
+            request["clockUrl"] = json!(format!("{}/_emulator/clock", self.endpoint_url()));
+        }
+        if let Some(interval) = self.settings.retry_interval {
+            request["retryIntervalMs"] = json!(interval.as_millis() as u64);
+        }
         let (_, stderr) = log_to(&self.settings.log_dir.join("interpreter.log"))?;
         let mut interpreter = local_command(&root.join(NODE), &self.endpoint_url())
             .env("AWS_ENDPOINT_URL_LAMBDA", self.endpoint_url())
@@ -378,21 +447,22 @@ impl Environment {
 
 impl Environment {
     /// Plays CodePipeline invoking its Lambda invoke action: invokes pipeline-entry with the job
-    /// event through the Lambda endpoint, and returns pipeline-entry's answer.
-    pub async fn deliver_job(&self, event: &Value) -> Result<Value, RunError> {
+    /// event asynchronously (`X-Amz-Invocation-Type: Event`), as CodePipeline does, so Lambda's
+    /// retries and the on-failure destination of template.yaml's `EventInvokeConfig` apply.
+    /// Lambda answers 202 at once; what pipeline-entry did shows in the emulator's snapshot.
+    pub async fn deliver_job(&self, event: &Value) -> Result<(), RunError> {
         let url = format!(
             "{}/2015-03-31/functions/{}/invocations",
             self.endpoint_url(),
             self.deployment.function_arn(PIPELINE_ENTRY)
         );
-        let (status, function_error, body) = http::post_json(&url, &event.to_string()).await?;
-        let answer: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-        if status != 200 || function_error {
+        let (status, _, body) = http::post_json(&url, &event.to_string(), "Event").await?;
+        if status != 202 {
             return Err(RunError::Setup(format!(
-                "{PIPELINE_ENTRY} failed (HTTP {status}): {answer}"
+                "Lambda refused the event for {PIPELINE_ENTRY} (HTTP {status}): {body}"
             )));
         }
-        Ok(answer)
+        Ok(())
     }
 
     /// Runs every execution that pipeline-entry starts (including those for the jobs
@@ -403,24 +473,40 @@ impl Environment {
         mut on_event: impl FnMut(&str, &Value),
     ) -> Result<Vec<Execution>, RunError> {
         let mut executions = Vec::new();
-        let mut idle_since = Instant::now();
+        let mut idle = Duration::ZERO;
         while !pipeline_settled(&self.snapshot()) {
-            let Some(started) = self
-                .emulator
-                .next_started_execution(Duration::from_millis(200))
-                .await
-            else {
-                if idle_since.elapsed() > IDLE_LIMIT {
+            let poll = match self.settings.virtual_time {
+                true => Duration::from_millis(50),
+                false => Duration::from_millis(200),
+            };
+            let Some(started) = self.emulator.next_started_execution(poll).await else {
+                // Nothing runs: in virtual time, let time pass for what is due later (Lambda's
+                // retries, CodePipeline's next job), once the emulator has nothing in hand.
+                if self.settings.virtual_time {
+                    if self.emulator.settle(Duration::from_secs(5)).await {
+                        self.emulator
+                            .advance_clock(IDLE_STEP)
+                            .map_err(|e| RunError::Setup(format!("emulator clock: {e}")))?;
+                        idle += IDLE_STEP;
+                    }
+                } else {
+                    idle += poll;
+                }
+                let limit = match self.settings.virtual_time {
+                    true => VIRTUAL_IDLE_LIMIT,
+                    false => IDLE_LIMIT,
+                };
+                if idle > limit {
                     return Err(RunError::Setup(format!(
                         "no final job result and no new execution for {} s",
-                        IDLE_LIMIT.as_secs()
+                        limit.as_secs()
                     )));
                 }
                 continue;
             };
             let execution = self.run_started(&started, &mut on_event).await?;
             executions.push(execution);
-            idle_since = Instant::now();
+            idle = Duration::ZERO;
         }
         Ok(executions)
     }

@@ -85,6 +85,19 @@ struct Flags {
     /// id alone).
     #[arg(long, default_value = "invalidate")]
     execution_name_prefix: String,
+    /// Let waits pass at once: Wait states take no time and the emulator's clock moves on by
+    /// what they would have waited (the functions keep real time).
+    #[arg(long)]
+    virtual_time: bool,
+    /// A distribution or tenant without a CacheTagConfig (repeatable): CloudFront refuses its
+    /// cache tag items (#tag). The others have one.
+    #[arg(long = "without-cache-tags", value_name = "ID")]
+    without_cache_tags: Vec<String>,
+    /// A fault of a function's invocations, FUNCTION=KIND-TIMES with KIND crash,
+    /// crash-after-work or hang and TIMES once or always (repeatable), e.g.
+    /// report-result=crash-once.
+    #[arg(long = "function-fault", value_name = "FUNCTION=KIND-TIMES")]
+    function_faults: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -196,6 +209,13 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     settings.fault_rate = flags.fault_rate;
     settings.seed = flags.seed;
     settings.reply_window = flags.reply_window_seconds.map(Duration::from_secs);
+    settings.virtual_time = flags.virtual_time;
+    settings.without_cache_tags = flags.without_cache_tags.clone();
+    for assignment in &flags.function_faults {
+        settings
+            .function_faults
+            .push(aws_emulator::FunctionFault::parse_assignment(assignment)?);
+    }
     settings.lambda_endpoint = flags.lambda_endpoint.map(|url| LambdaEndpoint {
         url,
         names: match flags.lambda_names {
@@ -277,8 +297,8 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     }
     let executions = if input.get("CodePipeline.job").is_some() && !flags.direct {
         println!("CodePipeline invokes {PIPELINE_ENTRY} with the job (Lambda invoke action)");
-        let answer = environment.deliver_job(&input).await?;
-        println!("{PIPELINE_ENTRY} answered: {answer}");
+        environment.deliver_job(&input).await?;
+        println!("Lambda accepted the event for {PIPELINE_ENTRY} (202), asynchronously as CodePipeline invokes it");
         environment.drive_executions(print).await?
     } else {
         vec![

@@ -1,6 +1,24 @@
-//! Helpers shared by the workspace-level tests: where the repository is, and its files.
+//! Helpers shared by the workspace-level tests: where the repository is, its files, and what
+//! the end-to-end suites ask of a local run.
 
 use std::path::PathBuf;
+
+use aws_emulator::{JobResult, Operation, Snapshot};
+use local_run::{Execution, Settings};
+use serde_json::{json, Value};
+
+/// The job of `events/codepipeline-job.json`.
+pub const JOB_ID: &str = "11111111-abcd-1111-abcd-111111abcdef";
+/// The distribution of the sample inputs.
+pub const DISTRIBUTION: &str = "E2QWRUHEXAMPLE";
+/// A second distribution.
+pub const SECOND_DISTRIBUTION: &str = "E1U5RQF7T870K0";
+/// The artifact credentials of the sample job event.
+pub const CREDENTIALS: [&str; 3] = [
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnlyQzXwVbNmLk",
+];
 
 /// The repository's top folder.
 pub fn repo_root() -> PathBuf {
@@ -20,4 +38,72 @@ pub fn read_repo_file(relative: &str) -> String {
 pub fn read_repo_json(relative: &str) -> serde_json::Value {
     serde_json::from_str(&read_repo_file(relative))
         .unwrap_or_else(|e| panic!("{relative} is not JSON: {e}"))
+}
+
+/// A local run for tests, in virtual time (no test waits for an invalidation or a Wait state),
+/// with these distributions, whose invalidations take 8 s (of virtual time) to complete.
+pub fn settings(distributions: &[&str]) -> Settings {
+    let mut settings = Settings::for_tests(repo_root());
+    settings.distributions = distributions.iter().map(|d| d.to_string()).collect();
+    settings
+}
+
+/// The sample job event with other UserParameters (a string as it is, else its JSON).
+pub fn job_with(user_parameters: Value) -> Value {
+    let mut event = read_repo_json("events/codepipeline-job.json");
+    event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        match user_parameters {
+            Value::String(text) => json!(text),
+            other => json!(other.to_string()),
+        };
+    event
+}
+
+/// The execution failed with this error; its cause.
+pub fn assert_failed_with(execution: &Execution, error: &str) -> String {
+    let (name, cause) = execution
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("expected failure {error}, got {:?}", execution.output));
+    assert_eq!(execution.status, "FAILED");
+    assert_eq!(name, error, "cause: {cause}");
+    cause
+}
+
+/// The one result CodePipeline received for `job_id`: every job gets exactly one.
+pub fn the_result<'a>(seen: &'a Snapshot, job_id: &str) -> &'a JobResult {
+    let results: Vec<&JobResult> = seen
+        .job_results
+        .iter()
+        .filter(|result| result.job_id == job_id)
+        .collect();
+    assert_eq!(results.len(), 1, "results of {job_id}: {results:#?}");
+    results[0]
+}
+
+/// The one result of the sample job, which must be a failure of this type; its message.
+pub fn the_failure(seen: &Snapshot, failure_type: &str) -> String {
+    let result = the_result(seen, JOB_ID);
+    assert_eq!(result.operation, Operation::PutJobFailureResult);
+    let details = result.failure_details.as_ref().expect("failure details");
+    assert_eq!(details.kind, failure_type);
+    details.message.clone()
+}
+
+/// The summary of a success or "in progress" result.
+pub fn summary(result: &JobResult) -> &str {
+    result
+        .execution_details
+        .as_ref()
+        .and_then(|details| details.summary.as_deref())
+        .unwrap_or_default()
+}
+
+/// The state names an execution entered, counted.
+pub fn entered(execution: &Execution, state: &str) -> usize {
+    execution
+        .states_entered()
+        .iter()
+        .filter(|entered| **entered == state)
+        .count()
 }

@@ -32,7 +32,7 @@ pub const WINDOW: Duration = Duration::from_secs(900);
 pub const CREDENTIALS: [&str; 3] = [
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnly0123456789",
+    "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalueForTestsOnlyQzXwVbNmLk",
 ];
 
 /// For runs whose request names no paths file: reading an artifact is a test failure.
