@@ -1,8 +1,10 @@
-// Executes one state machine run with aws-local-stepfunctions and streams what happens.
+// Executes state machine runs with aws-local-stepfunctions and streams what happens, for as
+// long as its stdin is open: local-run starts it once and hands it every execution, since
+// starting Node and loading the interpreter costs more than an execution.
 //
-// Reads one JSON object on stdin: {definition, input, context, clockUrl?, retryIntervalMs?}.
-// Writes one JSON object per line on stdout: every execution event of the interpreter, then
-// {"type":"Result", ...}.
+// Reads one JSON object per line on stdin: {run, definition, input, context, clockUrl?,
+// retryIntervalMs?}. Writes one JSON object per line on stdout, tagged with its `run`: every
+// execution event of the interpreter, then {"type":"Result", ...}. Runs go side by side.
 //
 // The interpreter runs Lambda tasks itself, but not what this definition needs beyond them, so
 // this driver adds three things through the interpreter's documented overrides:
@@ -11,7 +13,7 @@
 //   integration (arn:aws:states:::aws-sdk:<service>:<action>) is called the way Step Functions
 //   calls it: PascalCase parameters to the service's API, errors named <Service>.<Error>.
 // - $$.State: the interpreter's context object has no State, so `$$.State.RetryCount` would
-//   fail; the driver keeps one, counting the retries of the state being run.
+//   fail; the driver keeps one per run, counting the retries of the state being run.
 // - Virtual time (clockUrl set): Wait states take no time; instead the emulator's clock (its
 //   POST /_emulator/clock) is moved on by what each Wait would have waited, before the next
 //   Task runs, so invalidations complete as they would in real time and no test waits.
@@ -19,37 +21,38 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 import * as codepipeline from '@aws-sdk/client-codepipeline';
 
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const { definition, input, context, clockUrl, retryIntervalMs } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+import { createInterface } from 'node:readline';
 
-const emit = (event) => process.stdout.write(JSON.stringify(event) + '\n');
+const emit = (run, event) => process.stdout.write(JSON.stringify({ ...event, run }) + '\n');
 
 // --- $$.State, kept from the interpreter's own events.
 // The interpreter reports StateEntered and StateRetried through an event logger it makes per
 // run; wrapping the logger's two methods (version 3.0.0, pinned in package.json) is the one
-// place where the state being run and its retries are known in time.
-const stateContext = { Name: undefined, EnteredTime: undefined, RetryCount: 0 };
-let lastWaitInput;
+// place where the state being run and its retries are known in time. Each run's State object
+// travels in its context, which the interpreter passes to `execute` as given.
 const execute = StateMachine.prototype.execute;
 StateMachine.prototype.execute = function (runInput, options, cleanup) {
+  const state = options.runOptions?.context?.State;
   const logger = options.eventLogger;
-  const entered = logger.dispatchStateEnteredEvent.bind(logger);
-  logger.dispatchStateEnteredEvent = (name, type, stateInput) => {
-    Object.assign(stateContext, { Name: name, EnteredTime: new Date().toISOString(), RetryCount: 0 });
-    if (type === 'Wait') lastWaitInput = stateInput;
-    entered(name, type, stateInput);
-  };
-  const retried = logger.dispatchStateRetriedEvent.bind(logger);
-  logger.dispatchStateRetriedEvent = (...args) => {
-    stateContext.RetryCount += 1;
-    retried(...args);
-  };
+  if (state) {
+    const entered = logger.dispatchStateEnteredEvent.bind(logger);
+    logger.dispatchStateEnteredEvent = (name, type, stateInput) => {
+      Object.assign(state, { Name: name, EnteredTime: new Date().toISOString(), RetryCount: 0 });
+      if (type === 'Wait') waitInputs.set(state, stateInput);
+      entered(name, type, stateInput);
+    };
+    const retried = logger.dispatchStateRetriedEvent.bind(logger);
+    logger.dispatchStateRetriedEvent = (...args) => {
+      state.RetryCount += 1;
+      retried(...args);
+    };
+  }
   return execute.call(this, runInput, options, cleanup);
 };
+/** The input of each run's Wait state being run, by the run's State object. */
+const waitInputs = new WeakMap();
 
 // --- Virtual time.
-let pendingSeconds = 0;
 /** The seconds a Wait state would wait, from its definition and its input. */
 function waitSeconds(state, stateInput) {
   const at = (path) => path.replace(/^\$\.?/, '').split('.').filter(Boolean).reduce((value, key) => value?.[key], stateInput);
@@ -58,24 +61,26 @@ function waitSeconds(state, stateInput) {
   const until = state.Timestamp ?? at(state.TimestampPath);
   return Math.max(0, (new Date(until).getTime() - Date.now()) / 1000);
 }
-async function passTime() {
-  if (!clockUrl || pendingSeconds === 0) return;
-  const advanceSeconds = pendingSeconds;
-  pendingSeconds = 0;
-  const answer = await fetch(clockUrl, { method: 'POST', body: JSON.stringify({ advanceSeconds }) });
-  if (!answer.ok) throw new Error(`the emulator's clock refused to move: HTTP ${answer.status}`);
-}
-const waitTimeOverrides = clockUrl
-  ? new Proxy({}, {
+
+/** A run's clock: what its Wait states would have waited, passed on to the emulator. */
+function virtualClock(clockUrl, definition, state) {
+  let pendingSeconds = 0;
+  return {
+    waitTimeOverrides: new Proxy({}, {
       get(_, stateName) {
-        pendingSeconds += waitSeconds(definition.States[stateName], lastWaitInput);
+        pendingSeconds += waitSeconds(definition.States[stateName], waitInputs.get(state));
         return 0;
       },
-    })
-  : undefined;
-const retryIntervalOverrides = retryIntervalMs === undefined
-  ? undefined
-  : new Proxy({}, { get: () => retryIntervalMs });
+    }),
+    async passTime() {
+      if (pendingSeconds === 0) return;
+      const advanceSeconds = pendingSeconds;
+      pendingSeconds = 0;
+      const answer = await fetch(clockUrl, { method: 'POST', body: JSON.stringify({ advanceSeconds }) });
+      if (!answer.ok) throw new Error(`the emulator's clock refused to move: HTTP ${answer.status}`);
+    },
+  };
+}
 
 // --- Tasks.
 const lambda = new LambdaClient({});
@@ -124,36 +129,48 @@ async function callService(resource, parameters) {
   }
 }
 
-const taskResourceLocalHandlers = new Proxy({}, {
-  get(_, stateName) {
-    const resource = definition.States[stateName]?.Resource;
-    return async (taskInput) => {
-      await passTime();
-      return resource.startsWith('arn:aws:states:::aws-sdk:')
-        ? callService(resource, taskInput)
-        : invokeFunction(resource, taskInput);
-    };
-  },
-});
+// --- Runs.
+async function runOne({ run, definition, input, context, clockUrl, retryIntervalMs }) {
+  const state = { Name: undefined, EnteredTime: undefined, RetryCount: 0 };
+  const clock = clockUrl ? virtualClock(clockUrl, definition, state) : undefined;
+  const taskResourceLocalHandlers = new Proxy({}, {
+    get(_, stateName) {
+      const resource = definition.States[stateName]?.Resource;
+      return async (taskInput) => {
+        await clock?.passTime();
+        return resource.startsWith('arn:aws:states:::aws-sdk:')
+          ? callService(resource, taskInput)
+          : invokeFunction(resource, taskInput);
+      };
+    },
+  });
+  const retryIntervalOverrides = retryIntervalMs === undefined
+    ? undefined
+    : new Proxy({}, { get: () => retryIntervalMs });
 
-// --- The run.
-const machine = new StateMachine(definition);
-const execution = machine.run(input, {
-  context: { ...context, State: stateContext },
-  overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-});
+  const machine = new StateMachine(definition);
+  const execution = machine.run(input, {
+    context: { ...context, State: state },
+    overrides: { taskResourceLocalHandlers, waitTimeOverrides: clock?.waitTimeOverrides, retryIntervalOverrides },
+  });
+  const events = (async () => {
+    for await (const event of execution.eventLogs) emit(run, event);
+  })();
+  try {
+    const output = await execution.result;
+    await events;
+    emit(run, { type: 'Result', status: 'SUCCEEDED', output });
+  } catch (error) {
+    await events;
+    // A failed execution rejects with ExecutionError; the state's own error is its cause.
+    const failure = error.name === 'ExecutionError' && error.cause ? error.cause : error;
+    emit(run, { type: 'Result', status: 'FAILED', error: failure.name, cause: failure.message });
+  }
+}
 
-const events = (async () => {
-  for await (const event of execution.eventLogs) emit(event);
-})();
-
-try {
-  const output = await execution.result;
-  await events;
-  emit({ type: 'Result', status: 'SUCCEEDED', output });
-} catch (error) {
-  await events;
-  // A failed execution rejects with ExecutionError; the state's own error is its cause.
-  const failure = error.name === 'ExecutionError' && error.cause ? error.cause : error;
-  emit({ type: 'Result', status: 'FAILED', error: failure.name, cause: failure.message });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === '') continue;
+  const request = JSON.parse(line);
+  runOne(request).catch((error) =>
+    emit(request.run, { type: 'Result', status: 'FAILED', error: 'States.Runtime', cause: String(error) }));
 }

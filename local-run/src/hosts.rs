@@ -157,13 +157,17 @@ impl FunctionHost {
         wait_for_port(port, &mut runtime, "cargo lambda watch").await?;
         processes.push(runtime);
 
-        for (binary, path) in binaries {
+        for ((binary, path), _instance) in binaries
+            .iter()
+            .flat_map(|function| std::iter::repeat_n(function, settings.function_instances.max(1)))
+            .zip(0..)
+        {
             let (stdout, stderr) = log_to(&settings.log_dir.join(format!("{binary}.log")))?;
-            let function = local_command(&path, emulator_url)
-                .envs(settings.function_env(deployment, &binary))
+            let function = local_command(path, emulator_url)
+                .envs(settings.function_env(deployment, binary))
                 // cargo-lambda routes runtime API calls by the function name in the path.
                 .env("AWS_LAMBDA_RUNTIME_API", format!("{url}/.rt/{binary}"))
-                .env("AWS_LAMBDA_FUNCTION_NAME", &binary)
+                .env("AWS_LAMBDA_FUNCTION_NAME", binary)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
                 .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}"))

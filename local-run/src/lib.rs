@@ -18,6 +18,8 @@ pub mod artifacts;
 pub mod deployment;
 pub mod hosts;
 mod http;
+pub mod interpreter;
+pub mod matrix;
 pub mod progress;
 pub mod stepfunctions_action;
 
@@ -32,15 +34,14 @@ const VIRTUAL_IDLE_LIMIT: Duration = Duration::from_secs(3600);
 const IDLE_STEP: Duration = Duration::from_secs(10);
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_emulator::{
     Config, EmulatorHandle, ExecutionOutcome, FaultCode, FaultSpec, FunctionFault, Operation,
     Snapshot, StartedExecution,
 };
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use invalidation::continuation::REPLY_WINDOW_VARIABLE;
 use invalidation::request::{is_distribution_id, is_distribution_tenant_id, parse_request};
@@ -49,7 +50,8 @@ use crate::artifacts::Artifact;
 pub use crate::deployment::FunctionNames;
 use crate::deployment::{Deployment, LOCAL_STATE_MACHINE_ARN};
 pub use crate::hosts::FunctionHost;
-use crate::hosts::{free_port, local_command, log_to, require, EXECUTE_SCRIPT, NODE};
+use crate::hosts::{free_port, require, NODE};
+use crate::interpreter::Interpreter;
 
 /// Why a local run could not be carried out (a failed execution is not one of these: it is an
 /// [`Execution`] with status `FAILED`).
@@ -113,6 +115,9 @@ pub struct Settings {
     /// Distributions (and tenants) that have no CacheTagConfig: CloudFront refuses cache tag
     /// items for them. The others have one.
     pub without_cache_tags: Vec<String>,
+    /// How many processes of each function run side by side (Lambda runs as many instances as
+    /// invocations come at once).
+    pub function_instances: usize,
 }
 
 /// A Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`) serving the template's
@@ -148,6 +153,7 @@ impl Settings {
             faults: Vec::new(),
             function_faults: Vec::new(),
             without_cache_tags: Vec::new(),
+            function_instances: 1,
         }
     }
 
@@ -310,6 +316,7 @@ impl Execution {
 pub struct Environment {
     settings: Settings,
     deployment: Deployment,
+    interpreter: Interpreter,
     emulator: EmulatorHandle,
     _functions: Option<FunctionHost>,
 }
@@ -342,9 +349,11 @@ impl Environment {
             ),
             None => None,
         };
+        let interpreter = Interpreter::start(&root, &emulator.endpoint_url(), &settings.log_dir)?;
         Ok(Self {
             settings,
             deployment,
+            interpreter,
             emulator,
             _functions: functions,
         })
@@ -368,7 +377,6 @@ impl Environment {
         name: &str,
         mut on_event: impl FnMut(&Value),
     ) -> Result<Execution, RunError> {
-        let root = &self.settings.repo_root;
         let started = Instant::now();
         let mut request = json!({
             "definition": self.deployment.definition()?,
@@ -384,50 +392,7 @@ impl Environment {
         if let Some(interval) = self.settings.retry_interval {
             request["retryIntervalMs"] = json!(interval.as_millis() as u64);
         }
-        let (_, stderr) = log_to(&self.settings.log_dir.join("interpreter.log"))?;
-        let mut interpreter = local_command(&root.join(NODE), &self.endpoint_url())
-            .env("AWS_ENDPOINT_URL_LAMBDA", self.endpoint_url())
-            .arg(root.join(EXECUTE_SCRIPT))
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| RunError::Interpreter(e.to_string()))?;
-        let mut stdin = interpreter.stdin.take().expect("stdin is piped");
-        stdin
-            .write_all(request.to_string().as_bytes())
-            .await
-            .map_err(|e| RunError::Interpreter(e.to_string()))?;
-        drop(stdin);
-
-        let mut lines = BufReader::new(interpreter.stdout.take().expect("stdout is piped")).lines();
-        let mut events = Vec::new();
-        let mut result = None;
-        while let Some(line) = lines
-            .next_line()
-            .await
-            .map_err(|e| RunError::Interpreter(e.to_string()))?
-        {
-            let event: Value = serde_json::from_str(&line)
-                .map_err(|e| RunError::Interpreter(format!("unreadable event {line}: {e}")))?;
-            if event["type"] == "Result" {
-                result = Some(event);
-            } else {
-                on_event(&event);
-                events.push(event);
-            }
-        }
-        let status = interpreter
-            .wait()
-            .await
-            .map_err(|e| RunError::Interpreter(e.to_string()))?;
-        let result = result.ok_or_else(|| {
-            RunError::Interpreter(format!(
-                "it exited with {status} without a result; see {}",
-                self.settings.log_dir.join("interpreter.log").display()
-            ))
-        })?;
+        let (events, result) = self.interpreter.run(request, &mut on_event).await?;
         let error = (result["status"] == "FAILED").then(|| {
             (
                 result["error"].as_str().unwrap_or_default().to_owned(),
@@ -466,49 +431,71 @@ impl Environment {
     }
 
     /// Runs every execution that pipeline-entry starts (including those for the jobs
-    /// CodePipeline creates after an "in progress" reply) until the last job has its final
-    /// result.
+    /// CodePipeline creates after an "in progress" reply), side by side, until every job
+    /// delivered has its final result.
     pub async fn drive_executions(
         &self,
-        mut on_event: impl FnMut(&str, &Value),
+        on_event: impl FnMut(&str, &Value),
     ) -> Result<Vec<Execution>, RunError> {
+        let on_event = std::cell::RefCell::new(on_event);
         let mut executions = Vec::new();
+        let mut running = FuturesUnordered::new();
         let mut idle = Duration::ZERO;
-        while !pipeline_settled(&self.snapshot()) {
-            let poll = match self.settings.virtual_time {
-                true => Duration::from_millis(50),
-                false => Duration::from_millis(200),
-            };
-            let Some(started) = self.emulator.next_started_execution(poll).await else {
-                // Nothing runs: in virtual time, let time pass for what is due later (Lambda's
-                // retries, CodePipeline's next job), once the emulator has nothing in hand.
-                if self.settings.virtual_time {
-                    if self.emulator.settle(Duration::from_secs(5)).await {
-                        self.emulator
-                            .advance_clock(IDLE_STEP)
-                            .map_err(|e| RunError::Setup(format!("emulator clock: {e}")))?;
-                        idle += IDLE_STEP;
+        let poll = match self.settings.virtual_time {
+            true => Duration::from_millis(50),
+            false => Duration::from_millis(200),
+        };
+        loop {
+            if running.is_empty() && pipeline_settled(&self.snapshot()) {
+                return Ok(executions);
+            }
+            tokio::select! {
+                Some(done) = running.next(), if !running.is_empty() => {
+                    executions.push(done?);
+                    idle = Duration::ZERO;
+                }
+                started = self.emulator.next_started_execution(poll) => match started {
+                    Some(started) => {
+                        let on_event = &on_event;
+                        running.push(async move {
+                            self.run_started(&started, |name, event| {
+                                (on_event.borrow_mut())(name, event)
+                            })
+                            .await
+                        });
+                        idle = Duration::ZERO;
                     }
-                } else {
-                    idle += poll;
-                }
-                let limit = match self.settings.virtual_time {
-                    true => VIRTUAL_IDLE_LIMIT,
-                    false => IDLE_LIMIT,
-                };
-                if idle > limit {
-                    return Err(RunError::Setup(format!(
-                        "no final job result and no new execution for {} s",
-                        limit.as_secs()
-                    )));
-                }
-                continue;
+                    None if running.is_empty() => idle += self.let_time_pass(poll).await?,
+                    None => {}
+                },
+            }
+            let limit = match self.settings.virtual_time {
+                true => VIRTUAL_IDLE_LIMIT,
+                false => IDLE_LIMIT,
             };
-            let execution = self.run_started(&started, &mut on_event).await?;
-            executions.push(execution);
-            idle = Duration::ZERO;
+            if idle > limit {
+                return Err(RunError::Setup(format!(
+                    "no final job result and no new execution for {} s",
+                    limit.as_secs()
+                )));
+            }
         }
-        Ok(executions)
+    }
+
+    /// While nothing runs: in virtual time, moves the clock on for what is due later (Lambda's
+    /// retries, CodePipeline's next job), once the emulator has nothing in hand. How much time
+    /// passed.
+    async fn let_time_pass(&self, polled: Duration) -> Result<Duration, RunError> {
+        if !self.settings.virtual_time {
+            return Ok(polled);
+        }
+        if !self.emulator.settle(Duration::from_secs(5)).await {
+            return Ok(Duration::ZERO);
+        }
+        self.emulator
+            .advance_clock(IDLE_STEP)
+            .map_err(|e| RunError::Setup(format!("emulator clock: {e}")))?;
+        Ok(IDLE_STEP)
     }
 
     /// Runs an execution the emulated Step Functions recorded (StartExecution) with the
@@ -549,14 +536,30 @@ impl Environment {
     }
 }
 
-/// Whether the newest job result is final (no continuation token) and no execution runs.
+/// Whether every job delivered has come to its final result, and no execution runs: the last
+/// job of each chain (a job, and those CodePipeline created from its continuation tokens) has
+/// a result that is not "in progress".
 pub fn pipeline_settled(snapshot: &Snapshot) -> bool {
     let running = snapshot
         .executions
         .iter()
         .any(|execution| execution.status == "RUNNING");
-    let last = snapshot.job_results.last();
-    !running && last.is_some_and(|result| result.continuation_token.is_none())
+    let continued: std::collections::BTreeSet<&str> = snapshot
+        .jobs
+        .iter()
+        .filter_map(|job| job.continued_from.as_deref())
+        .collect();
+    let every_chain_ended = snapshot
+        .jobs
+        .iter()
+        .filter(|job| !continued.contains(job.job_id.as_str()))
+        .all(|last| {
+            snapshot
+                .job_results
+                .iter()
+                .any(|result| result.job_id == last.job_id && result.is_terminal())
+        });
+    !running && !snapshot.jobs.is_empty() && every_chain_ended
 }
 
 /// The distribution ids an execution input names (console input or a job's UserParameters), so

@@ -111,3 +111,33 @@ async fn each_get_invalidation_error_becomes_its_workflow_error() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_run_starved_by_other_deploys_says_the_in_progress_limit_was_why() {
+    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
+    let client = cloudfront(&[&create]);
+    let mut run = run_in_progress("2026-11-26T13:00:00Z", 61);
+    run["invalidations"] = json!([]);
+    run["pending"] =
+        json!([{"distributionId": "E2QWRUHEXAMPLE", "batch": 0, "refusedForLimit": 40}]);
+    run["referencePrefix"] = json!("run-42");
+
+    let error = check(
+        &client,
+        &NoArtifacts,
+        checking(run),
+        at("2026-11-26T13:00:00Z"),
+    )
+    .await
+    .unwrap_err();
+
+    assert_eq!(error.kind, ErrorKind::InvalidationTimedOut);
+    assert_eq!(
+        error.message,
+        "still in progress at the deadline 2026-11-26T13:00:00Z after 62 checks: not yet \
+         submitted: batch 0 for E2QWRUHEXAMPLE (CloudFront refused it 41 times: other \
+         invalidations held the distribution's in-progress limit of 3000 file paths and 15 \
+         wildcards)"
+    );
+}

@@ -210,3 +210,81 @@ async fn a_start_failure_is_reported_to_the_job_found_in_the_original_event() {
     assert_eq!(put.num_calls(), 1);
     assert_eq!(outcome.code_pipeline.unwrap().job_id, JOB_ID);
 }
+
+#[tokio::test]
+async fn invalid_job_state_after_the_sdks_own_retry_means_the_result_is_already_recorded() {
+    // The SDK retries a 5xx inside one attempt of ours; its retry meets the result the lost
+    // answer had recorded.
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(503, None)
+        .http_status(400, Some(codepipeline_error("InvalidJobStateException")))
+        .build();
+    let client = mock_client!(
+        aws_sdk_codepipeline,
+        RuleMode::Sequential,
+        [&put],
+        |config| {
+            config.retry_config(
+                aws_sdk_codepipeline::config::retry::RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+        }
+    );
+    let outcome = report(&client, report_state("report-result.json"))
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 2);
+    assert!(outcome.code_pipeline.unwrap().already_recorded);
+}
+
+#[tokio::test]
+async fn invalid_job_state_when_the_state_machine_retried_the_step_means_already_recorded() {
+    // An earlier invocation of report-result recorded the result, then crashed or timed out.
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("InvalidJobStateException")))
+        .build();
+    let client = codepipeline(&[&put]);
+    let outcome = report_payload(
+        &client,
+        json!({"state": report_state("report-result.json"), "retryCount": 1}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert!(outcome.code_pipeline.unwrap().already_recorded);
+}
+
+#[tokio::test]
+async fn pipeline_entry_failing_on_every_attempt_is_reported_to_its_job() {
+    // Lambda's record of the asynchronous invocation, as the on-failure destination gets it.
+    let put = failure_rule(
+        SdkFailureType::JobFailed,
+        "Cache invalidation could not start: Runtime.ExitError: pipeline-entry failed on all 3 \
+         attempts; the last: RequestId: r-1 Error: Runtime exited with error: exit status 101",
+    );
+    let client = codepipeline(&[&put]);
+    let record = json!({
+        "version": "1.0",
+        "timestamp": "2026-11-26T12:00:00.000Z",
+        "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:pipeline-entry:$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": event("codepipeline-job.json"),
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Runtime.ExitError", "errorMessage": "RequestId: r-1 Error: Runtime exited with error: exit status 101"}
+    });
+
+    let outcome = report_payload(&client, record).await.unwrap();
+
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let reported = outcome.code_pipeline.unwrap();
+    assert_eq!(reported.job_id, JOB_ID);
+    assert_eq!(reported.failure_type, Some(FailureType::JobFailed));
+    let text = serde_json::to_string(&outcome.summary).unwrap();
+    for secret in CREDENTIALS {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
