@@ -432,3 +432,132 @@ async fn the_stepfunctions_action_reads_a_file_path_input_from_its_artifact() {
     // Without a prefix the execution is named by the action execution id, a UUID.
     assert_eq!(snapshot.executions[0].name.len(), 36);
 }
+
+// Cache tags (`#tag` items, CloudFront 2026). Every emulated distribution has a CacheTagConfig
+// unless `Settings::without_cache_tags` names it, as with local-run's `--without-cache-tags`.
+
+#[tokio::test]
+async fn a_tag_beside_a_path_reaches_cloudfront_as_written() {
+    // The command of a new user: a tag, then a path, from the Step Functions console.
+    let input = json!({"distributionId": DISTRIBUTION, "paths": ["#product-123", "/a.html"]});
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "tag-and-path").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    assert_eq!(seen.invalidations.len(), 1);
+    // Neither a leading `/` nor `%23`: the tag as the user wrote it.
+    assert_eq!(seen.invalidations[0].paths, ["#product-123", "/a.html"]);
+    let output = execution.output.unwrap();
+    assert_eq!(output["paths"]["planned"], 2);
+    assert_eq!(output["paths"]["tags"], 1);
+    assert_eq!(output["paths"]["estimatedCostUsd"], 0.01);
+    let summary = output["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Invalidated 1 path and 1 cache tag (2 requested) on E2QWRUHEXAMPLE"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("(a cache tag is billed as one path)"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn tags_alone_from_a_pipeline_invalidate_no_path() {
+    let input =
+        job_with(json!({"distributionId": DISTRIBUTION, "tags": ["product-123", "#brand:acme"]}));
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "tags-alone").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    assert_eq!(seen.invalidations.len(), 1);
+    assert_eq!(seen.invalidations[0].paths, ["#brand:acme", "#product-123"]);
+    let result = the_result(&seen, JOB_ID);
+    assert_eq!(result.operation, Operation::PutJobSuccessResult);
+    assert!(
+        summary(result).starts_with("Invalidated 2 cache tags (2 requested) on E2QWRUHEXAMPLE"),
+        "{}",
+        summary(result)
+    );
+}
+
+#[tokio::test]
+async fn tags_paths_and_wildcards_on_two_distributions_are_planned_once_for_both() {
+    let input = job_with(json!({
+        "distributionIds": [DISTRIBUTION, SECOND_DISTRIBUTION],
+        "paths": ["/img/*", "#Release-42", "/img/logo.png", "index.html", "#release-42"],
+        "tags": ["brand:acme"]
+    }));
+    let (execution, seen) = run_once(
+        settings(&[DISTRIBUTION, SECOND_DISTRIBUTION]),
+        &input,
+        "tags-two-distributions",
+    )
+    .await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    assert_eq!(seen.invalidations.len(), 2);
+    for invalidation in &seen.invalidations {
+        // The wildcard covers /img/logo.png and never a tag; the tag's two spellings are one
+        // (CloudFront compares tags without regard to case).
+        assert_eq!(
+            invalidation.paths,
+            ["#Release-42", "#brand:acme", "/img/*", "/index.html"],
+            "{}",
+            invalidation.distribution_id
+        );
+        assert_eq!(invalidation.status, "Completed");
+    }
+    let summary = summary(the_result(&seen, JOB_ID));
+    assert!(
+        summary.starts_with("Invalidated 2 paths and 2 cache tags (6 requested) on "),
+        "{summary}"
+    );
+    // Four items on each of two distributions.
+    assert!(summary.contains("Estimated cost $0.040"), "{summary}");
+}
+
+#[tokio::test]
+async fn a_tag_on_a_distribution_without_cache_tag_config_fails_saying_what_to_configure() {
+    let mut settings = settings(&[DISTRIBUTION]);
+    settings.without_cache_tags = vec![DISTRIBUTION.into()];
+    let input =
+        job_with(json!({"distributionId": DISTRIBUTION, "paths": ["#product-123", "/a.html"]}));
+    let (execution, seen) = run_once(settings, &input, "tag-without-config").await;
+
+    let cause = assert_failed_with(&execution, "InvalidInput");
+    assert!(
+        cause.starts_with(
+            "CreateInvalidation on distribution E2QWRUHEXAMPLE: InvalidArgument (HTTP 400): "
+        ),
+        "{cause}"
+    );
+    assert!(
+        cause.ends_with(
+            "(the batch holds 1 cache tag: CloudFront invalidates by tag only on a distribution \
+             whose DistributionConfig has a CacheTagConfig naming the response header that \
+             carries the tags, such as x-amz-meta-cache-tag for an S3 origin)"
+        ),
+        "{cause}"
+    );
+    assert!(seen.invalidations.is_empty());
+    let message = the_failure(&seen, "ConfigurationError");
+    assert_eq!(
+        message,
+        format!("Cache invalidation failed: InvalidInput: {cause}")
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_tag_is_refused_by_name_before_cloudfront_is_called() {
+    let input =
+        job_with(json!({"distributionId": DISTRIBUTION, "paths": ["/a.html", "#product-*"]}));
+    let (execution, seen) = run_once(settings(&[DISTRIBUTION]), &input, "tag-malformed").await;
+
+    let cause = assert_failed_with(&execution, "InvalidInput");
+    assert_eq!(
+        cause,
+        "cache tag `#product-*` holds *: CloudFront matches cache tags exactly and takes no \
+         wildcard in them"
+    );
+    assert_eq!(seen.calls_of(Operation::CreateInvalidation), 0);
+    the_failure(&seen, "ConfigurationError");
+}

@@ -274,6 +274,42 @@ async fn a_paths_file_listed_as_json_is_read_once_and_no_credential_reaches_step
 }
 
 #[tokio::test]
+async fn a_paths_file_holding_cache_tags_invalidates_them_beside_its_paths() {
+    let mut settings = settings();
+    // A build that tags what it changed writes the tags in the paths file, one per line; a
+    // line that starts with `#` is a tag, not a comment.
+    let job = with_paths_file(
+        &mut settings,
+        json!({"distributionId": DISTRIBUTION, "pathsFile": "invalidation-paths.txt"}),
+        "/index.html\n#product-123\n#PRODUCT-123\n#release:2026-12-01\n/blog/post.html\n",
+    );
+    let environment = Environment::start(settings).await.unwrap();
+    let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
+    let seen = environment.snapshot();
+
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    assert_eq!(seen.invalidations.len(), 1);
+    assert_eq!(
+        seen.invalidations[0].paths,
+        [
+            "#PRODUCT-123",
+            "#release:2026-12-01",
+            "/blog/post.html",
+            "/index.html"
+        ]
+    );
+    let output = executions[0].output.clone().unwrap();
+    assert_eq!(output["paths"]["requested"], 5);
+    assert_eq!(output["paths"]["tags"], 2);
+    let result = the_result(&seen, JOB_ID);
+    assert!(
+        summary(result).starts_with("Invalidated 2 paths and 2 cache tags (5 requested)"),
+        "{}",
+        summary(result)
+    );
+}
+
+#[tokio::test]
 async fn a_paths_file_missing_from_the_artifact_fails_the_job_naming_it_and_creates_nothing() {
     let mut settings = settings();
     let job = with_paths_file(

@@ -213,8 +213,9 @@ fn unzip_file(zip: &[u8], file: &PathsFile) -> Result<String, WorkflowError> {
         .map_err(|_| WorkflowError::invalid_input(format!("{} is not UTF-8 text", file.describe())))
 }
 
-/// A JSON list of strings, or one path per line (blank lines skipped, `\r\n` accepted). A file
-/// whose first character other than white space is `[` is read as JSON.
+/// A JSON list of strings, or one item per line (blank lines skipped, `\r\n` accepted). A file
+/// whose first character other than white space is `[` is read as JSON. An item is a path or a
+/// cache tag: a line that starts with `#` is a tag (`#product-123`), never a comment.
 pub fn parse_paths(text: &str) -> Result<Vec<String>, String> {
     let text = text.trim_start_matches('\u{feff}');
     if text.trim_start().starts_with('[') {
@@ -321,5 +322,11 @@ mod tests {
         for secret in ["AKIDVALUE", "SECRETVALUE", "TOKENVALUE"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_line_that_starts_with_a_hash_is_a_cache_tag() {
+        let items = parse_paths("/index.html\r\n#product-123\n\n  #brand:acme  \n").unwrap();
+        assert_eq!(items, ["/index.html", "#product-123", "#brand:acme"]);
     }
 }

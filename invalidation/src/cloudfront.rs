@@ -10,6 +10,7 @@ use aws_sdk_cloudfront::Client;
 use crate::aws_error::classify;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::InvalidationState;
+use crate::planning::is_tag;
 use crate::request::is_distribution_tenant_id;
 
 /// Creates an invalidation, or gets back the one created earlier with the same caller
@@ -44,7 +45,7 @@ pub async fn create_invalidation(
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|e| classify(&call, e))?
+            .map_err(|e| with_tag_hint(classify(&call, e), paths))?
             .invalidation
     } else {
         client
@@ -53,7 +54,7 @@ pub async fn create_invalidation(
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|e| classify(&call, e))?
+            .map_err(|e| with_tag_hint(classify(&call, e), paths))?
             .invalidation
     };
     let invalidation = invalidation.ok_or_else(|| {
@@ -68,6 +69,23 @@ pub async fn create_invalidation(
         caller_reference: caller_reference.to_owned(),
         status: invalidation.status,
     })
+}
+
+/// Says what to check when CloudFront refuses a batch that holds cache tags. CloudFront's
+/// documentation does not say what it answers for a tag on a distribution without a
+/// `CacheTagConfig`; a refusal of the batch (`InvalidArgument`) is the likely answer, and the
+/// missing configuration is the likely cause once planning has checked every tag's syntax.
+fn with_tag_hint(mut error: WorkflowError, paths: &[String]) -> WorkflowError {
+    let tags = paths.iter().filter(|item| is_tag(item)).count();
+    if error.kind == ErrorKind::InvalidInput && tags > 0 {
+        error.message.push_str(&format!(
+            " (the batch holds {tags} cache tag{}: CloudFront invalidates by tag only on a \
+             distribution whose DistributionConfig has a CacheTagConfig naming the response \
+             header that carries the tags, such as x-amz-meta-cache-tag for an S3 origin)",
+            if tags == 1 { "" } else { "s" }
+        ));
+    }
+    error
 }
 
 /// CloudFront's current status of an invalidation: `InProgress` or `Completed`.

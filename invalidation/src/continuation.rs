@@ -51,6 +51,9 @@ pub struct Continuation {
     /// Paths the request named.
     #[serde(default)]
     pub requested: usize,
+    /// How many of the `paths` are cache tags.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tags: usize,
     /// Status checks done so far.
     pub checks: u32,
     /// `[distribution id, invalidation id]` pairs: every invalidation of the run, or, when
@@ -73,6 +76,7 @@ impl Continuation {
             deadline: run.deadline.clone(),
             paths: run.path_count,
             requested: run.paths_requested,
+            tags: run.tag_count,
             checks: run.checks,
             done: run.earlier_completed,
             invalidations: run
@@ -169,6 +173,7 @@ mod tests {
             deadline: "2026-11-26T13:00:00Z".into(),
             path_count: 2,
             paths_requested: 3,
+            tag_count: 0,
             distribution_count: 1,
             earlier_completed: 0,
             invalidations: vec![InvalidationState {
@@ -204,6 +209,15 @@ mod tests {
     }
 
     #[test]
+    fn a_token_counts_the_cache_tags_among_the_paths() {
+        let mut run = run();
+        run.tag_count = 1;
+        let token = Continuation::token(&run).unwrap();
+        assert!(token.contains(r#""requested":3,"tags":1,"#), "{token}");
+        assert_eq!(Continuation::from_token(&token).unwrap().tags, 1);
+    }
+
+    #[test]
     fn forty_distributions_fit_in_a_token() {
         let mut run = run();
         run.invalidations = (0..crate::request::MAX_DISTRIBUTIONS)
@@ -229,6 +243,11 @@ mod tests {
         ids.pop();
         assert_eq!(ids.len(), 29);
         let mut run = run();
+        // Counts as long as the budget allows for, cache tags among the paths.
+        run.path_count = 999_999;
+        run.paths_requested = 999_999;
+        run.tag_count = 999_999;
+        run.checks = 999_999;
         // Each has three batches completed, the fourth in progress and a fifth to come.
         run.invalidations = ids
             .iter()

@@ -1,15 +1,16 @@
 //! The contract of the CloudFront invalidation workflow.
 //!
-//! Three Lambda functions, chained by the state machine in `statemachine/`, create CloudFront
-//! invalidations, wait until CloudFront reports them `Completed`, and report the outcome to
-//! CodePipeline. Each function's `main.rs` only wires a client to one function of this crate;
-//! everything they agree on lives here.
+//! Four Lambda functions. Three, chained by the state machine in `statemachine/`, create
+//! CloudFront invalidations, wait until CloudFront reports them `Completed`, and report the
+//! outcome to CodePipeline; the fourth, pipeline-entry, starts a run for a CodePipeline Lambda
+//! invoke action's job. Each function's `main.rs` only wires clients to one function of this
+//! crate; everything they agree on lives here.
 //!
 //! # Layout
 //! - [`request`]: the execution input in its three forms, and the checks it must pass.
 //! - [`artifact`]: the paths file a build step leaves in the job's input artifact.
-//! - [`planning`]: requested paths to the invalidation batches to create: normalized, without
-//!   overlaps, within CloudFront's limits.
+//! - [`planning`]: requested paths and cache tags to the invalidation batches to create:
+//!   normalized, without overlaps, within CloudFront's limits.
 //! - [`payload`]: the payloads passed between the functions and the execution's output.
 //! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
 //! - [`schedule`]: how long to wait between status checks.

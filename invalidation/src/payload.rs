@@ -238,6 +238,9 @@ pub struct Run {
     /// The paths the request named, before planning.
     #[serde(default)]
     pub paths_requested: usize,
+    /// How many of the `path_count` items are cache tags (`#…`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tag_count: usize,
     /// How many distributions (or tenants) the run invalidates.
     #[serde(default)]
     pub distribution_count: usize,
@@ -480,11 +483,14 @@ pub struct Outcome {
 pub struct PathReport {
     /// Paths the request named.
     pub requested: usize,
-    /// Paths invalidated on each distribution, after planning.
+    /// Items invalidated on each distribution, after planning: paths and cache tags.
     pub planned: usize,
+    /// How many of the planned items are cache tags (`#…`).
+    pub tags: usize,
     /// Invalidation batches, over all distributions.
     pub batches: usize,
-    /// What this run's paths cost at $0.005 a path, if the month's 1,000 free paths are used up.
+    /// What this run's paths cost at $0.005 a path, if the month's 1,000 free paths are used up;
+    /// CloudFront bills a cache tag as one path.
     pub estimated_cost_usd: f64,
 }
 

@@ -28,6 +28,11 @@
 //!   invalidation path over 1,000 in a month", and "A path that includes the `*` wildcard
 //!   counts as one path even if it causes CloudFront to invalidate thousands of files".
 //!
+//! An item that starts with `#` is a cache tag, not a path (CloudFront, April 2026; the rules
+//! and their sources are at [`check_tag`] and in the README's Cache tags section): it is
+//! checked, de-duplicated without regard to case and otherwise kept as written, never covered
+//! nor collapsed, and counted as one file path in a batch.
+//!
 //! # Worked example
 //! The test `worked_example_for_the_readme` plans, with [`PlanOptions::default`], these 158
 //! paths: `index.html`, `/index.html`, `/css//site.css`, `/img/*`, `/img/logo.png`,
@@ -104,9 +109,12 @@ impl Default for PlanOptions {
 pub struct Plan {
     /// How many paths were requested, repeats included.
     pub requested: usize,
-    /// The paths to invalidate, normalized, sorted and without repeats: every path of
-    /// [`Plan::batches`] once.
+    /// The items to invalidate, paths and cache tags, normalized, sorted and without repeats:
+    /// every item of [`Plan::batches`] once.
     pub paths: Vec<String>,
+    /// How many of [`Plan::paths`] are cache tags (`#…`).
+    #[serde(default)]
+    pub tags: usize,
     /// The invalidations to create, in order; each keeps [`PlanOptions`]' limits.
     pub batches: Vec<Batch>,
     /// Requested paths that were the same as an earlier one once normalized.
@@ -126,17 +134,26 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Batch {
-    /// The batch's paths, sorted.
+    /// The batch's items, paths and cache tags, sorted.
     pub paths: Vec<String>,
 }
 
 impl Batch {
-    /// The paths that name single files, which count against the 3,000 file-path limit.
+    /// The items that count against the 3,000 file-path limit: paths that name single files,
+    /// and cache tags (CloudFront counts each tag as one path, and a tag is no wildcard).
     pub fn file_paths(&self) -> impl Iterator<Item = &str> + '_ {
         self.paths
             .iter()
             .map(String::as_str)
             .filter(|path| !is_wildcard(path))
+    }
+
+    /// The cache tags (`#…`).
+    pub fn tags(&self) -> impl Iterator<Item = &str> + '_ {
+        self.paths
+            .iter()
+            .map(String::as_str)
+            .filter(|item| is_tag(item))
     }
 
     /// The paths that end in `*`, which count against the separate limit of 15.
@@ -214,6 +231,79 @@ pub fn normalize(path: &str) -> Result<String, WorkflowError> {
     Ok(encoded)
 }
 
+/// What a cache tag item starts with: `#product-123` invalidates every object cached with the
+/// tag `product-123` (the distribution's `CacheTagConfig` names the header that carries tags).
+pub const TAG_MARK: char = '#';
+/// CloudFront's longest cache tag ("The maximum length of a tag is 256 characters"), counted
+/// here without the `#`.
+pub const MAX_TAG_LENGTH: usize = 256;
+
+/// Whether an invalidation item is a cache tag rather than a path.
+pub fn is_tag(item: &str) -> bool {
+    item.starts_with(TAG_MARK)
+}
+
+/// A cache tag item as CloudFront takes it, which is as written, or why it cannot be one.
+///
+/// CloudFront's developer guide (Invalidate content by cache tag): a tag item begins with `#`;
+/// a tag holds only ASCII visible characters (33–126) and no comma, at most 256 of them; tags
+/// take no `*` wildcard (each item matches the exact tag). Nothing is percent-encoded: the item
+/// goes in `Paths.Items` as it is, and adding a `/` would make it a path that matches nothing.
+/// A `*` is refused rather than sent: a person who writes `#product-*` means a wildcard that
+/// tags do not have, and the run would otherwise succeed without invalidating anything.
+pub fn check_tag(item: &str) -> Result<String, WorkflowError> {
+    let tag = &item[TAG_MARK.len_utf8()..];
+    let reject = |problem: String| {
+        Err(WorkflowError::invalid_input(format!(
+            "cache tag `{}` {problem}",
+            shorten(item).escape_debug()
+        )))
+    };
+    if tag.is_empty() {
+        return reject("is empty: name the tag after the #, such as #product-123".into());
+    }
+    if let Some(bad) = tag.chars().find(|c| !('!'..='~').contains(c)) {
+        return reject(format!(
+            "holds {}, which CloudFront does not allow in a tag (ASCII letters, digits and \
+             punctuation only)",
+            match bad {
+                ' ' => "a space".to_owned(),
+                c if c.is_control() => "a control character".to_owned(),
+                c => format!("`{c}`"),
+            }
+        ));
+    }
+    if tag.contains(',') {
+        return reject("holds a comma, which CloudFront does not allow in a tag".into());
+    }
+    if tag.contains('*') {
+        return reject(
+            "holds *: CloudFront matches cache tags exactly and takes no wildcard in them".into(),
+        );
+    }
+    if tag.len() > MAX_TAG_LENGTH {
+        return reject(format!(
+            "is {} characters long, more than CloudFront's {MAX_TAG_LENGTH}",
+            tag.len()
+        ));
+    }
+    Ok(item.to_owned())
+}
+
+/// "3 paths", "1 cache tag", "2 paths and 1 cache tag": the planned items as a person counts
+/// them, tags apart from paths.
+pub fn items_named(paths: usize, tags: usize) -> String {
+    let count = |n: usize, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    match (paths, tags) {
+        (paths, 0) => count(paths, "path"),
+        (0, tags) => count(tags, "cache tag"),
+        (paths, tags) => format!("{} and {}", count(paths, "path"), count(tags, "cache tag")),
+    }
+}
+
 /// Whether invalidating `wildcard` also invalidates `path` (a file or another wildcard).
 ///
 /// CloudFront's `*` replaces zero or more characters, `/` included, so this is a plain prefix
@@ -273,25 +363,47 @@ pub fn plan(requested: &[String], options: &PlanOptions) -> Result<Plan, Workflo
             "no paths to plan: name at least one path, such as /*",
         ));
     }
+    let (tag_items, path_items): (Vec<&String>, Vec<&String>) =
+        requested.iter().partition(|item| is_tag(item));
+    // Tags are compared as CloudFront compares them, without regard to case; of the spellings
+    // of one tag the plan keeps the one that sorts first, so it depends on the set alone.
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    for item in &tag_items {
+        let tag = check_tag(item)?;
+        let kept = tags
+            .entry(tag.to_ascii_lowercase())
+            .or_insert_with(|| tag.clone());
+        if tag < *kept {
+            *kept = tag;
+        }
+    }
     let mut unique = BTreeSet::new();
-    for path in requested {
+    for path in &path_items {
         unique.insert(normalize(path)?);
     }
-    let duplicates = requested.len() - unique.len();
+    let duplicates = path_items.len() - unique.len() + tag_items.len() - tags.len();
     let (kept, dropped_as_covered) = without_covered(unique);
     let (paths, collapsed) = match options.collapse_above {
-        // Never above what one batch holds, so a collapsed plan is one invalidation.
+        // Never above what one batch holds beside the tags (each counts as a file path), so a
+        // collapsed plan is one invalidation.
         Some(threshold) => collapse(
             kept,
-            threshold.min(options.max_file_paths),
+            threshold.min(options.max_file_paths.saturating_sub(tags.len())),
             options.max_wildcards,
         ),
         None => (kept, Vec::new()),
     };
+    // Tags are never covered by a wildcard nor collapsed: a path wildcard matches URLs, a tag
+    // matches the objects that carry it, wherever they are.
+    let tag_count = tags.len();
+    let mut paths = paths;
+    paths.extend(tags.into_values());
+    paths.sort_unstable();
     let batches = into_batches(&paths, options);
     Ok(Plan {
         requested: requested.len(),
         paths,
+        tags: tag_count,
         batches,
         duplicates,
         dropped_as_covered,
@@ -505,6 +617,74 @@ mod tests {
         max_file_paths: MAX_FILE_PATHS,
         max_wildcards: MAX_WILDCARD_PATHS,
     };
+
+    #[test]
+    fn cache_tags_are_planned_as_written_beside_paths() {
+        let plan = planned(
+            &[
+                "#product-123",
+                "/a.html",
+                "index.html",
+                "#Product-123",
+                "#brand:acme",
+                "/img/*",
+            ],
+            &PlanOptions::default(),
+        );
+        // Sorted: tags first (`#` sorts before `/`); the two spellings of one tag are one.
+        assert_eq!(
+            plan.paths,
+            [
+                "#Product-123",
+                "#brand:acme",
+                "/a.html",
+                "/img/*",
+                "/index.html"
+            ]
+        );
+        assert_eq!(plan.tags, 2);
+        assert_eq!(plan.duplicates, 1);
+        assert_eq!(plan.batches.len(), 1);
+        assert_eq!(plan.batches[0].tags().count(), 2);
+        // A tag counts as one path against the 3,000: no wildcard.
+        assert_eq!(plan.batches[0].file_paths().count(), 4);
+    }
+
+    #[test]
+    fn a_tag_is_never_covered_nor_collapsed() {
+        let mut requested: Vec<String> = (0..150).map(|i| format!("/f/{i}.html")).collect();
+        requested.push("#release-42".into());
+        requested.push("/*".into());
+        let plan = plan(&requested, &PlanOptions::default()).unwrap();
+        assert_eq!(plan.paths, ["#release-42", "/*"]);
+    }
+
+    #[test]
+    fn bad_tags_are_named_with_the_rule_they_break() {
+        let long = format!("#{}", "t".repeat(257));
+        let cases = [
+            ("#", "cache tag `#` is empty: name the tag after the #, such as #product-123"),
+            ("#a b", "cache tag `#a b` holds a space, which CloudFront does not allow in a tag (ASCII letters, digits and punctuation only)"),
+            ("#café", "cache tag `#café` holds `é`, which CloudFront does not allow in a tag (ASCII letters, digits and punctuation only)"),
+            ("#a\tb", "cache tag `#a\\tb` holds a control character, which CloudFront does not allow in a tag (ASCII letters, digits and punctuation only)"),
+            ("#a,b", "cache tag `#a,b` holds a comma, which CloudFront does not allow in a tag"),
+            ("#product-*", "cache tag `#product-*` holds *: CloudFront matches cache tags exactly and takes no wildcard in them"),
+        ];
+        for (tag, message) in cases {
+            let error = plan(&strings(&[tag]), &PlanOptions::default()).unwrap_err();
+            assert_eq!(error.name(), "InvalidInput");
+            assert_eq!(error.message, message);
+        }
+        let error = plan(&[long], &PlanOptions::default()).unwrap_err();
+        assert!(
+            error
+                .message
+                .ends_with("is 257 characters long, more than CloudFront's 256"),
+            "{}",
+            error.message
+        );
+        assert!(check_tag(&format!("#{}", "t".repeat(256))).is_ok());
+    }
 
     #[test]
     fn worked_example_for_the_readme() {
@@ -937,8 +1117,14 @@ mod tests {
             )
     }
 
+    /// A cache tag item, from a small set so that tags repeat, in any case.
+    fn raw_tag() -> impl Strategy<Value = String> {
+        ("[a-cA-C]{1,2}(-[0-9])?", "(:[xX])?").prop_map(|(name, suffix)| format!("#{name}{suffix}"))
+    }
+
+    /// Paths, and now and then cache tags among them.
     fn requested_paths() -> impl Strategy<Value = Vec<String>> {
-        prop::collection::vec(raw_path(), 1..40)
+        prop::collection::vec(prop_oneof![4 => raw_path(), 1 => raw_tag()], 1..40)
     }
 
     fn options() -> impl Strategy<Value = PlanOptions> {
@@ -974,7 +1160,7 @@ mod tests {
             options in options(),
         ) {
             let plan = plan(&requested, &options).unwrap();
-            for path in &requested {
+            for path in requested.iter().filter(|item| !is_tag(item)) {
                 let path = normalize(path).unwrap();
                 prop_assert!(
                     plan.paths.iter().any(|p| *p == path || covers(p, &path)),
@@ -1042,15 +1228,39 @@ mod tests {
             options in options(),
         ) {
             let plan = plan(&requested, &options).unwrap();
-            let files = plan.paths.iter().filter(|p| !is_wildcard(p)).count();
-            let wildcards = plan.paths.len() - files;
+            let files = plan.paths.iter().filter(|p| !is_wildcard(p) && !is_tag(p)).count();
+            let wildcards = plan.paths.iter().filter(|p| is_wildcard(p)).count();
             if let Some(threshold) = options.collapse_above {
                 prop_assert!(files <= threshold);
             }
-            if !plan.collapsed.is_empty() && plan.paths != ["/*"] {
+            if !plan.collapsed.is_empty() && plan.paths.iter().any(|p| p != "/*" && !is_tag(p)) {
                 prop_assert!(wildcards <= options.max_wildcards);
-                prop_assert_eq!(plan.batches.len(), 1);
+                if files + plan.tags <= options.max_file_paths {
+                    prop_assert_eq!(plan.batches.len(), 1);
+                }
             }
+        }
+
+        #[test]
+        fn every_requested_tag_is_in_exactly_one_batch_as_written(
+            requested in requested_paths(),
+            options in options(),
+        ) {
+            let plan = plan(&requested, &options).unwrap();
+            let tags: Vec<&String> = requested.iter().filter(|item| is_tag(item)).collect();
+            for tag in &tags {
+                // Once in the whole plan, compared as CloudFront compares tags; kept in one
+                // of the spellings requested, never with a `/` or encoded.
+                let found: Vec<&String> = plan
+                    .batches
+                    .iter()
+                    .flat_map(|batch| &batch.paths)
+                    .filter(|item| item.eq_ignore_ascii_case(tag))
+                    .collect();
+                prop_assert_eq!(found.len(), 1, "{} in {:?}", tag, plan.batches);
+                prop_assert!(tags.contains(&found[0]), "{} is no requested spelling", found[0]);
+            }
+            prop_assert_eq!(plan.tags, plan.paths.iter().filter(|item| is_tag(item)).count());
         }
 
         #[test]

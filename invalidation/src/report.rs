@@ -14,7 +14,7 @@ use crate::payload::{
     CaughtError, InvalidationState, Outcome, PathReport, Payload, PipelineReport, ReportInput,
     ReportRequest, Run, RunStatus,
 };
-use crate::planning::estimated_cost_usd;
+use crate::planning::{estimated_cost_usd, items_named};
 use crate::secrets::Secrets;
 use crate::start::describe_invalidations;
 
@@ -399,16 +399,17 @@ fn path_report(run: &Run) -> PathReport {
     PathReport {
         requested: run.paths_requested,
         planned: run.path_count,
+        tags: run.tag_count,
         batches: batches_done(run).1,
         estimated_cost_usd: estimated_cost_usd(run.path_count * distributions),
     }
 }
 
 fn success_summary(run: &Run) -> String {
-    let paths = match run.path_count {
-        1 => "1 path".to_owned(),
-        n => format!("{n} paths"),
-    };
+    let paths = items_named(
+        run.path_count - run.tag_count.min(run.path_count),
+        run.tag_count,
+    );
     let targets: Vec<String> = run
         .invalidations
         .iter()
@@ -417,11 +418,16 @@ fn success_summary(run: &Run) -> String {
     let report = path_report(run);
     format!(
         "Invalidated {paths} ({} requested) on {}: completed after {}. \
-         Estimated cost ${:.3} at $0.005 a path beyond the free 1,000 a month.",
+         Estimated cost ${:.3} at $0.005 a path{} beyond the free 1,000 a month.",
         report.requested,
         targets.join(", "),
         status_checks(run.checks),
-        report.estimated_cost_usd
+        report.estimated_cost_usd,
+        if run.tag_count > 0 {
+            " (a cache tag is billed as one path)"
+        } else {
+            ""
+        }
     )
 }
 

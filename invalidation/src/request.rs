@@ -16,7 +16,7 @@ use crate::continuation::{Continuation, MAX_TOKEN_CHARS};
 use crate::error::WorkflowError;
 use crate::job::is_job_id;
 use crate::payload::{from_json_text, from_value};
-use crate::planning::{plan, PlanOptions};
+use crate::planning::{is_tag, plan, PlanOptions, TAG_MARK};
 
 pub use crate::job::CODEPIPELINE_JOB_KEY;
 /// The key of the execution input, beside `CodePipeline.job`, under which pipeline-entry puts
@@ -69,8 +69,10 @@ pub struct InvalidationRequest {
     /// normalized, without repeats or paths a wildcard of the request covers, collapsed above
     /// `collapseAbove` file paths, sorted.
     pub paths: Vec<String>,
-    /// How many paths the request named (in `paths` and in the paths file).
+    /// How many paths the request named (in `paths`, `tags` and the paths file).
     pub paths_requested: usize,
+    /// How many of [`InvalidationRequest::paths`] are cache tags (`#…`).
+    pub tag_count: usize,
     /// The planned paths in batches that each fit CloudFront's in-progress limits; the first is
     /// submitted at once, each next one when the distribution's previous one has completed.
     pub batches: Vec<Vec<String>>,
@@ -90,6 +92,8 @@ pub struct ParsedRequest {
     pub distribution_ids: Vec<String>,
     /// `paths` as given, if given.
     pub listed_paths: Option<Vec<String>>,
+    /// `tags` as given, each with its `#` (added where the value had none), if given.
+    pub listed_tags: Option<Vec<String>>,
     /// The paths file named by `pathsFile`, with where to read it, unless pipeline-entry read
     /// it already.
     pub paths_file: Option<PathsFile>,
@@ -110,6 +114,8 @@ struct Parameters {
     distribution_id: Option<String>,
     distribution_ids: Option<Vec<String>>,
     paths: Option<Vec<String>>,
+    /// Cache tags, with or without their `#`: planned with the paths, as `#tag` items.
+    tags: Option<Vec<String>>,
     paths_file: Option<String>,
     paths_artifact: Option<String>,
     /// A number of file paths, or `false` to never collapse; read by hand so that a bad value
@@ -264,6 +270,22 @@ fn validate(
             "paths is empty: name at least one path, or leave paths out to invalidate /*",
         ));
     }
+    if parameters.tags.as_ref().is_some_and(Vec::is_empty) {
+        return Err(WorkflowError::invalid_input(
+            "tags is empty: name at least one cache tag, such as product-123, or leave tags out",
+        ));
+    }
+    let listed_tags = parameters.tags.map(|tags| {
+        tags.into_iter()
+            .map(|tag| {
+                if is_tag(&tag) {
+                    tag
+                } else {
+                    format!("{TAG_MARK}{tag}")
+                }
+            })
+            .collect()
+    });
     let mut paths_read = None;
     let paths_file = match (parameters.paths_file, job) {
         (None, Some((_, Some(_)))) => {
@@ -333,6 +355,7 @@ fn validate(
         job_id,
         distribution_ids,
         listed_paths: parameters.paths,
+        listed_tags,
         paths_file,
         paths_read,
         plan_options,
@@ -433,12 +456,18 @@ impl ParsedRequest {
         self.plan(from_file)
     }
 
-    /// Plans `paths` and the paths read from the paths file together; with neither, `/*`.
+    /// Plans `paths`, `tags` and the items read from the paths file together; with none of
+    /// them, `/*`.
     pub fn plan(self, from_file: Vec<String>) -> Result<InvalidationRequest, WorkflowError> {
         let from_a_file = self.paths_file.is_some() || self.paths_read.is_some();
-        let requested: Vec<String> = match (self.listed_paths, from_a_file) {
-            (None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
-            (listed, _) => listed.into_iter().flatten().chain(from_file).collect(),
+        let requested: Vec<String> = match (self.listed_paths, self.listed_tags, from_a_file) {
+            (None, None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
+            (paths, tags, _) => paths
+                .into_iter()
+                .flatten()
+                .chain(tags.into_iter().flatten())
+                .chain(from_file)
+                .collect(),
         };
         let plan = plan(&requested, &self.plan_options)?;
         let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
@@ -467,6 +496,7 @@ impl ParsedRequest {
             distribution_ids: self.distribution_ids,
             paths: plan.paths,
             paths_requested: plan.requested,
+            tag_count: plan.tags,
             batches,
             timeout_seconds: self.timeout_seconds,
             continuation: self.continuation,
@@ -478,8 +508,8 @@ impl ParsedRequest {
 /// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
 const INVALIDATION_ID_ALLOWANCE: usize = 20;
 const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
-/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"checks":…,"done":…,"invalidations":[],
-/// "next":{}}` with six-digit counts is 119 characters.
+/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"done":…,
+/// "invalidations":[],"next":{}}` with six-digit counts is 133 characters.
 const TOKEN_FIXED_CHARS: usize = 140;
 
 /// The most characters a continuation token for these distributions can take. A token that
@@ -599,6 +629,7 @@ mod tests {
                 distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
                 paths: vec!["/*".into()],
                 paths_requested: 1,
+                tag_count: 0,
                 batches: vec![vec!["/*".into()]],
                 timeout_seconds: 3600,
                 continuation: None,
@@ -621,6 +652,38 @@ mod tests {
         assert_eq!(request.paths, ["/css/*", "/index.html"]);
         assert_eq!(request.paths_requested, 3);
         assert_eq!(request.timeout_seconds, 900);
+    }
+
+    #[test]
+    fn tags_in_paths_and_in_their_own_key_are_planned_together_as_written() {
+        let request = planned(&json!({
+            "distributionId": "E2QWRUHEXAMPLE",
+            "paths": ["#product-123", "/a.html"],
+            "tags": ["brand:acme", "#Product-123"]
+        }))
+        .unwrap();
+        // `tags` values get their `#`; the two spellings of product-123 are one tag.
+        assert_eq!(request.paths, ["#Product-123", "#brand:acme", "/a.html"]);
+        assert_eq!(request.tag_count, 2);
+        assert_eq!(request.paths_requested, 4);
+    }
+
+    #[test]
+    fn tags_alone_invalidate_no_path() {
+        let request =
+            planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "tags": ["release-42"]})).unwrap();
+        assert_eq!(request.paths, ["#release-42"]);
+        assert_eq!(request.batches, [["#release-42"]]);
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "tags": []}));
+        assert_eq!(
+            message,
+            "tags is empty: name at least one cache tag, such as product-123, or leave tags out"
+        );
+        let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "tags": ["a b"]}));
+        assert!(
+            message.starts_with("cache tag `#a b` holds a space"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -34,8 +34,8 @@ const ID: &str = "E2QWRUHEXAMPLE";
 const ID_RULES: &str = "is neither a CloudFront distribution id (an E followed by uppercase \
                         letters and digits, such as E2QWRUHEXAMPLE) nor a distribution tenant id \
                         (dt_ followed by letters and digits, such as dt_2wjDZi3hD1ivOXf6rpZJO1AB)";
-const KEYS: &str = "expected one of `distributionId`, `distributionIds`, `paths`, `pathsFile`, \
-                    `pathsArtifact`, `collapseAbove`, `timeoutSeconds`";
+const KEYS: &str = "expected one of `distributionId`, `distributionIds`, `paths`, `tags`, \
+                    `pathsFile`, `pathsArtifact`, `collapseAbove`, `timeoutSeconds`";
 
 /// An artifact with no file in it: a paths file named by a case is never found.
 struct EmptyArtifact;
@@ -295,6 +295,45 @@ fn cases() -> Vec<Case> {
             "35 distributions × 14 batches make 490 invalidations, more than the 400 one run \
              creates: let the paths collapse (collapseAbove) or split the distributions over \
              several runs",
+        ),
+        // --- cache tags, in paths and in tags
+        console(
+            json!({"distributionId": ID, "paths": ["/a.html", "#"]}),
+            "cache tag `#` is empty: name the tag after the #, such as #product-123",
+        ),
+        console(
+            json!({"distributionId": ID, "paths": ["#product 123"]}),
+            "cache tag `#product 123` holds a space, which CloudFront does not allow in a tag \
+             (ASCII letters, digits and punctuation only)",
+        ),
+        console(
+            json!({"distributionId": ID, "paths": ["#a,b"]}),
+            "cache tag `#a,b` holds a comma, which CloudFront does not allow in a tag",
+        ),
+        console(
+            json!({"distributionId": ID, "paths": ["#product-*"]}),
+            "cache tag `#product-*` holds *: CloudFront matches cache tags exactly and takes no \
+             wildcard in them",
+        ),
+        console(
+            json!({"distributionId": ID, "tags": []}),
+            "tags is empty: name at least one cache tag, such as product-123, or leave tags out",
+        ),
+        console(
+            json!({"distributionId": ID, "tags": "product-123"}),
+            "input: tags: invalid type: string \"product-123\", expected a sequence",
+        ),
+        parameters(
+            json!({"distributionId": ID, "tags": ["ünïcode"]}),
+            "cache tag `#ünïcode` holds `ü`, which CloudFront does not allow in a tag (ASCII \
+             letters, digits and punctuation only)",
+        ),
+        parameters(
+            json!({"distributionId": ID, "tags": [format!("{}", "t".repeat(257))]}),
+            &format!(
+                "cache tag `#{}…` is 257 characters long, more than CloudFront's 256",
+                "t".repeat(99)
+            ),
         ),
         // --- other keys
         console(

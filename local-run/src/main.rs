@@ -242,7 +242,11 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         if settings.denied.is_empty() { String::new() } else { format!(", denied {:?}", settings.denied) },
         flags.invalidation_seconds,
         flags.fault_rate,
-        input = flags.input.chars().take(60).collect::<String>(),
+        input = if flags.input.chars().count() > 100 {
+            format!("{}…", flags.input.chars().take(99).collect::<String>())
+        } else {
+            flags.input.clone()
+        },
     );
     let environment = Environment::start(settings.clone()).await?;
     println!(

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aws_emulator::Snapshot;
+use invalidation::planning::{is_tag, items_named};
 use serde_json::Value;
 
 /// A line for an interpreter event, or none for events not worth a line.
@@ -155,11 +156,18 @@ pub fn final_account(
     }
     for invalidation in &snapshot.invalidations {
         lines.push(format!(
-            "  {} on {}: {} ({} paths: {}; caller reference {})",
+            "  {} on {}: {} ({}: {}; caller reference {})",
             invalidation.id,
             invalidation.distribution_id,
             invalidation.status,
-            invalidation.paths.len(),
+            {
+                let tags = invalidation
+                    .paths
+                    .iter()
+                    .filter(|item| is_tag(item))
+                    .count();
+                items_named(invalidation.paths.len() - tags, tags)
+            },
             shorten_list(&invalidation.paths),
             invalidation.caller_reference
         ));
