@@ -118,6 +118,10 @@ pub struct Settings {
     /// How many processes of each function run side by side (Lambda runs as many instances as
     /// invocations come at once).
     pub function_instances: usize,
+    /// Whether the interpreter validates the definition (with asl-validator, about a second of
+    /// CPU per interpreter process) before it runs it. Tests leave it off: `scripts/test`
+    /// validates the same file with the same validator once, first.
+    pub validate_definition: bool,
 }
 
 /// A Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`) serving the template's
@@ -154,6 +158,7 @@ impl Settings {
             function_faults: Vec::new(),
             without_cache_tags: Vec::new(),
             function_instances: 1,
+            validate_definition: true,
         }
     }
 
@@ -162,6 +167,7 @@ impl Settings {
         Self {
             virtual_time: true,
             retry_interval: Some(Duration::ZERO),
+            validate_definition: false,
             ..Self::new(repo_root)
         }
     }
@@ -364,6 +370,15 @@ impl Environment {
         self.emulator.endpoint_url()
     }
 
+    /// Moves the emulator's manual clock (virtual time) on, as a test that needs CloudFront to
+    /// finish at a chosen moment does; work that became due runs in the background.
+    pub fn advance_clock(&self, by: Duration) -> Result<(), RunError> {
+        self.emulator
+            .advance_clock(by)
+            .map(|_| ())
+            .map_err(|e| RunError::Setup(format!("emulator clock: {e}")))
+    }
+
     /// What the emulated services have received so far.
     pub fn snapshot(&self) -> Snapshot {
         self.emulator.snapshot()
@@ -391,6 +406,9 @@ impl Environment {
         }
         if let Some(interval) = self.settings.retry_interval {
             request["retryIntervalMs"] = json!(interval.as_millis() as u64);
+        }
+        if !self.settings.validate_definition {
+            request["validate"] = json!(false);
         }
         let (events, result) = self.interpreter.run(request, &mut on_event).await?;
         let error = (result["status"] == "FAILED").then(|| {
