@@ -48,6 +48,11 @@ struct Flags {
     /// How long a run with a job waits before replying "in progress" (default: template.yaml's).
     #[arg(long)]
     reply_window_seconds: Option<u64>,
+    /// How long one step of start-invalidation and check-status polls CloudFront itself, 0 for
+    /// the Wait loop alone (POLL_SECONDS; default: template.yaml's). The local Lambda host
+    /// gives no real deadline, so a step gets 28 s, of which it polls 23.
+    #[arg(long)]
+    poll_seconds: Option<u64>,
     /// A file of paths (a JSON list, or one per line; absolute or relative to the repository)
     /// that the job reads from its input artifact: it is zipped into the emulated artifact bucket where the job event's
     /// inputArtifacts[0] points, and named as pathsFile in the job's UserParameters.
@@ -196,6 +201,7 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     settings.fault_rate = flags.fault_rate;
     settings.seed = flags.seed;
     settings.reply_window = flags.reply_window_seconds.map(Duration::from_secs);
+    settings.poll_seconds = flags.poll_seconds;
     settings.lambda_endpoint = flags.lambda_endpoint.map(|url| LambdaEndpoint {
         url,
         names: match flags.lambda_names {
