@@ -10,14 +10,15 @@
 //!
 //! | since the submission | the step polls for | then the state machine waits |
 //! |---|---|---|
-//! | under [`DENSE_SECONDS`] (2.5 min) | the rest of the 2.5 min | 1 s, if the step had to stop early |
-//! | `t` beyond | `t / 4` | `t / 4` |
+//! | under [`DENSE_SECONDS`] (2.5 min) | the rest of the 2.5 min | 2 s, if the step had to stop early |
+//! | `t` beyond | `t / 4` | `t / 4`, at most 4 min |
 //!
 //! So an invalidation that completes within 2.5 minutes of its creation (CloudFront quotes
 //! under 25 s at P95) is seen within a poll interval, mostly by start-invalidation itself;
-//! beyond, a step polls for a quarter of the time elapsed and the run then waits a quarter, so
-//! half the time is covered and the median lag stays near 5 % of the duration or less, with a
-//! handful of checks even for 40 minutes. A continued job counts from the same submission (the
+//! beyond, a step polls for a quarter of the time elapsed and the run then waits a quarter (at
+//! most [`MAX_POLLING_WAIT_SECONDS`]), so half the time or more is covered and the median lag
+//! stays under 5 % of the duration, with a handful of checks even for 40 minutes; the cap keeps
+//! the worst lag near 4 minutes however long an invalidation takes. A continued job counts from the same submission (the
 //! continuation token carries its time), so it keeps the backoff it had reached.
 //!
 //! With in-function polling off (`POLL_SECONDS=0`), the state machine alone waits: 5 s, then
@@ -43,8 +44,10 @@ pub const MAX_WAIT_SECONDS: u64 = 60;
 pub const DENSE_SECONDS: u64 = 150;
 /// Beyond [`DENSE_SECONDS`], a step polls for this share of the time since the submission…
 pub const WINDOW_DIVISOR: u32 = 4;
-/// …and the state machine then waits for this share.
+/// …and the state machine then waits for this share…
 pub const WAIT_DIVISOR: u32 = 4;
+/// …but never longer than this.
+pub const MAX_POLLING_WAIT_SECONDS: u64 = 240;
 /// Time between two GetInvalidation calls for one invalidation while a step polls: 30 a
 /// minute. CloudFront documents no API rate; the one figure on record is an informal default
 /// of 0.5 calls a second per account for CreateInvalidation (aws/aws-sdk-js#3983), and this
@@ -96,13 +99,15 @@ pub fn poll_window(since_submit: Duration) -> Duration {
 
 /// Seconds the state machine waits after a polling step that ended `since_submit` after the
 /// last submission, with `until_stop` left until the deadline or the reply time. Within the
-/// dense phase a step only stops early (at its own limits), and the next one carries on after
-/// a second. Never zero.
+/// dense phase a step only stops early (at its own limits), and the next one carries on at the
+/// polling pace, [`POLL_INTERVAL`] later; less than that before the dense phase ends, it is
+/// over. Never zero.
 pub fn seconds_before_next_poll(since_submit: Duration, until_stop: Duration) -> u64 {
-    let wait = if since_submit < Duration::from_secs(DENSE_SECONDS) {
-        1
+    let dense = Duration::from_secs(DENSE_SECONDS);
+    let wait = if since_submit + POLL_INTERVAL < dense {
+        whole_seconds(POLL_INTERVAL)
     } else {
-        whole_seconds(since_submit / WAIT_DIVISOR)
+        whole_seconds(since_submit.max(dense) / WAIT_DIVISOR).min(MAX_POLLING_WAIT_SECONDS)
     };
     wait.min(whole_seconds(until_stop)).max(1)
 }
@@ -170,8 +175,13 @@ mod tests {
         );
         assert_eq!(
             seconds_before_next_poll(Duration::from_secs(40), AN_HOUR),
-            1,
-            "a step stopped early in the dense phase is followed at once"
+            2,
+            "a step stopped early in the dense phase is followed at the polling pace"
+        );
+        assert_eq!(
+            seconds_before_next_poll(Duration::from_millis(148_500), AN_HOUR),
+            38,
+            "less than a poll interval before its end, the dense phase is over"
         );
         assert_eq!(
             seconds_before_next_poll(Duration::from_secs(150), AN_HOUR),
@@ -186,8 +196,13 @@ mod tests {
             Duration::from_secs(300)
         );
         assert_eq!(
+            seconds_before_next_poll(Duration::from_secs(800), AN_HOUR),
+            200
+        );
+        assert_eq!(
             seconds_before_next_poll(Duration::from_secs(2400), AN_HOUR),
-            600
+            240,
+            "at most 4 minutes"
         );
     }
 
