@@ -44,6 +44,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
 use invalidation::continuation::REPLY_WINDOW_VARIABLE;
+use invalidation::polling::POLL_SECONDS_VARIABLE;
 use invalidation::request::{is_distribution_id, is_distribution_tenant_id, parse_request};
 
 use crate::artifacts::Artifact;
@@ -86,6 +87,11 @@ pub struct Settings {
     /// How long a run with a job waits before replying "in progress" (start-invalidation's
     /// REPLY_WINDOW_SECONDS); None keeps template.yaml's value.
     pub reply_window: Option<Duration>,
+    /// How long one step of start-invalidation and check-status polls CloudFront itself
+    /// (their POLL_SECONDS); None keeps template.yaml's value. [`Settings::new`] sets 0, the
+    /// state machine's Wait loop alone: in-function polling sleeps in real time, which the clock
+    /// of a test need not follow.
+    pub poll_seconds: Option<u64>,
     /// Extra environment variables: (function binary, name, value), over template.yaml's.
     pub env_overrides: Vec<(String, String, String)>,
     /// Objects of the emulated artifact bucket.
@@ -147,6 +153,7 @@ impl Settings {
             fault_rate: 0.0,
             seed: 1,
             reply_window: None,
+            poll_seconds: Some(0),
             env_overrides: Vec::new(),
             artifacts: Vec::new(),
             artifact_access_key: None,
@@ -191,6 +198,11 @@ impl Settings {
                     REPLY_WINDOW_VARIABLE.to_owned(),
                     window.as_secs().to_string(),
                 ));
+            }
+        }
+        if let Some(seconds) = self.poll_seconds {
+            if env.iter().any(|(key, _)| key == POLL_SECONDS_VARIABLE) {
+                env.push((POLL_SECONDS_VARIABLE.to_owned(), seconds.to_string()));
             }
         }
         env.extend(
