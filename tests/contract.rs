@@ -3,18 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use invalidation::error::{retried_error_names, LOST_ANSWER_ERRORS};
 use invalidation::ErrorKind;
 use serde_json::Value;
 use workflow_tests::{read_repo_file, read_repo_json, repo_root};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const STATE_MACHINE: &str = "statemachine/invalidation.asl.json";
-const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-];
 
 fn template() -> Yaml {
     YamlLoader::load_from_str(&read_repo_file("template.yaml"))
@@ -134,7 +129,7 @@ fn every_error_name_the_state_machine_matches_is_a_stable_name() {
     let definition = read_repo_json(STATE_MACHINE);
     let ours: BTreeSet<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
     // Lambda's own names for a function that crashed or timed out.
-    let lambda_runtime = ["Sandbox.Timedout", "Runtime.ExitError"];
+    let lambda_runtime = LOST_ANSWER_ERRORS;
     for (name, task) in tasks(&definition) {
         for error in error_names(&task["Retry"])
             .iter()
@@ -176,20 +171,14 @@ fn every_task_has_a_timeout_retries_and_a_catch_that_reports() {
             task["TimeoutSeconds"].as_u64().is_some_and(|t| t > 0),
             "{name}"
         );
-        let retried = error_names(&task["Retry"]);
-        // Every step is safe to retry, so crashes and timeouts are retried too.
-        for error in LAMBDA_SERVICE_ERRORS.iter().copied().chain([
-            "Throttled",
-            "ServiceUnavailable",
-            "Sandbox.Timedout",
-            "Runtime.ExitError",
-            "States.Timeout",
-        ]) {
-            assert!(
-                retried.iter().any(|r| r == error),
-                "{name} does not retry {error}"
-            );
-        }
+        // Every step is safe to retry, so crashes and timeouts are retried too: exactly the
+        // names the library says, no fewer and no more.
+        let retried: BTreeSet<String> = error_names(&task["Retry"]).into_iter().collect();
+        let expected: BTreeSet<String> = retried_error_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(retried, expected, "{name}");
         for retrier in task["Retry"].as_array().unwrap() {
             assert!(retrier["BackoffRate"].as_f64().unwrap() > 1.0, "{name}");
             assert_eq!(retrier["JitterStrategy"], "FULL", "{name}");

@@ -15,8 +15,7 @@ use std::io::{Cursor, Read};
 use aws_sdk_s3::config::Credentials;
 
 use crate::aws_error::classify;
-use crate::error::{ErrorKind, WorkflowError};
-use crate::request::shorten;
+use crate::error::{shorten, ErrorKind, WorkflowError};
 
 /// The largest artifact read. A paths file of 10,000 paths zips to about 100 KiB; the limit
 /// keeps the zip, the file and its planned paths well inside the function's 128 MB.

@@ -11,8 +11,7 @@ use aws_sdk_cloudfront::Client;
 use crate::budget::Budget;
 use crate::cloudfront::create_invalidation;
 use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{PendingBatch, Run};
-use crate::start::describe_invalidations;
+use crate::payload::{describe_invalidations, PendingBatch, Run};
 
 /// The CallerReference for one batch of one distribution of one job or execution.
 /// Deterministic on purpose: CloudFront returns the existing invalidation for a repeated

@@ -1,4 +1,6 @@
-//! check-status: asks CloudFront how far the run's invalidations are.
+//! check-status: asks CloudFront how far the run's invalidations are, submits a
+//! distribution's next batch once its earlier one has completed, and says how long to wait
+//! before the next check.
 
 use aws_sdk_cloudfront::Client;
 use serde_json::Value;
@@ -6,14 +8,16 @@ use serde_json::Value;
 use crate::artifact::ArtifactStore;
 use crate::batches::{any_due, submit_due_batches};
 use crate::budget::Budget;
-use crate::cloudfront::invalidation_status;
 use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::{CheckInput, Payload, Run};
+use crate::limits::{MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
+use crate::payload::{describe_invalidations, CheckInput, Payload, Run};
+use crate::planning::check_same_plan;
 use crate::polling::{poll, submitted_at, BatchSource, Polling};
-use crate::request::{read_request, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
+use crate::request::read_request;
 use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
 use crate::secrets::Secrets;
-use crate::start::{describe_invalidations, format_time, parse_time};
+use crate::status::update_statuses;
+use crate::timestamps::{format_time, parse_time};
 
 /// Updates the status of every invalidation not yet completed, and says whether all are
 /// completed and how long to wait before the next check. Past the deadline with some still in
@@ -21,7 +25,8 @@ use crate::start::{describe_invalidations, format_time, parse_time};
 /// window has closed, sets `replyDue` so that the run replies "in progress" and ends.
 ///
 /// A distribution with nothing in progress gets its next pending batch; its paths come from
-/// planning the execution input again (reading the paths file through `artifacts`, if any).
+/// planning the execution input again (reading the paths file through `artifacts`, if any),
+/// which must give the plan the run started with ([`ErrorKind::PlanChanged`] otherwise).
 /// With `polling` on, the step then keeps asking CloudFront until all are completed or its
 /// window in the schedule ends (see [`crate::polling`]).
 /// No message this returns holds the job event's artifact credentials.
@@ -39,10 +44,12 @@ pub async fn check_status(
         .map_err(|error| secrets.redact_error(error))
 }
 
-/// The plan of the execution input, made when a batch first needs its paths.
+/// The plan of the execution input, made when a batch first needs its paths, and checked
+/// against the fingerprint of the plan the run started with.
 struct PlanWhenNeeded<'a, A> {
     request: &'a Value,
     artifacts: &'a A,
+    fingerprint: String,
     batches: Option<Vec<Vec<String>>>,
 }
 
@@ -51,6 +58,7 @@ impl<A: ArtifactStore> BatchSource for PlanWhenNeeded<'_, A> {
         if self.batches.is_none() {
             // Boxed, like the polling: the nested futures are too deep a type to lay out inline.
             let plan = Box::pin(read_request(self.request, self.artifacts)).await?;
+            check_same_plan(&self.fingerprint, &plan.batches)?;
             self.batches = Some(plan.batches);
         }
         Ok(self.batches.as_deref().unwrap_or_default())
@@ -68,6 +76,7 @@ async fn check_run(
     let mut plan = PlanWhenNeeded {
         request: &request,
         artifacts,
+        fingerprint: run.plan.clone(),
         batches: None,
     };
     update_statuses(client, &mut run, &budget).await?;
@@ -140,50 +149,6 @@ fn settle(mut run: Run, budget: &Budget, polling: Polling) -> Result<Run, Workfl
         };
     }
     Ok(run)
-}
-
-/// Asks CloudFront for every unfinished invalidation, side by side within the budget. One it
-/// does not answer in time keeps its last status, for the next check.
-pub(crate) async fn update_statuses(
-    client: &Client,
-    run: &mut Run,
-    budget: &Budget,
-) -> Result<(), WorkflowError> {
-    let unfinished: Vec<usize> = (0..run.invalidations.len())
-        .filter(|&index| !run.invalidations[index].is_completed())
-        .collect();
-    let calls = unfinished.iter().map(|&index| {
-        let invalidation = &run.invalidations[index];
-        invalidation_status(
-            client,
-            &invalidation.distribution_id,
-            &invalidation.invalidation_id,
-        )
-    });
-    let answers = budget.run_all(calls).await;
-    let mut failure = None;
-    for (index, answer) in unfinished.into_iter().zip(answers) {
-        let invalidation = &mut run.invalidations[index];
-        match answer {
-            Some(Ok(status)) => {
-                invalidation.status = status;
-                tracing::info!(
-                    distribution_id = %invalidation.distribution_id,
-                    invalidation_id = %invalidation.invalidation_id,
-                    status = %invalidation.status,
-                    "invalidation checked"
-                );
-            }
-            Some(Err(error)) => {
-                failure.get_or_insert(error);
-            }
-            None => tracing::info!(
-                invalidation_id = %invalidation.invalidation_id,
-                "no time left in this step to check the invalidation; the next check will"
-            ),
-        }
-    }
-    failure.map_or(Ok(()), Err)
 }
 
 /// "I1 on E1; not yet submitted: batch 2 for E2", for messages.

@@ -9,9 +9,9 @@ use aws_sdk_cloudfront::Client;
 
 use crate::aws_error::classify;
 use crate::error::{ErrorKind, WorkflowError};
+use crate::limits::is_distribution_tenant_id;
 use crate::payload::InvalidationState;
 use crate::planning::is_tag;
-use crate::request::is_distribution_tenant_id;
 
 /// What an invalidation belongs to: a distribution, or a distribution tenant of a
 /// multi-tenant distribution. The id alone decides (`dt_…` is a tenant), and this is the one

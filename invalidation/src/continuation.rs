@@ -14,11 +14,11 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
+use crate::limits::{is_distribution_tenant_id, MAX_TOKEN_CHARS};
 use crate::payload::{is_zero, InvalidationState, Run};
-use crate::start::{format_time, parse_time};
+use crate::planning::FINGERPRINT_DIGITS;
+use crate::timestamps::{format_time, parse_time};
 
-/// CodePipeline's longest continuation token.
-pub const MAX_TOKEN_CHARS: usize = 2048;
 /// How long a run waits before replying "in progress" when nothing says otherwise: 15 minutes,
 /// leaving 5 of CodePipeline's 20 for a slow check and the reply itself.
 pub const DEFAULT_REPLY_WINDOW_SECONDS: u64 = 900;
@@ -40,6 +40,38 @@ pub fn reply_window_from_env() -> Result<std::time::Duration, String> {
                 format!("{REPLY_WINDOW_VARIABLE} `{text}` must be whole seconds from 1 to 1200")
             }),
     }
+}
+
+/// Invalidation ids CloudFront returns are 14 characters for a distribution (I2J0I21PCUYOIK) and
+/// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
+const INVALIDATION_ID_ALLOWANCE: usize = 20;
+const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
+/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"since":<10>,
+/// "done":…,"invalidations":[],"next":{}}` with six-digit counts is 171 characters.
+pub(crate) const TOKEN_FIXED_CHARS: usize = 176;
+/// `,"plan":"<12 hex digits>"`, in a token with batches still to submit.
+pub(crate) const TOKEN_PLAN_CHARS: usize = 10 + FINGERPRINT_DIGITS;
+
+/// The most characters a continuation token for these distributions can take. A token that
+/// would be longer names only the unfinished invalidations (see
+/// [`Continuation::token`]), at most one per distribution, each as `["<id>","<invalidation>"],`;
+/// with batches still to submit, each distribution may also have a `"<id>":<batch>,` entry.
+pub fn token_budget_used(distribution_ids: &[String], several_batches: bool) -> usize {
+    distribution_ids
+        .iter()
+        .map(|id| {
+            let invalidation_id = if is_distribution_tenant_id(id) {
+                TENANT_INVALIDATION_ID_ALLOWANCE
+            } else {
+                INVALIDATION_ID_ALLOWANCE
+            };
+            let pair = id.len() + invalidation_id + 8;
+            let next = if several_batches { id.len() + 8 } else { 0 };
+            pair + next
+        })
+        .sum::<usize>()
+        + TOKEN_FIXED_CHARS
+        + if several_batches { TOKEN_PLAN_CHARS } else { 0 }
 }
 
 /// What a continued run resumes from.
@@ -74,6 +106,10 @@ pub struct Continuation {
     /// the job's (unchanged) UserParameters again to find its paths.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub next: BTreeMap<String, usize>,
+    /// With batches still to submit, the run's plan [fingerprint](crate::planning::fingerprint):
+    /// the continued run checks that planning again gives the same batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 impl Continuation {
@@ -105,6 +141,7 @@ impl Continuation {
                 *first = (*first).min(batch.batch);
                 next
             }),
+            plan: (!run.pending.is_empty() && !run.plan.is_empty()).then(|| run.plan.clone()),
         }
     }
 
@@ -211,6 +248,7 @@ mod tests {
             reply_due: true,
             pending: Vec::new(),
             reference_prefix: String::new(),
+            plan: String::new(),
         }
     }
 
@@ -256,7 +294,6 @@ mod tests {
 
     #[test]
     fn the_token_budget_allows_for_its_fixed_part() {
-        use crate::request::TOKEN_FIXED_CHARS;
         // The longest token without invalidations: 24-character times, six-digit counts.
         let mut run = run();
         run.deadline = "2026-11-26T13:00:00.123Z".into();
@@ -278,7 +315,7 @@ mod tests {
     #[test]
     fn forty_distributions_fit_in_a_token() {
         let mut run = run();
-        run.invalidations = (0..crate::request::MAX_DISTRIBUTIONS)
+        run.invalidations = (0..crate::limits::MAX_DISTRIBUTIONS)
             .map(|n| InvalidationState {
                 distribution_id: format!("E{n:0>13}"),
                 invalidation_id: format!("I{n:0>13}"),
@@ -292,20 +329,20 @@ mod tests {
 
     #[test]
     fn the_largest_accepted_job_fits_even_after_many_batches() {
-        use crate::request::token_budget_used;
         // As many distributions as the request check admits for a run of several batches.
         let mut ids: Vec<String> = Vec::new();
         while token_budget_used(&ids, true) <= MAX_TOKEN_CHARS {
             ids.push(format!("E{:0>13}", ids.len()));
         }
         ids.pop();
-        assert_eq!(ids.len(), 29);
+        assert_eq!(ids.len(), 28);
         let mut run = run();
         // Counts as long as the budget allows for, cache tags among the paths.
         run.path_count = 999_999;
         run.paths_requested = 999_999;
         run.tag_count = 999_999;
         run.checks = 999_999;
+        run.plan = "0123456789ab".into();
         // Each has three batches completed, the fourth in progress and a fifth to come.
         run.invalidations = ids
             .iter()
@@ -329,13 +366,14 @@ mod tests {
         let token = Continuation::token(&run).unwrap();
         assert!(token.chars().count() <= MAX_TOKEN_CHARS, "{}", token.len());
         let continuation = Continuation::from_token(&token).unwrap();
-        assert_eq!(continuation.done, 29 * 3);
+        assert_eq!(continuation.done, 28 * 3);
         assert_eq!(
             continuation.invalidations.len(),
-            29,
+            28,
             "only the unfinished ones"
         );
-        assert_eq!(continuation.next.len(), 29);
+        assert_eq!(continuation.next.len(), 28);
+        assert_eq!(continuation.plan.as_deref(), Some("0123456789ab"));
     }
 
     #[test]

@@ -17,10 +17,11 @@ use serde_json::Value;
 use crate::artifact::{read_paths, ArtifactStore};
 use crate::aws_error::classify;
 use crate::codepipeline::{record_job_result, JobResult, JobTarget};
-use crate::error::{ErrorKind, WorkflowError};
+use crate::error::{shorten, ErrorKind, WorkflowError};
 use crate::job::{is_job_id, JobView, CODEPIPELINE_JOB_KEY};
+use crate::limits::MAX_INPUT_BYTES;
 use crate::payload::Payload;
-use crate::request::{parse_request, shorten, MAX_INPUT_BYTES, PATHS_FROM_FILE_KEY};
+use crate::request::{parse_request, PATHS_FROM_FILE_KEY};
 use crate::secrets::Secrets;
 
 /// The environment variable that gives pipeline-entry the state machine's ARN.
@@ -72,7 +73,7 @@ impl StateMachineTarget {
                  (arn:<partition>:states:<region>:<account>:stateMachine:<name>); under \
                  `sam local`, the template's !Ref gives the logical id: set the ARN with \
                  --env-vars events/sam-local-env.json",
-                crate::request::shorten(&other)
+                shorten(&other)
             )),
         };
         Self(checked)

@@ -39,11 +39,15 @@ pub enum ErrorKind {
     JobReportRejected,
     /// Any other error an AWS API returned. Not retried.
     AwsRequestFailed,
+    /// Planning the execution input again, for a batch still to submit, gave other batches
+    /// than the run planned at its start (the functions were deployed again mid-run, with
+    /// another planner). Nothing more is submitted. Not retried.
+    PlanChanged,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documentation checks and tests).
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         Self::InvalidInput,
         Self::DistributionNotFound,
         Self::AccessDenied,
@@ -56,6 +60,7 @@ impl ErrorKind {
         Self::JobAlreadyClosed,
         Self::JobReportRejected,
         Self::AwsRequestFailed,
+        Self::PlanChanged,
     ];
 
     /// The stable error name: the Lambda `errorType` and the Step Functions error name.
@@ -73,6 +78,7 @@ impl ErrorKind {
             Self::JobAlreadyClosed => "JobAlreadyClosed",
             Self::JobReportRejected => "JobReportRejected",
             Self::AwsRequestFailed => "AwsRequestFailed",
+            Self::PlanChanged => "PlanChanged",
         }
     }
 
@@ -91,14 +97,52 @@ impl ErrorKind {
         }
     }
 
-    /// Whether waiting and calling again can succeed. The state machine retries exactly these
-    /// names; the functions use the same answer for their in-process retries.
+    /// Whether waiting and calling again can succeed: every Task of the state machine retries
+    /// these names (see [`retried_error_names`]), and the functions retry their own calls on
+    /// them. [`TooManyInvalidationsInProgress`](Self::TooManyInvalidationsInProgress) is not
+    /// among them: a batch CloudFront refuses for its limit waits for the next check instead.
     pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            Self::Throttled | Self::ServiceUnavailable | Self::TooManyInvalidationsInProgress
-        )
+        matches!(self, Self::Throttled | Self::ServiceUnavailable)
     }
+
+    /// The names of the [transient](Self::is_transient) kinds, in declaration order.
+    pub fn transient_names() -> impl Iterator<Item = &'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| kind.is_transient())
+            .map(Self::name)
+    }
+}
+
+/// Lambda's own errors for an invocation that its service failed or throttled (the list Step
+/// Functions recommends retrying for a Lambda task).
+pub const LAMBDA_SERVICE_ERRORS: [&str; 5] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+];
+
+/// The errors of a function that never answered for itself: it timed out (Lambda's
+/// `Sandbox.Timedout`, the Task's `States.Timeout`), its process exited (`Runtime.ExitError`) or
+/// Lambda could not say (`Lambda.Unknown`). Every step is idempotent, so these are retried too.
+pub const LOST_ANSWER_ERRORS: [&str; 4] = [
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
+    "Lambda.Unknown",
+    "States.Timeout",
+];
+
+/// Every error name each function Task of the state machine retries, and no other: Lambda's
+/// service errors, our transient kinds and the lost answers. The contract test holds the
+/// definition in `statemachine/` to exactly this.
+pub fn retried_error_names() -> Vec<&'static str> {
+    LAMBDA_SERVICE_ERRORS
+        .into_iter()
+        .chain(ErrorKind::transient_names())
+        .chain(LOST_ANSWER_ERRORS)
+        .collect()
 }
 
 /// A failure of one step of the workflow. The message names the value that caused it.
@@ -165,18 +209,6 @@ pub enum FailureType {
     JobFailed,
 }
 
-/// Step Functions' and Lambda's own error names for a service that was throttling, failing or
-/// not answering in time: a Lambda service error, or a task or function timeout.
-const TRANSIENT_SERVICE_ERRORS: [&str; 7] = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-    "States.Timeout",
-    "Sandbox.Timedout",
-];
-
 impl FailureType {
     /// The failure type for an error name as Step Functions reports it: one of ours (see
     /// [`ErrorKind::failure_type`]), or one of its own. Of those, Lambda's service errors and
@@ -185,7 +217,13 @@ impl FailureType {
     pub fn for_error_name(name: &str) -> Self {
         match ErrorKind::from_name(name) {
             Some(kind) => kind.failure_type(),
-            None if TRANSIENT_SERVICE_ERRORS.contains(&name) => Self::SystemUnavailable,
+            // A service that was failing, or a step that ran out of time, may well do
+            // better later; a crash would crash again.
+            None if LAMBDA_SERVICE_ERRORS.contains(&name)
+                || ["States.Timeout", "Sandbox.Timedout"].contains(&name) =>
+            {
+                Self::SystemUnavailable
+            }
             None => Self::JobFailed,
         }
     }
@@ -198,6 +236,15 @@ impl FailureType {
             Self::SystemUnavailable => "SystemUnavailable",
             Self::JobFailed => "JobFailed",
         }
+    }
+}
+
+/// Long values are cut in messages so that one bad path does not flood a pipeline's console.
+pub(crate) fn shorten(text: &str) -> String {
+    const KEEP: usize = 100;
+    match text.char_indices().nth(KEEP) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -248,20 +295,9 @@ mod tests {
     }
 
     #[test]
-    fn only_throttling_unavailability_and_the_in_progress_limit_are_transient() {
-        let transient: Vec<_> = ErrorKind::ALL
-            .into_iter()
-            .filter(|kind| kind.is_transient())
-            .map(ErrorKind::name)
-            .collect();
-        assert_eq!(
-            transient,
-            [
-                "TooManyInvalidationsInProgress",
-                "Throttled",
-                "ServiceUnavailable"
-            ]
-        );
+    fn only_throttling_and_unavailability_are_transient() {
+        let transient: Vec<_> = ErrorKind::transient_names().collect();
+        assert_eq!(transient, ["Throttled", "ServiceUnavailable"]);
     }
 
     #[test]

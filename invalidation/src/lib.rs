@@ -7,21 +7,26 @@
 //! crate; everything they agree on lives here.
 //!
 //! # Layout
-//! - [`request`]: the execution input in its three forms, and the checks it must pass.
-//! - [`artifact`]: the paths file a build step leaves in the job's input artifact.
-//! - [`planning`]: requested paths and cache tags to the invalidation batches to create:
-//!   normalized, without overlaps, within CloudFront's limits.
-//! - [`payload`]: the payloads passed between the functions and the execution's output.
-//! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
-//! - [`schedule`]: how long to wait between status checks, and how long a step polls.
-//! - [`polling`]: polling GetInvalidation inside a step (`POLL_SECONDS`).
-//! - [`budget`]: how long a step may still call AWS, and calls run side by side within it.
-//! - [`continuation`]: the token that carries a run past CodePipeline's reply window.
-//! - [`cloudfront`] and [`codepipeline`]: the AWS calls, with errors mapped to [`error`].
-//! - [`batches`]: submitting planned batches within CloudFront's in-progress limits.
-//! - [`entry`], [`start`], [`check`], [`report`]: what each function does.
-//! - [`secrets`]: keeps the job's artifact credentials out of every message.
-//! - [`logging`]: the functions' log setup.
+//! In layers: a module uses only modules of the layers above it (none form a cycle).
+//! 1. Facts and formats, depending on nothing else here: [`error`] (the error names the state
+//!    machine matches, CodePipeline failure types, the retried names), [`limits`] (what AWS
+//!    allows: CloudFront's limits and id formats, the sizes CodePipeline and Step Functions
+//!    accept), [`job`] (the typed view of a CodePipeline job event), [`schedule`] (how long to
+//!    wait between checks and how long a step polls), [`budget`] (how long a step may still
+//!    call AWS), [`logging`], [`sdk`], and the run's time format.
+//! 2. Values: [`planning`] (requested paths and cache tags to batches: normalized, without
+//!    overlaps, within CloudFront's limits, with a fingerprint), [`payload`] (what the
+//!    functions pass each other and the execution's output), [`secrets`] (keeps the job's
+//!    artifact credentials out of every message).
+//! 3. AWS adapters, with their errors mapped to [`error`]: [`cloudfront`] (one target type,
+//!    distribution or tenant, chooses each operation), [`codepipeline`], [`artifact`] (the
+//!    paths file in the job's input artifact).
+//! 4. The run's state across steps and jobs: [`continuation`] (the token past CodePipeline's
+//!    reply window, and its size budget), [`request`] (the execution input in its three forms
+//!    and every check it must pass), [`batches`] (submitting planned batches within
+//!    CloudFront's in-progress limits), the status calls, [`polling`] (polling
+//!    GetInvalidation inside a step, `POLL_SECONDS`).
+//! 5. What each function does: [`entry`], [`start`], [`check`], [`report`].
 
 pub mod artifact;
 mod aws_error;
@@ -34,6 +39,7 @@ pub mod continuation;
 pub mod entry;
 pub mod error;
 pub mod job;
+pub mod limits;
 pub mod logging;
 pub mod payload;
 pub mod planning;
@@ -44,5 +50,7 @@ pub mod schedule;
 pub mod sdk;
 pub mod secrets;
 pub mod start;
+mod status;
+mod timestamps;
 
 pub use error::{ErrorKind, FailureType, WorkflowError};

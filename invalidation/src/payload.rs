@@ -54,8 +54,8 @@ impl<'de> Deserialize<'de> for Payload {
 }
 
 /// Reads JSON text as `T`; a problem is [`crate::ErrorKind::InvalidInput`] starting with `what`
-/// and naming the path of the bad value: "start-invalidation payload: request.paths[0]: invalid
-/// type: …".
+/// and naming the path of the bad value: `start-invalidation payload: request.paths[0]: invalid
+/// type: …`.
 pub fn from_json_text<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, WorkflowError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let parsed = serde_path_to_error::deserialize(&mut deserializer)
@@ -279,6 +279,11 @@ pub struct Run {
     /// What later batches' CallerReferences start with: the job id or the execution name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reference_prefix: String,
+    /// The [fingerprint](crate::planning::fingerprint) of the batches planned at the start: a
+    /// step that plans again for a later batch's paths must get the same. Empty for a plan of
+    /// one batch, which is never planned again (and in a run from before it existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub plan: String,
 }
 
 impl Run {
@@ -517,6 +522,17 @@ pub struct PipelineReport {
     /// The continuation token sent, for an "in progress" reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub continuation_token: Option<String>,
+}
+
+/// "I1 on E1, I2 on E2", for messages.
+pub fn describe_invalidations<'a>(
+    invalidations: impl IntoIterator<Item = &'a InvalidationState>,
+) -> String {
+    invalidations
+        .into_iter()
+        .map(|i| format!("{} on {}", i.invalidation_id, i.distribution_id))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

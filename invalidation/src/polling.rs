@@ -17,11 +17,11 @@ use aws_sdk_cloudfront::Client;
 
 use crate::batches::{any_due, submit_due_batches};
 use crate::budget::Budget;
-use crate::check::update_statuses;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::Run;
 use crate::schedule::{poll_interval, poll_window, MAX_POLL_INTERVAL};
-use crate::start::{format_time, parse_time};
+use crate::status::update_statuses;
+use crate::timestamps::{format_time, parse_time};
 
 /// The environment variable of start-invalidation and check-status that sets how long one
 /// step may poll.

@@ -11,12 +11,11 @@ use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::job::{is_job_id, JobView};
 use crate::payload::{
-    CaughtError, InvalidationState, Outcome, PathReport, Payload, PipelineReport, ReportInput,
-    ReportRequest, Run, RunStatus,
+    describe_invalidations, CaughtError, InvalidationState, Outcome, PathReport, Payload,
+    PipelineReport, ReportInput, ReportRequest, Run, RunStatus,
 };
 use crate::planning::{estimated_cost_usd, items_named};
 use crate::secrets::Secrets;
-use crate::start::describe_invalidations;
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff`), and returns it as

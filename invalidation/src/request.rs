@@ -12,9 +12,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::artifact::{read_paths, ArtifactCredentials, ArtifactStore, PathsFile};
-use crate::continuation::{Continuation, MAX_TOKEN_CHARS};
-use crate::error::WorkflowError;
+use crate::continuation::{token_budget_used, Continuation};
+use crate::error::{shorten, WorkflowError};
 use crate::job::is_job_id;
+use crate::limits::{
+    is_distribution_id, is_distribution_tenant_id, MAX_DISTRIBUTIONS, MAX_INPUT_BYTES,
+    MAX_INVALIDATIONS_PER_RUN, MAX_TIMEOUT_SECONDS, MAX_TOKEN_CHARS,
+};
 use crate::payload::{from_json_text, from_value};
 use crate::planning::{is_tag, plan, PlanOptions, TAG_MARK};
 
@@ -36,27 +40,6 @@ struct PathsRead {
 pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
 /// How long a run waits for `Completed` when the request does not say.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 3600;
-/// The longest accepted `timeoutSeconds`: CodePipeline fails any action after 24 hours.
-pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
-/// The most distributions one request may name. A run with a CodePipeline job must also fit
-/// each one in a continuation token of at most 2048 characters (see [`token_budget_used`]).
-pub const MAX_DISTRIBUTIONS: usize = 40;
-/// CloudFront's longest invalidation path.
-pub const MAX_PATH_LENGTH: usize = 4000;
-/// CloudFront's limit of file paths in progress per distribution.
-pub const MAX_FILE_PATHS: usize = 3000;
-/// CloudFront's limit of wildcard paths in progress per distribution.
-pub const MAX_WILDCARD_PATHS: usize = 15;
-/// The largest execution input accepted, in bytes. CheckStatus receives the input beside the
-/// run's state, and Step Functions fails a task whose input passes 256 KiB with an error no
-/// Catch can handle, so the two together must stay below that.
-pub const MAX_INPUT_BYTES: usize = 160 * 1024;
-/// The most invalidations (distributions × batches) one run creates; each takes about 170 bytes
-/// of the run's state.
-pub const MAX_INVALIDATIONS_PER_RUN: usize = 400;
-/// What a distribution tenant id starts with; a plain distribution id starts with `E`.
-pub const TENANT_ID_PREFIX: &str = "dt_";
-
 /// A request that passed every check, with its paths planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidationRequest {
@@ -504,72 +487,12 @@ impl ParsedRequest {
     }
 }
 
-/// Invalidation ids CloudFront returns are 14 characters for a distribution (I2J0I21PCUYOIK) and
-/// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
-const INVALIDATION_ID_ALLOWANCE: usize = 20;
-const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
-/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"since":<10>,
-/// "done":…,"invalidations":[],"next":{}}` with six-digit counts is 171 characters.
-pub(crate) const TOKEN_FIXED_CHARS: usize = 176;
-
-/// The most characters a continuation token for these distributions can take. A token that
-/// would be longer names only the unfinished invalidations (see
-/// [`Continuation::token`]), at most one per distribution, each as `["<id>","<invalidation>"],`;
-/// with batches still to submit, each distribution may also have a `"<id>":<batch>,` entry.
-pub fn token_budget_used(distribution_ids: &[String], several_batches: bool) -> usize {
-    distribution_ids
-        .iter()
-        .map(|id| {
-            let invalidation_id = if is_distribution_tenant_id(id) {
-                TENANT_INVALIDATION_ID_ALLOWANCE
-            } else {
-                INVALIDATION_ID_ALLOWANCE
-            };
-            let pair = id.len() + invalidation_id + 8;
-            let next = if several_batches { id.len() + 8 } else { 0 };
-            pair + next
-        })
-        .sum::<usize>()
-        + TOKEN_FIXED_CHARS
-}
-
-/// A CloudFront distribution tenant id: `dt_` and letters or digits, at most 64 characters.
-pub fn is_distribution_tenant_id(text: &str) -> bool {
-    text.len() <= 64
-        && text
-            .strip_prefix(TENANT_ID_PREFIX)
-            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// A CloudFront distribution id: `E` and uppercase letters or digits, 6 to 32 characters.
-pub fn is_distribution_id(text: &str) -> bool {
-    (6..=32).contains(&text.len())
-        && text.starts_with('E')
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
-/// A path that invalidates everything under a prefix; CloudFront counts these separately.
-pub fn is_wildcard(path: &str) -> bool {
-    path.ends_with('*')
-}
-
 fn without_duplicates(items: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     items
         .into_iter()
         .filter(|item| seen.insert(item.clone()))
         .collect()
-}
-
-/// Long values are cut in messages so that one bad path does not flood a pipeline's console.
-pub(crate) fn shorten(text: &str) -> String {
-    const KEEP: usize = 100;
-    match text.char_indices().nth(KEEP) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }
 
 fn describe_json_type(value: &Value) -> &'static str {
@@ -586,6 +509,7 @@ fn describe_json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{MAX_FILE_PATHS, MAX_PATH_LENGTH};
     use serde_json::json;
 
     fn job_event(user_parameters: &str) -> Value {

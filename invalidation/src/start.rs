@@ -3,19 +3,20 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::Client;
-use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::artifact::ArtifactStore;
 use crate::batches::{pending_batches, submit_due_batches};
 use crate::budget::Budget;
-use crate::check::update_statuses;
 use crate::continuation::Continuation;
 use crate::error::WorkflowError;
-use crate::payload::{InvalidationState, Payload, Run, StartInput};
+use crate::payload::{describe_invalidations, Payload, Run, StartInput};
+use crate::planning::{check_same_plan, fingerprint};
 use crate::polling::{poll, Polling};
 use crate::request::{parse_request, ParsedRequest};
 use crate::schedule::{checks_within, seconds_before_next_check, seconds_before_next_poll};
 use crate::secrets::Secrets;
+use crate::status::update_statuses;
+use crate::timestamps::{format_time, parse_time};
 
 /// Validates the execution input and creates the invalidations, idempotently: the same job (or
 /// execution) and distribution always give the same CallerReference, so a retried step or a
@@ -97,6 +98,10 @@ async fn start_run(
             .flat_map(|distribution_id| pending_batches(distribution_id, request.batches.len(), 0))
             .collect(),
         reference_prefix: source.to_owned(),
+        plan: match request.batches.len() {
+            1 => String::new(),
+            _ => fingerprint(&request.batches),
+        },
         invalidations: Vec::new(),
         checks: 0,
         checks_since_submit: 0,
@@ -191,10 +196,13 @@ async fn resume(
     };
     let job_id = parsed.job_id.clone();
     let distribution_count = parsed.distribution_ids.len();
+    let plan = continuation.plan.clone().unwrap_or_default();
     let batches = if continuation.next.is_empty() {
         Vec::new()
     } else {
-        parsed.read_and_plan(artifacts).await?.batches
+        let batches = parsed.read_and_plan(artifacts).await?.batches;
+        check_same_plan(&plan, &batches)?;
+        batches
     };
     let pending = continuation
         .next
@@ -204,6 +212,7 @@ async fn resume(
     let run = Run {
         pending,
         reference_prefix: job_id.clone().unwrap_or_default(),
+        plan,
         job_id,
         execution_arn: None,
         deadline: continuation.deadline.clone(),
@@ -222,31 +231,4 @@ async fn resume(
         reply_due: false,
     };
     Ok((run, batches))
-}
-
-/// "I1 on E1, I2 on E2", for messages.
-pub fn describe_invalidations<'a>(
-    invalidations: impl IntoIterator<Item = &'a InvalidationState>,
-) -> String {
-    invalidations
-        .into_iter()
-        .map(|i| format!("{} on {}", i.invalidation_id, i.distribution_id))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Reads an RFC 3339 time such as Step Functions' `$$.Execution.StartTime`.
-pub(crate) fn parse_time(field: &str, text: &str) -> Result<SystemTime, WorkflowError> {
-    DateTime::from_str(text, Format::DateTime)
-        .ok()
-        .and_then(|time| SystemTime::try_from(time).ok())
-        .ok_or_else(|| {
-            WorkflowError::invalid_input(format!("{field} `{text}` is not an RFC 3339 time"))
-        })
-}
-
-pub(crate) fn format_time(time: SystemTime) -> String {
-    DateTime::from(time)
-        .fmt(Format::DateTime)
-        .expect("a SystemTime after the epoch formats as RFC 3339")
 }

@@ -44,8 +44,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
 use invalidation::continuation::REPLY_WINDOW_VARIABLE;
+use invalidation::limits::{is_distribution_id, is_distribution_tenant_id};
 use invalidation::polling::POLL_SECONDS_VARIABLE;
-use invalidation::request::{is_distribution_id, is_distribution_tenant_id, parse_request};
+use invalidation::request::parse_request;
 
 use crate::artifacts::Artifact;
 pub use crate::deployment::FunctionNames;

@@ -111,6 +111,108 @@ async fn a_continued_job_resumes_the_pending_batches_from_its_user_parameters() 
 }
 
 #[tokio::test]
+async fn a_check_whose_planning_gives_other_batches_fails_with_plan_changed_and_submits_nothing() {
+    // GIVEN a run of three batches whose first has completed; its token names the plan
+    let create = create_rule();
+    let now = at("2026-11-26T12:00:01Z");
+    let mut run = start(
+        &cloudfront(&[&create]),
+        &NoArtifacts,
+        start_payload(forty_wildcards()),
+        now,
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.plan.len(), 12, "{}", run.plan);
+    let token = invalidation::continuation::Continuation::token(&run).unwrap();
+    assert!(
+        token.ends_with(&format!(
+            r#""next":{{"E2QWRUHEXAMPLE":1}},"plan":"{}"}}"#,
+            run.plan
+        )),
+        "{token}"
+    );
+    run.invalidations[0].status = "Completed".into();
+
+    // WHEN the run began under another planner (as after a deployment mid-run)
+    run.plan = "0123456789ab".into();
+    let (create, seen) = recording_create_rule("I2");
+    let error = check(
+        &cloudfront(&[&create]),
+        &NoArtifacts,
+        checking_request(&run, forty_wildcards()),
+        now,
+    )
+    .await
+    .unwrap_err();
+
+    // THEN the check fails by name and batch 1 does not go in
+    assert_eq!(error.name(), "PlanChanged");
+    assert!(
+        error
+            .message
+            .starts_with("planning the execution input again gave 3 batches with fingerprint "),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.ends_with(
+            ", not the plan 0123456789ab this run started with (were the functions deployed \
+             again during the run?); the batches not yet submitted were left alone: run the \
+             action again to plan afresh"
+        ),
+        "{}",
+        error.message
+    );
+    assert!(quantities(&seen).is_empty());
+}
+
+#[tokio::test]
+async fn a_continued_job_checks_its_plan_before_it_submits_a_batch() {
+    let planned = start(
+        &cloudfront(&[&create_rule()]),
+        &NoArtifacts,
+        start_payload(forty_wildcards()),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap()
+    .plan;
+    let job = |plan: &str| {
+        let mut request = continued_job(&format!(
+            r#"{{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":40,"checks":3,"invalidations":[["E2QWRUHEXAMPLE","I1"]],"next":{{"E2QWRUHEXAMPLE":1}},"plan":"{plan}"}}"#
+        ));
+        request["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]
+            ["UserParameters"] = json!(forty_wildcards().to_string());
+        start_payload(request)
+    };
+    let resume = |payload| async {
+        let create = create_rule();
+        let answer = start(
+            &cloudfront(&[&create]),
+            &NoArtifacts,
+            payload,
+            at("2026-11-26T12:20:00Z"),
+            WINDOW,
+        )
+        .await;
+        (answer, create.num_calls())
+    };
+
+    // The same planner: the run goes on with the token's plan.
+    let (same, created) = resume(job(&planned)).await;
+    assert_eq!(same.unwrap().plan, planned);
+    assert_eq!(created, 0, "the next batch waits for its check");
+
+    // Another planner: refused by name before anything is created.
+    let (changed, created) = resume(job("0123456789ab")).await;
+    assert_eq!(changed.unwrap_err().name(), "PlanChanged");
+    assert_eq!(created, 0);
+}
+
+#[tokio::test]
 async fn a_first_batch_refused_for_a_foreign_limit_waits_and_goes_in_at_a_later_check() {
     let busy = mock!(aws_sdk_cloudfront::Client::create_invalidation)
         .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
