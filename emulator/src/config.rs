@@ -22,8 +22,6 @@ pub enum Operation {
     CreateInvalidation,
     /// CloudFront `GetInvalidation`.
     GetInvalidation,
-    /// CloudFront `ListInvalidations`.
-    ListInvalidations,
     /// CodePipeline `PutJobSuccessResult`.
     PutJobSuccessResult,
     /// CodePipeline `PutJobFailureResult`.
@@ -41,8 +39,6 @@ pub enum Operation {
     CreateInvalidationForDistributionTenant,
     /// CloudFront `GetInvalidationForDistributionTenant`.
     GetInvalidationForDistributionTenant,
-    /// CloudFront `ListInvalidationsForDistributionTenant`.
-    ListInvalidationsForDistributionTenant,
     /// S3 `GetObject`.
     GetObject,
     /// S3 `HeadObject`.
@@ -53,22 +49,21 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation fault injection applies to (all but
-    /// [`Operation::Invoke`]), in a stable order: CloudFront's three,
+    /// [`Operation::Invoke`]), in a stable order: CloudFront's two,
     /// CodePipeline's two, Step Functions' two, then those added later
-    /// (CloudFront's three for distribution tenants, S3's three). New ones go
+    /// (CloudFront's two for distribution tenants, S3's three). New ones go
     /// at the end: the position picks an operation's fault stream, so
-    /// appending keeps the faults a seed gives the others.
-    pub const ALL: [Operation; 13] = [
+    /// appending keeps the faults a seed gives the others (removing one
+    /// shifts those after it).
+    pub const ALL: [Operation; 11] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
-        Operation::ListInvalidations,
         Operation::PutJobSuccessResult,
         Operation::PutJobFailureResult,
         Operation::StartExecution,
         Operation::DescribeExecution,
         Operation::CreateInvalidationForDistributionTenant,
         Operation::GetInvalidationForDistributionTenant,
-        Operation::ListInvalidationsForDistributionTenant,
         Operation::GetObject,
         Operation::HeadObject,
         Operation::PutObject,
@@ -79,7 +74,6 @@ impl Operation {
         match self {
             Operation::CreateInvalidation => "CreateInvalidation",
             Operation::GetInvalidation => "GetInvalidation",
-            Operation::ListInvalidations => "ListInvalidations",
             Operation::PutJobSuccessResult => "PutJobSuccessResult",
             Operation::PutJobFailureResult => "PutJobFailureResult",
             Operation::Invoke => "Invoke",
@@ -90,9 +84,6 @@ impl Operation {
             }
             Operation::GetInvalidationForDistributionTenant => {
                 "GetInvalidationForDistributionTenant"
-            }
-            Operation::ListInvalidationsForDistributionTenant => {
-                "ListInvalidationsForDistributionTenant"
             }
             Operation::GetObject => "GetObject",
             Operation::HeadObject => "HeadObject",
@@ -106,9 +97,7 @@ impl Operation {
     pub fn is_cloudfront(self) -> bool {
         matches!(
             self,
-            Operation::CreateInvalidation
-                | Operation::GetInvalidation
-                | Operation::ListInvalidations
+            Operation::CreateInvalidation | Operation::GetInvalidation
         ) || self.is_tenant()
     }
 
@@ -119,7 +108,6 @@ impl Operation {
             self,
             Operation::CreateInvalidationForDistributionTenant
                 | Operation::GetInvalidationForDistributionTenant
-                | Operation::ListInvalidationsForDistributionTenant
         )
     }
 
@@ -187,14 +175,13 @@ impl FromStr for Operation {
     type Err = Error;
 
     /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
-    /// `list`, `success`, `failure`, `invoke`, `start`, `describe`. The
+    /// `success`, `failure`, `invoke`, `start`, `describe`. The
     /// tenant and S3 operations go by their AWS names only.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let op = match lower.as_str() {
             "create" | "createinvalidation" => Operation::CreateInvalidation,
             "get" | "getinvalidation" => Operation::GetInvalidation,
-            "list" | "listinvalidations" => Operation::ListInvalidations,
             "success" | "putjobsuccessresult" => Operation::PutJobSuccessResult,
             "failure" | "putjobfailureresult" => Operation::PutJobFailureResult,
             "invoke" => Operation::Invoke,
@@ -205,9 +192,6 @@ impl FromStr for Operation {
             }
             "getinvalidationfordistributiontenant" => {
                 Operation::GetInvalidationForDistributionTenant
-            }
-            "listinvalidationsfordistributiontenant" => {
-                Operation::ListInvalidationsForDistributionTenant
             }
             "getobject" => Operation::GetObject,
             "headobject" => Operation::HeadObject,
@@ -835,15 +819,17 @@ mod tests {
                 Operation::PutJobFailureResult
             ]
         );
-        assert_eq!(Operation::parse_list("all").unwrap().len(), 13);
+        assert_eq!(Operation::parse_list("all").unwrap(), Operation::ALL);
         assert_eq!(
             Operation::parse_list("codepipeline,cloudfront").unwrap(),
-            [
-                &Operation::ALL[3..5],
-                &Operation::ALL[..3],
-                &Operation::ALL[7..10]
+            vec![
+                Operation::PutJobSuccessResult,
+                Operation::PutJobFailureResult,
+                Operation::CreateInvalidation,
+                Operation::GetInvalidation,
+                Operation::CreateInvalidationForDistributionTenant,
+                Operation::GetInvalidationForDistributionTenant
             ]
-            .concat()
         );
         assert_eq!(
             Operation::parse_list("s3").unwrap(),
@@ -855,8 +841,13 @@ mod tests {
         );
         assert_eq!(
             Operation::parse_list("tenant, GetObject").unwrap(),
-            Operation::ALL[7..11].to_vec()
+            vec![
+                Operation::CreateInvalidationForDistributionTenant,
+                Operation::GetInvalidationForDistributionTenant,
+                Operation::GetObject
+            ]
         );
+        assert!(Operation::parse_list("list").is_err());
         for op in Operation::ALL {
             assert_eq!(op.name().parse::<Operation>().unwrap(), op);
         }

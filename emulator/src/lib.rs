@@ -88,8 +88,8 @@
 //!      mapping its answers onto Lambda's (function errors, timeouts, unknown
 //!      functions); injected function faults; `Event` retries, event age and
 //!      on-failure destinations.
-//!    - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations
-//!      and their `…ForDistributionTenant` twins — routing, validation of
+//!    - `cloudfront`: CreateInvalidation, GetInvalidation and their
+//!      `…ForDistributionTenant` twins — routing, validation of
 //!      paths and cache tags, per-distribution (per-tenant) limits, caller
 //!      references.
 //!    - `stepfunctions`: StartExecution, DescribeExecution — validation,
@@ -132,8 +132,7 @@ mod xml;
 
 pub use clock::{ClockError, ClockMode};
 pub use cloudfront::{
-    API_PREFIX, DEFAULT_MAX_ITEMS, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS,
-    MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
+    API_PREFIX, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
 pub use codepipeline::FAILURE_TYPES;
 pub use config::{

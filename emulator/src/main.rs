@@ -44,7 +44,7 @@ struct Args {
     /// Probability (0..=1) that a call of a --fault-ops operation fails.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
-    /// Operations faults and latency apply to: create, get, list, success,
+    /// Operations faults and latency apply to: create, get, success,
     /// failure, put (both put ops), start, describe, an operation's AWS name
     /// (e.g. GetObject), cloudfront (distribution and tenant operations),
     /// tenant, codepipeline, stepfunctions, s3, all.

@@ -434,7 +434,7 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
 
     let outcome = match route {
         Route::CloudFront(route) => {
-            cloudfront::handle(&shared, &route, query, &body, &host).map(|reply| {
+            cloudfront::handle(&shared, &route, &body, &host).map(|reply| {
                 let mut resp = response(reply.status, "text/xml", reply.body);
                 if let Some(location) = &reply.location {
                     set_header(&mut resp, LOCATION.as_str(), location);

@@ -39,7 +39,7 @@ pub(crate) struct Shared {
 /// Mutable state; one lock, never held across an `.await`. Its `Debug` shows
 /// counts only: the remembered job events hold artifact credentials.
 pub(crate) struct Inner {
-    /// In creation order; ListInvalidations reverses it.
+    /// In creation order.
     pub invalidations: Vec<StoredInvalidation>,
     /// Job ids that have had their terminal result.
     pub finished_jobs: HashMap<String, u64>,

@@ -6,11 +6,11 @@ use aws_emulator::{
 };
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 
-use crate::common::{batch, cloudfront, config, start, status, DIST, DIST2};
+use crate::common::{batch, cloudfront, config, start, status, DIST, DIST2, TENANT, TENANT2};
 
 /// A tenant with a cache tag config, and one without.
-const TAGGED_TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
-const PLAIN_TENANT: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
+const TAGGED_TENANT: &str = TENANT;
+const PLAIN_TENANT: &str = TENANT2;
 
 /// `DIST` and `TAGGED_TENANT` have a CacheTagConfig; `DIST2` and
 /// `PLAIN_TENANT` do not.

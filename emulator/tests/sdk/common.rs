@@ -23,6 +23,10 @@ pub const DIST: &str = "E2QWRUHAPOMQZL";
 pub const DIST2: &str = "E1ABCDEFGHIJKL";
 /// A distribution configured as denied.
 pub const DENIED: &str = "EDENIED0000000";
+/// A distribution tenant, for tests that add it.
+pub const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+/// A second tenant, with limits of its own.
+pub const TENANT2: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
 /// A well-formed job id.
 pub const JOB: &str = "0f3e8d7a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
 /// A state machine the emulator knows, when a test adds it.

@@ -8,16 +8,17 @@ use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_codepipeline::types::{FailureDetails, FailureType};
 
 use crate::common::{
-    always, batch, cloudfront_with, codepipeline, config, s3, start, status, DIST, JOB,
+    always, batch, cloudfront_with, codepipeline, config, s3, start, status, DIST, JOB, TENANT,
 };
 
 #[tokio::test]
 async fn faults_reach_the_sdk_and_change_nothing() {
     let cfg = config()
+        .tenant(TENANT)
         .fault(Operation::CreateInvalidation, always(FaultCode::Throttling))
         .fault(Operation::GetInvalidation, always(FaultCode::InternalError))
         .fault(
-            Operation::ListInvalidations,
+            Operation::GetInvalidationForDistributionTenant,
             always(FaultCode::ServiceUnavailable),
         )
         .fault(
@@ -54,8 +55,9 @@ async fn faults_reach_the_sdk_and_change_nothing() {
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
 
     let err = cf
-        .list_invalidations()
-        .distribution_id(DIST)
+        .get_invalidation_for_distribution_tenant()
+        .distribution_tenant_id(TENANT)
+        .id("I1")
         .send()
         .await
         .unwrap_err();
@@ -95,8 +97,13 @@ async fn faults_reach_the_sdk_and_change_nothing() {
     let snap = emu.snapshot();
     assert!(snap.invalidations.is_empty());
     assert!(snap.job_results.is_empty());
-    for op in &Operation::ALL[..5] {
-        let op = *op;
+    for op in [
+        Operation::CreateInvalidation,
+        Operation::GetInvalidation,
+        Operation::GetInvalidationForDistributionTenant,
+        Operation::PutJobSuccessResult,
+        Operation::PutJobFailureResult,
+    ] {
         assert_eq!(snap.calls_of(op), 1, "{op}");
         assert_eq!(snap.faults_of(op), 1, "{op}");
     }
@@ -190,12 +197,13 @@ async fn latency_is_added() {
         ..FaultSpec::default()
     };
     let emu =
-        start(Config::with_distributions([DIST]).fault(Operation::ListInvalidations, spec)).await;
+        start(Config::with_distributions([DIST]).fault(Operation::CreateInvalidation, spec)).await;
     let cf = cloudfront_with(&emu, RetryConfig::disabled());
     // Latency is a real delay of the answer, on either clock.
     let t = Instant::now();
-    cf.list_invalidations()
+    cf.create_invalidation()
         .distribution_id(DIST)
+        .invalidation_batch(batch("r", &["/a"]))
         .send()
         .await
         .unwrap();
@@ -205,7 +213,7 @@ async fn latency_is_added() {
 #[tokio::test]
 async fn s3_and_tenant_faults_use_each_services_codes() {
     let cfg = config()
-        .tenant("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+        .tenant(TENANT)
         .object("artifacts-bucket", "k", b"x".to_vec())
         .fault(Operation::GetObject, always(FaultCode::Throttling))
         .fault(Operation::PutObject, always(FaultCode::InternalError))
@@ -254,7 +262,7 @@ async fn s3_and_tenant_faults_use_each_services_codes() {
 
     let err = cloudfront_with(&emu, RetryConfig::disabled())
         .create_invalidation_for_distribution_tenant()
-        .id("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
+        .id(TENANT)
         .invalidation_batch(batch("r", &["/a"]))
         .send()
         .await

@@ -55,7 +55,7 @@ async fn unsigned_calls_are_refused() {
     let emu = start(config()).await;
     let res = raw(
         &emu,
-        "GET",
+        "POST",
         &format!("/2020-05-31/distribution/{DIST}/invalidation"),
         &[],
         "",
