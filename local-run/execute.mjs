@@ -3,7 +3,7 @@
 // starting Node and loading the interpreter costs more than an execution.
 //
 // Reads one JSON object per line on stdin: {run, definition, input, context, clockUrl?,
-// retryIntervalMs?}. Writes one JSON object per line on stdout, tagged with its `run`: every
+// retryIntervalMs?, validate?}. Writes one JSON object per line on stdout, tagged with its `run`: every
 // execution event of the interpreter, then {"type":"Result", ...}. Runs go side by side.
 //
 // The interpreter runs Lambda tasks itself, but not what this definition needs beyond them, so
@@ -130,7 +130,7 @@ async function callService(resource, parameters) {
 }
 
 // --- Runs.
-async function runOne({ run, definition, input, context, clockUrl, retryIntervalMs }) {
+async function runOne({ run, definition, input, context, clockUrl, retryIntervalMs, validate = true }) {
   const state = { Name: undefined, EnteredTime: undefined, RetryCount: 0 };
   const clock = clockUrl ? virtualClock(clockUrl, definition, state) : undefined;
   const taskResourceLocalHandlers = new Proxy({}, {
@@ -148,7 +148,7 @@ async function runOne({ run, definition, input, context, clockUrl, retryInterval
     ? undefined
     : new Proxy({}, { get: () => retryIntervalMs });
 
-  const machine = new StateMachine(definition);
+  const machine = machineFor(definition, validate);
   const execution = machine.run(input, {
     context: { ...context, State: state },
     overrides: { taskResourceLocalHandlers, waitTimeOverrides: clock?.waitTimeOverrides, retryIntervalOverrides },
@@ -166,6 +166,22 @@ async function runOne({ run, definition, input, context, clockUrl, retryInterval
     const failure = error.name === 'ExecutionError' && error.cause ? error.cause : error;
     emit(run, { type: 'Result', status: 'FAILED', error: failure.name, cause: failure.message });
   }
+}
+
+/**
+ * One interpreter StateMachine per definition text (and choice of validation). Constructing one
+ * validates the definition with asl-validator, about a second of CPU; every run of a local run
+ * has the same definition, so it is validated once, and the machine, which keeps no state of
+ * its own between runs, serves them all. `validate: false` skips it where the caller has
+ * validated the file already (the tests: scripts/test runs asl-validator on it first).
+ */
+const machines = new Map();
+function machineFor(definition, validate) {
+  const key = `${validate}:${JSON.stringify(definition)}`;
+  if (!machines.has(key)) {
+    machines.set(key, new StateMachine(definition, { validationOptions: { noValidate: !validate } }));
+  }
+  return machines.get(key);
 }
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -83,12 +83,27 @@ async fn the_same_job_delivered_twice_makes_one_execution_one_invalidation_one_r
 
 #[tokio::test]
 async fn an_invalidation_that_outlasts_the_reply_window_continues_in_a_new_job() {
-    // The reply window is real time (the functions' clock): each run replies "in progress"
-    // after a second, while the emulated invalidation takes half a minute.
+    // The reply window is real time (the functions' clock), CloudFront's time is the
+    // emulator's (virtual). So that no machine is fast enough to finish first, the invalidation
+    // takes thirty virtual days, which pass only when the continued job's run has begun: the
+    // first run must reply "in progress" after its second, the next one sees it completed.
+    const FOREVER: Duration = Duration::from_secs(30 * 24 * 3600);
     let mut settings = settings();
-    settings.invalidation_time = Duration::from_secs(30);
+    settings.invalidation_time = FOREVER;
     settings.reply_window = Some(Duration::from_secs(1));
-    let (_environment, executions, seen) = run_sample_job(settings).await;
+    let environment = Environment::start(settings).await.unwrap();
+    let first_run = format!("job-{JOB_ID}");
+    let mut finished = false;
+    let executions = environment
+        .run_pipeline_job(&read_repo_json("events/codepipeline-job.json"), |run, _| {
+            if run != first_run && !finished {
+                environment.advance_clock(FOREVER).unwrap();
+                finished = true;
+            }
+        })
+        .await
+        .unwrap();
+    let seen = environment.snapshot();
 
     let results = &seen.job_results;
     assert!(results.len() >= 2, "{results:#?}");

@@ -14,20 +14,25 @@ use futures_util::stream::{self, StreamExt};
 
 /// Time kept back from Lambda's deadline for building and sending the answer.
 pub const ANSWER_MARGIN: Duration = Duration::from_secs(2);
-/// The budget of a step whose host gave no usable deadline: within the shortest function
-/// timeout of the template (check-status's 30 s), less the margin.
+/// The budget of a step whose host gave no usable deadline: the 30 s the template gives each
+/// function beside its polling, less the margin.
 pub const FALLBACK_LENGTH: Duration = Duration::from_secs(28);
 /// How many AWS calls of one step run at the same time: enough that 40 distributions take a
 /// fifth of the time, few enough to stay far below CloudFront's API rate limits.
 pub const CONCURRENT_CALLS: usize = 8;
 
 /// The time a step has: from now to its end.
+///
+/// Time within the step is measured on tokio's clock from when the budget was made (see
+/// [`Budget::current`]), so a test that pauses tokio's clock moves the step's time with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// When the step started (the functions' notion of now).
     pub now: SystemTime,
     /// When calls must have ended.
     pub end: SystemTime,
+    /// The tokio instant that corresponds to `now`.
+    started: tokio::time::Instant,
 }
 
 impl Budget {
@@ -41,6 +46,7 @@ impl Budget {
         Self {
             now,
             end: deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline),
+            started: tokio::time::Instant::now(),
         }
     }
 
@@ -49,14 +55,23 @@ impl Budget {
         Self {
             now,
             end: now + length,
+            started: tokio::time::Instant::now(),
         }
+    }
+
+    /// The step's time at this moment: `now` plus the time elapsed since, on tokio's clock.
+    pub fn current(&self) -> SystemTime {
+        self.now + self.started.elapsed()
+    }
+
+    /// The tokio instant at which the step's time is `time` (for sleeping until then).
+    pub fn instant_at(&self, time: SystemTime) -> tokio::time::Instant {
+        self.started + time.duration_since(self.now).unwrap_or_default()
     }
 
     /// How much of it is left at this moment.
     pub fn remaining(&self) -> Duration {
-        self.end
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
+        self.end.duration_since(self.current()).unwrap_or_default()
     }
 
     /// Runs the calls, [`CONCURRENT_CALLS`] at a time, each in the order given as far as the

@@ -1,6 +1,7 @@
 //! check-status: asks CloudFront how far the run's invalidations are.
 
 use aws_sdk_cloudfront::Client;
+use serde_json::Value;
 
 use crate::artifact::ArtifactStore;
 use crate::batches::{any_due, submit_due_batches};
@@ -8,10 +9,11 @@ use crate::budget::Budget;
 use crate::cloudfront::invalidation_status;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::{CheckInput, Payload, Run};
+use crate::polling::{poll, submitted_at, BatchSource, Polling};
 use crate::request::{read_request, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
-use crate::schedule::seconds_before_next_check;
+use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
 use crate::secrets::Secrets;
-use crate::start::{describe_invalidations, parse_time};
+use crate::start::{describe_invalidations, format_time, parse_time};
 
 /// Updates the status of every invalidation not yet completed, and says whether all are
 /// completed and how long to wait before the next check. Past the deadline with some still in
@@ -20,18 +22,39 @@ use crate::start::{describe_invalidations, parse_time};
 ///
 /// A distribution with nothing in progress gets its next pending batch; its paths come from
 /// planning the execution input again (reading the paths file through `artifacts`, if any).
+/// With `polling` on, the step then keeps asking CloudFront until all are completed or its
+/// window in the schedule ends (see [`crate::polling`]).
 /// No message this returns holds the job event's artifact credentials.
 pub async fn check_status(
     client: &Client,
     artifacts: &impl ArtifactStore,
     payload: Payload,
     budget: Budget,
+    polling: Polling,
 ) -> Result<Run, WorkflowError> {
     let input: CheckInput = payload.parse("check-status")?;
     let secrets = Secrets::from_request(&input.request);
-    check_run(client, artifacts, input, budget)
+    check_run(client, artifacts, input, budget, polling)
         .await
         .map_err(|error| secrets.redact_error(error))
+}
+
+/// The plan of the execution input, made when a batch first needs its paths.
+struct PlanWhenNeeded<'a, A> {
+    request: &'a Value,
+    artifacts: &'a A,
+    batches: Option<Vec<Vec<String>>>,
+}
+
+impl<A: ArtifactStore> BatchSource for PlanWhenNeeded<'_, A> {
+    async fn batches(&mut self) -> Result<&[Vec<String>], WorkflowError> {
+        if self.batches.is_none() {
+            // Boxed, like the polling: the nested futures are too deep a type to lay out inline.
+            let plan = Box::pin(read_request(self.request, self.artifacts)).await?;
+            self.batches = Some(plan.batches);
+        }
+        Ok(self.batches.as_deref().unwrap_or_default())
+    }
 }
 
 async fn check_run(
@@ -39,14 +62,18 @@ async fn check_run(
     artifacts: &impl ArtifactStore,
     input: CheckInput,
     budget: Budget,
+    polling: Polling,
 ) -> Result<Run, WorkflowError> {
     let CheckInput { mut run, request } = input;
-    let now = budget.now;
+    let mut plan = PlanWhenNeeded {
+        request: &request,
+        artifacts,
+        batches: None,
+    };
     update_statuses(client, &mut run, &budget).await?;
     // The paths of a due batch come from planning the execution input again.
     let submitted = if any_due(&run) {
-        let plan = read_request(&request, artifacts).await?;
-        submit_due_batches(client, &mut run, &plan.batches, &budget).await?
+        submit_due_batches(client, &mut run, plan.batches().await?, &budget).await?
     } else {
         false
     };
@@ -56,11 +83,25 @@ async fn check_run(
     } else {
         run.checks_since_submit + 1
     };
+    if submitted || run.submitted_at.is_none() {
+        run.submitted_at = Some(format_time(budget.now));
+    }
+    if polling.is_on() && !run.is_finished() {
+        // Boxed: the polling future nested in this one is too deep a type to lay out inline.
+        Box::pin(poll(client, &mut run, &mut plan, &budget, polling)).await?;
+    }
+    settle(run, &budget, polling)
+}
+
+/// What a step hands back once its calls are done: whether all are completed, else how long
+/// to wait, whether the reply is due, or that the deadline has passed.
+fn settle(mut run: Run, budget: &Budget, polling: Polling) -> Result<Run, WorkflowError> {
     run.all_completed = run.is_finished();
     if run.all_completed {
         run.wait_seconds = 0;
         return Ok(run);
     }
+    let now = budget.current();
     let deadline = parse_time("deadline", &run.deadline)?;
     let Some(until_deadline) = deadline
         .duration_since(now)
@@ -88,15 +129,22 @@ async fn check_run(
         run.reply_due = true;
         run.wait_seconds = 0;
     } else {
-        run.wait_seconds =
-            seconds_before_next_check(run.checks_since_submit, until_deadline.min(until_reply));
+        let until_stop = until_deadline.min(until_reply);
+        run.wait_seconds = if polling.is_on() {
+            let since = now
+                .duration_since(submitted_at(&run, now)?)
+                .unwrap_or_default();
+            seconds_before_next_poll(since, until_stop)
+        } else {
+            seconds_before_next_check(run.checks_since_submit, until_stop)
+        };
     }
     Ok(run)
 }
 
 /// Asks CloudFront for every unfinished invalidation, side by side within the budget. One it
 /// does not answer in time keeps its last status, for the next check.
-async fn update_statuses(
+pub(crate) async fn update_statuses(
     client: &Client,
     run: &mut Run,
     budget: &Budget,

@@ -4,7 +4,7 @@
 //! operations, CreateInvalidationForDistributionTenant and GetInvalidationForDistributionTenant,
 //! with the same batch and the same answer; the id alone decides which pair is called.
 
-use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
 use crate::aws_error::classify;
@@ -12,6 +12,95 @@ use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::InvalidationState;
 use crate::planning::is_tag;
 use crate::request::is_distribution_tenant_id;
+
+/// What an invalidation belongs to: a distribution, or a distribution tenant of a
+/// multi-tenant distribution. The id alone decides (`dt_…` is a tenant), and this is the one
+/// place that picks the pair of operations for it.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    Distribution(&'a str),
+    Tenant(&'a str),
+}
+
+impl<'a> Target<'a> {
+    fn of(id: &'a str) -> Self {
+        if is_distribution_tenant_id(id) {
+            Target::Tenant(id)
+        } else {
+            Target::Distribution(id)
+        }
+    }
+
+    /// The call as messages name it, e.g. "CreateInvalidation on distribution E2QWRUHEXAMPLE",
+    /// or, for a tenant, "CreateInvalidationForDistributionTenant on distribution tenant dt_…".
+    /// `operation` is the distribution operation's name; `subject` what it acts on, if more
+    /// than the target (an invalidation id).
+    fn call(self, operation: &str, subject: Option<&str>) -> String {
+        let subject = subject.map(|s| format!(" {s}")).unwrap_or_default();
+        match self {
+            Target::Distribution(id) => format!("{operation}{subject} on distribution {id}"),
+            Target::Tenant(id) => {
+                format!("{operation}ForDistributionTenant{subject} on distribution tenant {id}")
+            }
+        }
+    }
+
+    async fn create(
+        self,
+        client: &Client,
+        batch: InvalidationBatch,
+        call: &str,
+    ) -> Result<Option<Invalidation>, WorkflowError> {
+        let tags = batch.paths().map_or(0, |paths| {
+            paths.items().iter().filter(|i| is_tag(i)).count()
+        });
+        let refused = |error: WorkflowError| with_tag_hint(error, tags);
+        match self {
+            Target::Distribution(id) => client
+                .create_invalidation()
+                .distribution_id(id)
+                .invalidation_batch(batch)
+                .send()
+                .await
+                .map(|output| output.invalidation)
+                .map_err(|e| refused(classify(call, e))),
+            Target::Tenant(id) => client
+                .create_invalidation_for_distribution_tenant()
+                .id(id)
+                .invalidation_batch(batch)
+                .send()
+                .await
+                .map(|output| output.invalidation)
+                .map_err(|e| refused(classify(call, e))),
+        }
+    }
+
+    async fn get(
+        self,
+        client: &Client,
+        invalidation_id: &str,
+        call: &str,
+    ) -> Result<Option<Invalidation>, WorkflowError> {
+        match self {
+            Target::Distribution(id) => client
+                .get_invalidation()
+                .distribution_id(id)
+                .id(invalidation_id)
+                .send()
+                .await
+                .map(|output| output.invalidation)
+                .map_err(|e| classify(call, e)),
+            Target::Tenant(id) => client
+                .get_invalidation_for_distribution_tenant()
+                .distribution_tenant_id(id)
+                .id(invalidation_id)
+                .send()
+                .await
+                .map(|output| output.invalidation)
+                .map_err(|e| classify(call, e)),
+        }
+    }
+}
 
 /// Creates an invalidation, or gets back the one created earlier with the same caller
 /// reference and paths (CloudFront answers a repeated request with the existing invalidation).
@@ -21,12 +110,8 @@ pub async fn create_invalidation(
     caller_reference: &str,
     paths: &[String],
 ) -> Result<InvalidationState, WorkflowError> {
-    let tenant = is_distribution_tenant_id(distribution_id);
-    let call = if tenant {
-        format!("CreateInvalidationForDistributionTenant on distribution tenant {distribution_id}")
-    } else {
-        format!("CreateInvalidation on distribution {distribution_id}")
-    };
+    let target = Target::of(distribution_id);
+    let call = target.call("CreateInvalidation", None);
     let batch = InvalidationBatch::builder()
         .caller_reference(caller_reference)
         .paths(
@@ -38,31 +123,10 @@ pub async fn create_invalidation(
         )
         .build()
         .map_err(|e| WorkflowError::invalid_input(format!("{call}: {e}")))?;
-    let invalidation = if tenant {
-        client
-            .create_invalidation_for_distribution_tenant()
-            .id(distribution_id)
-            .invalidation_batch(batch)
-            .send()
-            .await
-            .map_err(|e| with_tag_hint(classify(&call, e), paths))?
-            .invalidation
-    } else {
-        client
-            .create_invalidation()
-            .distribution_id(distribution_id)
-            .invalidation_batch(batch)
-            .send()
-            .await
-            .map_err(|e| with_tag_hint(classify(&call, e), paths))?
-            .invalidation
-    };
-    let invalidation = invalidation.ok_or_else(|| {
-        WorkflowError::new(
-            ErrorKind::AwsRequestFailed,
-            format!("{call}: the answer held no invalidation"),
-        )
-    })?;
+    let invalidation = target
+        .create(client, batch, &call)
+        .await?
+        .ok_or_else(|| no_invalidation(&call))?;
     Ok(InvalidationState {
         distribution_id: distribution_id.to_owned(),
         invalidation_id: invalidation.id,
@@ -75,8 +139,7 @@ pub async fn create_invalidation(
 /// documentation does not say what it answers for a tag on a distribution without a
 /// `CacheTagConfig`; a refusal of the batch (`InvalidArgument`) is the likely answer, and the
 /// missing configuration is the likely cause once planning has checked every tag's syntax.
-fn with_tag_hint(mut error: WorkflowError, paths: &[String]) -> WorkflowError {
-    let tags = paths.iter().filter(|item| is_tag(item)).count();
+fn with_tag_hint(mut error: WorkflowError, tags: usize) -> WorkflowError {
     if error.kind == ErrorKind::InvalidInput && tags > 0 {
         error.message.push_str(&format!(
             " (the batch holds {tags} cache tag{}: CloudFront invalidates by tag only on a \
@@ -94,40 +157,18 @@ pub async fn invalidation_status(
     distribution_id: &str,
     invalidation_id: &str,
 ) -> Result<String, WorkflowError> {
-    let tenant = is_distribution_tenant_id(distribution_id);
-    let call = if tenant {
-        format!(
-            "GetInvalidationForDistributionTenant {invalidation_id} on distribution tenant \
-             {distribution_id}"
-        )
-    } else {
-        format!("GetInvalidation {invalidation_id} on distribution {distribution_id}")
-    };
-    let invalidation = if tenant {
-        client
-            .get_invalidation_for_distribution_tenant()
-            .distribution_tenant_id(distribution_id)
-            .id(invalidation_id)
-            .send()
-            .await
-            .map_err(|e| classify(&call, e))?
-            .invalidation
-    } else {
-        client
-            .get_invalidation()
-            .distribution_id(distribution_id)
-            .id(invalidation_id)
-            .send()
-            .await
-            .map_err(|e| classify(&call, e))?
-            .invalidation
-    };
-    invalidation
+    let target = Target::of(distribution_id);
+    let call = target.call("GetInvalidation", Some(invalidation_id));
+    target
+        .get(client, invalidation_id, &call)
+        .await?
         .map(|invalidation| invalidation.status)
-        .ok_or_else(|| {
-            WorkflowError::new(
-                ErrorKind::AwsRequestFailed,
-                format!("{call}: the answer held no invalidation"),
-            )
-        })
+        .ok_or_else(|| no_invalidation(&call))
+}
+
+fn no_invalidation(call: &str) -> WorkflowError {
+    WorkflowError::new(
+        ErrorKind::AwsRequestFailed,
+        format!("{call}: the answer held no invalidation"),
+    )
 }

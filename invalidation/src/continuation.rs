@@ -5,14 +5,17 @@
 //! reply (PutJobSuccessResult with a continuation token); CodePipeline then starts a new job
 //! for the same action with that token, pipeline-entry starts a new run for it, and that run
 //! resumes polling the same invalidations until the original deadline. The token carries all a
-//! new run needs: the invalidations, the deadline, the path count and the checks done so far.
+//! new run needs: the invalidations, the deadline, the path count, the checks done so far and
+//! when the last batch went in (where the polling schedule has got to).
 
 use std::collections::BTreeMap;
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
 use crate::payload::{is_zero, InvalidationState, Run};
+use crate::start::{format_time, parse_time};
 
 /// CodePipeline's longest continuation token.
 pub const MAX_TOKEN_CHARS: usize = 2048;
@@ -56,6 +59,11 @@ pub struct Continuation {
     pub tags: usize,
     /// Status checks done so far.
     pub checks: u32,
+    /// When a batch last went in, in seconds since the Unix epoch (shorter than RFC 3339): the
+    /// continued run's waits and polling windows carry on from the backoff reached instead of
+    /// starting again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
     /// `[distribution id, invalidation id]` pairs: every invalidation of the run, or, when
     /// they do not all fit, those not yet completed.
     pub invalidations: Vec<(String, String)>,
@@ -78,6 +86,12 @@ impl Continuation {
             requested: run.paths_requested,
             tags: run.tag_count,
             checks: run.checks,
+            since: run
+                .submitted_at
+                .as_deref()
+                .and_then(|time| parse_time("submittedAt", time).ok())
+                .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+                .map(|since| since.as_secs()),
             done: run.earlier_completed,
             invalidations: run
                 .invalidations
@@ -148,6 +162,12 @@ impl Continuation {
         Ok(continuation)
     }
 
+    /// When the last batch went in (RFC 3339), if the token says.
+    pub fn submitted_at(&self) -> Option<String> {
+        self.since
+            .map(|seconds| format_time(UNIX_EPOCH + std::time::Duration::from_secs(seconds)))
+    }
+
     /// The invalidations to resume, with their status not yet known.
     pub fn invalidations(&self) -> Vec<InvalidationState> {
         self.invalidations
@@ -184,6 +204,7 @@ mod tests {
             }],
             checks: 7,
             checks_since_submit: 2,
+            submitted_at: None,
             all_completed: false,
             wait_seconds: 60,
             reply_by: None,
@@ -215,6 +236,43 @@ mod tests {
         let token = Continuation::token(&run).unwrap();
         assert!(token.contains(r#""requested":3,"tags":1,"#), "{token}");
         assert_eq!(Continuation::from_token(&token).unwrap().tags, 1);
+    }
+
+    #[test]
+    fn the_token_carries_when_the_last_batch_went_in() {
+        let mut run = run();
+        run.submitted_at = Some("2026-11-26T12:00:00.123Z".into());
+        let token = Continuation::token(&run).unwrap();
+        assert!(
+            token.contains(r#""checks":7,"since":1795694400,"#),
+            "{token}"
+        );
+        let continuation = Continuation::from_token(&token).unwrap();
+        assert_eq!(
+            continuation.submitted_at().as_deref(),
+            Some("2026-11-26T12:00:00Z")
+        );
+    }
+
+    #[test]
+    fn the_token_budget_allows_for_its_fixed_part() {
+        use crate::request::TOKEN_FIXED_CHARS;
+        // The longest token without invalidations: 24-character times, six-digit counts.
+        let mut run = run();
+        run.deadline = "2026-11-26T13:00:00.123Z".into();
+        run.submitted_at = Some("2026-11-26T12:00:00.123Z".into());
+        (
+            run.path_count,
+            run.paths_requested,
+            run.tag_count,
+            run.checks,
+        ) = (999_999, 999_999, 999_999, 999_999);
+        run.earlier_completed = 999_999;
+        run.invalidations.clear();
+        let token = serde_json::to_string(&Continuation::of(&run)).unwrap();
+        let fixed = token.len() + r#","next":{}"#.len();
+        assert_eq!(fixed, 171, "{token}");
+        assert!(fixed <= TOKEN_FIXED_CHARS);
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //!   normalized, without overlaps, within CloudFront's limits.
 //! - [`payload`]: the payloads passed between the functions and the execution's output.
 //! - [`error`]: the error names the state machine matches, and CodePipeline failure types.
-//! - [`schedule`]: how long to wait between status checks.
+//! - [`schedule`]: how long to wait between status checks, and how long a step polls.
+//! - [`polling`]: polling GetInvalidation inside a step (`POLL_SECONDS`).
+//! - [`budget`]: how long a step may still call AWS, and calls run side by side within it.
 //! - [`continuation`]: the token that carries a run past CodePipeline's reply window.
 //! - [`cloudfront`] and [`codepipeline`]: the AWS calls, with errors mapped to [`error`].
 //! - [`batches`]: submitting planned batches within CloudFront's in-progress limits.
@@ -35,6 +37,7 @@ pub mod job;
 pub mod logging;
 pub mod payload;
 pub mod planning;
+pub mod polling;
 pub mod report;
 pub mod request;
 pub mod schedule;

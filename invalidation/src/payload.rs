@@ -249,11 +249,18 @@ pub struct Run {
     /// Completed invalidations of earlier jobs that the continuation token could not name.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub earlier_completed: usize,
-    /// How many times check-status has asked CloudFront.
+    /// How many steps have asked CloudFront for the status (check-status, and
+    /// start-invalidation when it polled).
     pub checks: u32,
-    /// Checks since a batch was last submitted: the wait before the next check grows with it.
+    /// Checks since a batch was last submitted: without in-function polling, the wait before
+    /// the next check grows with it.
     #[serde(default)]
     pub checks_since_submit: u32,
+    /// When a batch was last submitted (RFC 3339): with in-function polling, the polling
+    /// windows and waits grow with the time since (see [`crate::schedule`]). None in a run
+    /// from before it existed, which counts from its next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
     /// Whether every invalidation reported `Completed`.
     pub all_completed: bool,
     /// How long the state machine waits before the next check.

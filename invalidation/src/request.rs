@@ -508,9 +508,9 @@ impl ParsedRequest {
 /// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
 const INVALIDATION_ID_ALLOWANCE: usize = 20;
 const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
-/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"done":…,
-/// "invalidations":[],"next":{}}` with six-digit counts is 133 characters.
-const TOKEN_FIXED_CHARS: usize = 140;
+/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"since":<10>,
+/// "done":…,"invalidations":[],"next":{}}` with six-digit counts is 171 characters.
+pub(crate) const TOKEN_FIXED_CHARS: usize = 176;
 
 /// The most characters a continuation token for these distributions can take. A token that
 /// would be longer names only the unfinished invalidations (see

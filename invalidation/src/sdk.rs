@@ -15,7 +15,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest wait for one HTTP attempt; the SDK retries a timed-out attempt.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for a call, its retries included: a step's calls run side by side, so this
-/// fits check-status's 30 s many times over.
+/// fits the 30 s a function has beside its polling more than twice.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// The timeouts above.

@@ -8,11 +8,13 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use crate::artifact::ArtifactStore;
 use crate::batches::{pending_batches, submit_due_batches};
 use crate::budget::Budget;
+use crate::check::update_statuses;
 use crate::continuation::Continuation;
 use crate::error::WorkflowError;
 use crate::payload::{InvalidationState, Payload, Run, StartInput};
+use crate::polling::{poll, Polling};
 use crate::request::{parse_request, ParsedRequest};
-use crate::schedule::seconds_before_next_check;
+use crate::schedule::{checks_within, seconds_before_next_check, seconds_before_next_poll};
 use crate::secrets::Secrets;
 
 /// Validates the execution input and creates the invalidations, idempotently: the same job (or
@@ -26,16 +28,20 @@ use crate::secrets::Secrets;
 /// A job CodePipeline created after an "in progress" reply carries a continuation token: its run
 /// resumes the token's invalidations and deadline and creates nothing. With a job, the run must
 /// reply within `reply_window` of the execution's start (see [`crate::continuation`]).
+///
+/// With `polling` on, the step then asks CloudFront until all are completed or its window in
+/// the schedule ends (see [`crate::polling`]); `allCompleted` says whether it saw them finish.
 pub async fn start_invalidation(
     client: &Client,
     artifacts: &impl ArtifactStore,
     payload: Payload,
     budget: Budget,
     reply_window: Duration,
+    polling: Polling,
 ) -> Result<Run, WorkflowError> {
     let input: StartInput = payload.parse("start-invalidation")?;
     let secrets = Secrets::from_request(&input.request);
-    start_run(client, artifacts, &input, budget, reply_window)
+    start_run(client, artifacts, &input, budget, reply_window, polling)
         .await
         .map_err(|error| secrets.redact_error(error))
 }
@@ -46,15 +52,31 @@ async fn start_run(
     input: &StartInput,
     budget: Budget,
     reply_window: Duration,
+    polling: Polling,
 ) -> Result<Run, WorkflowError> {
     let now = budget.now;
     let parsed = parse_request(&input.request)?;
     let started = parse_time("execution.startTime", &input.execution.start_time)?;
     let reply_by = parsed.job_id.as_ref().map(|_| started + reply_window);
     if let Some(continuation) = parsed.continuation.clone() {
-        let mut run = resume(parsed, continuation, artifacts, reply_by, now).await?;
+        let (mut run, batches) = resume(parsed, continuation, artifacts, reply_by, now).await?;
         run.execution_arn = input.execution.id.clone();
-        return Ok(run);
+        if polling.is_on() {
+            // The token's invalidations have no known status yet: look once, then poll.
+            update_statuses(client, &mut run, &budget).await?;
+            run.checks += 1;
+            if !run.is_finished() {
+                Box::pin(poll(
+                    client,
+                    &mut run,
+                    &mut batches.as_slice(),
+                    &budget,
+                    polling,
+                ))
+                .await?;
+            }
+        }
+        return Ok(settle_start(run, &budget, polling));
     }
     let request = parsed.read_and_plan(artifacts).await?;
     let deadline = started + Duration::from_secs(request.timeout_seconds);
@@ -78,47 +100,108 @@ async fn start_run(
         invalidations: Vec::new(),
         checks: 0,
         checks_since_submit: 0,
-        wait_seconds: first_wait(deadline, reply_by, now),
+        submitted_at: Some(format_time(now)),
+        wait_seconds: 0,
         reply_by: reply_by.map(format_time),
         reply_due: false,
     };
     // Each distribution's first batch, unless another deploy's invalidations hold its limit:
     // then the batch waits like any other, and check-status submits it.
     submit_due_batches(client, &mut run, &request.batches, &budget).await?;
+    if polling.is_on() && !run.is_finished() {
+        let polled = Box::pin(poll(
+            client,
+            &mut run,
+            &mut request.batches.as_slice(),
+            &budget,
+            polling,
+        ))
+        .await
+        .map_err(|error| {
+            // Say what exists already, so a person knows what the failed step left behind.
+            let created = describe_invalidations(&run.invalidations);
+            error.with_context(format!("already created: {created}"))
+        })?;
+        if polled > 0 {
+            run.checks += 1;
+        }
+    }
+    Ok(settle_start(run, &budget, polling))
+}
+
+/// Whether the start step saw every invalidation completed, else how long the state machine
+/// waits before the first check: never past the deadline or the reply time. (Unlike a check,
+/// the start step never fails at the deadline; the first check does.)
+fn settle_start(mut run: Run, budget: &Budget, polling: Polling) -> Run {
     run.all_completed = run.is_finished();
-    Ok(run)
+    if run.all_completed {
+        run.wait_seconds = 0;
+        return run;
+    }
+    let now = budget.current();
+    let until = |time: &str| {
+        parse_time("", time)
+            .ok()
+            .and_then(|time| time.duration_since(now).ok())
+            .unwrap_or_default()
+    };
+    let until_stop = run
+        .reply_by
+        .as_deref()
+        .map_or(until(&run.deadline), |reply_by| {
+            until(reply_by).min(until(&run.deadline))
+        });
+    run.wait_seconds = match (polling.is_on(), run.submitted_at.as_deref()) {
+        (true, Some(submitted)) => {
+            let since = parse_time("", submitted)
+                .ok()
+                .and_then(|submitted| now.duration_since(submitted).ok())
+                .unwrap_or_default();
+            seconds_before_next_poll(since, until_stop)
+        }
+        _ => seconds_before_next_check(run.checks_since_submit, until_stop),
+    };
+    run
 }
 
 /// The run of a job CodePipeline created after an "in progress" reply: the token's
-/// invalidations and deadline; the plan is read again only when batches are still to submit.
+/// invalidations, deadline and schedule; the plan is read again only when batches are still to
+/// submit (and returned, else empty).
 async fn resume(
     parsed: ParsedRequest,
     continuation: Continuation,
     artifacts: &impl ArtifactStore,
     reply_by: Option<SystemTime>,
     now: SystemTime,
-) -> Result<Run, WorkflowError> {
+) -> Result<(Run, Vec<Vec<String>>), WorkflowError> {
     tracing::info!(
         invalidations = continuation.invalidations.len(),
         deadline = %continuation.deadline,
         "resuming the invalidations of an earlier job"
     );
-    let deadline = parse_time("continuationToken deadline", &continuation.deadline)?;
+    parse_time("continuationToken deadline", &continuation.deadline)?;
+    // Where the schedule had got to: the waits carry on from the last submission.
+    let submitted_at = continuation.submitted_at();
+    let checks_since_submit = match &submitted_at {
+        Some(since) => checks_within(
+            now.duration_since(parse_time("continuationToken since", since)?)
+                .unwrap_or_default(),
+        ),
+        None => 0,
+    };
     let job_id = parsed.job_id.clone();
     let distribution_count = parsed.distribution_ids.len();
-    let pending = if continuation.next.is_empty() {
+    let batches = if continuation.next.is_empty() {
         Vec::new()
     } else {
-        let batch_count = parsed.read_and_plan(artifacts).await?.batches.len();
-        continuation
-            .next
-            .iter()
-            .flat_map(|(distribution_id, next)| {
-                pending_batches(distribution_id, batch_count, *next)
-            })
-            .collect()
+        parsed.read_and_plan(artifacts).await?.batches
     };
-    Ok(Run {
+    let pending = continuation
+        .next
+        .iter()
+        .flat_map(|(distribution_id, next)| pending_batches(distribution_id, batches.len(), *next))
+        .collect();
+    let run = Run {
         pending,
         reference_prefix: job_id.clone().unwrap_or_default(),
         job_id,
@@ -131,17 +214,14 @@ async fn resume(
         invalidations: continuation.invalidations(),
         earlier_completed: continuation.done,
         checks: continuation.checks,
-        checks_since_submit: 0,
+        checks_since_submit,
+        submitted_at: Some(submitted_at.unwrap_or_else(|| format_time(now))),
         all_completed: false,
-        wait_seconds: first_wait(deadline, reply_by, now),
+        wait_seconds: 0,
         reply_by: reply_by.map(format_time),
         reply_due: false,
-    })
-}
-
-fn first_wait(deadline: SystemTime, reply_by: Option<SystemTime>, now: SystemTime) -> u64 {
-    let until = reply_by.map_or(deadline, |reply_by| reply_by.min(deadline));
-    seconds_before_next_check(0, until.duration_since(now).unwrap_or_default())
+    };
+    Ok((run, batches))
 }
 
 /// "I1 on E1, I2 on E2", for messages.

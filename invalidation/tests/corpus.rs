@@ -18,6 +18,7 @@ use invalidation::budget::Budget;
 use invalidation::codepipeline::report_backoff;
 use invalidation::entry::{start_pipeline_run, StateMachineTarget};
 use invalidation::payload::{Payload, RunStatus};
+use invalidation::polling::Polling;
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
 use invalidation::WorkflowError;
@@ -427,7 +428,7 @@ fn cases() -> Vec<Case> {
         ),
         parameters(
             json!({"distributionIds": tenants}),
-            "40 distributions need up to 2820 characters in a continuation token, more than \
+            "40 distributions need up to 2856 characters in a continuation token, more than \
              CodePipeline's 2048: split them over two actions",
         ),
         parameters(
@@ -599,6 +600,7 @@ async fn through_the_state_machine(input: &str) -> (String, Value, Vec<(String, 
         )),
         Budget::of(SystemTime::now(), Duration::from_secs(30)),
         Duration::from_secs(900),
+        Polling::OFF,
     )
     .await
     .expect_err("bad input is refused");

@@ -15,6 +15,7 @@ use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::payload::Run;
+use invalidation::polling::Polling;
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
 use invalidation::WorkflowError;
@@ -98,6 +99,7 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
         start.into(),
         Budget::of(SystemTime::now(), Duration::from_secs(30)),
         Duration::from_secs(900),
+        Polling::OFF,
     )
     .await
     .unwrap();
@@ -113,6 +115,7 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
         &Artifact { broken: true },
         json!({"run": run, "request": job_event()}).into(),
         Budget::of(SystemTime::now(), Duration::from_secs(30)),
+        Polling::OFF,
     )
     .await
     .unwrap_err();

@@ -44,6 +44,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
 use invalidation::continuation::REPLY_WINDOW_VARIABLE;
+use invalidation::polling::POLL_SECONDS_VARIABLE;
 use invalidation::request::{is_distribution_id, is_distribution_tenant_id, parse_request};
 
 use crate::artifacts::Artifact;
@@ -86,6 +87,11 @@ pub struct Settings {
     /// How long a run with a job waits before replying "in progress" (start-invalidation's
     /// REPLY_WINDOW_SECONDS); None keeps template.yaml's value.
     pub reply_window: Option<Duration>,
+    /// How long one step of start-invalidation and check-status polls CloudFront itself
+    /// (their POLL_SECONDS); None keeps template.yaml's value. [`Settings::new`] sets 0, the
+    /// state machine's Wait loop alone: in-function polling sleeps in real time, which the clock
+    /// of a test need not follow.
+    pub poll_seconds: Option<u64>,
     /// Extra environment variables: (function binary, name, value), over template.yaml's.
     pub env_overrides: Vec<(String, String, String)>,
     /// Objects of the emulated artifact bucket.
@@ -118,6 +124,10 @@ pub struct Settings {
     /// How many processes of each function run side by side (Lambda runs as many instances as
     /// invocations come at once).
     pub function_instances: usize,
+    /// Whether the interpreter validates the definition (with asl-validator, about a second of
+    /// CPU per interpreter process) before it runs it. Tests leave it off: `scripts/test`
+    /// validates the same file with the same validator once, first.
+    pub validate_definition: bool,
 }
 
 /// A Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`) serving the template's
@@ -143,6 +153,7 @@ impl Settings {
             fault_rate: 0.0,
             seed: 1,
             reply_window: None,
+            poll_seconds: Some(0),
             env_overrides: Vec::new(),
             artifacts: Vec::new(),
             artifact_access_key: None,
@@ -154,6 +165,7 @@ impl Settings {
             function_faults: Vec::new(),
             without_cache_tags: Vec::new(),
             function_instances: 1,
+            validate_definition: true,
         }
     }
 
@@ -162,6 +174,7 @@ impl Settings {
         Self {
             virtual_time: true,
             retry_interval: Some(Duration::ZERO),
+            validate_definition: false,
             ..Self::new(repo_root)
         }
     }
@@ -185,6 +198,11 @@ impl Settings {
                     REPLY_WINDOW_VARIABLE.to_owned(),
                     window.as_secs().to_string(),
                 ));
+            }
+        }
+        if let Some(seconds) = self.poll_seconds {
+            if env.iter().any(|(key, _)| key == POLL_SECONDS_VARIABLE) {
+                env.push((POLL_SECONDS_VARIABLE.to_owned(), seconds.to_string()));
             }
         }
         env.extend(
@@ -364,6 +382,15 @@ impl Environment {
         self.emulator.endpoint_url()
     }
 
+    /// Moves the emulator's manual clock (virtual time) on, as a test that needs CloudFront to
+    /// finish at a chosen moment does; work that became due runs in the background.
+    pub fn advance_clock(&self, by: Duration) -> Result<(), RunError> {
+        self.emulator
+            .advance_clock(by)
+            .map(|_| ())
+            .map_err(|e| RunError::Setup(format!("emulator clock: {e}")))
+    }
+
     /// What the emulated services have received so far.
     pub fn snapshot(&self) -> Snapshot {
         self.emulator.snapshot()
@@ -391,6 +418,9 @@ impl Environment {
         }
         if let Some(interval) = self.settings.retry_interval {
             request["retryIntervalMs"] = json!(interval.as_millis() as u64);
+        }
+        if !self.settings.validate_definition {
+            request["validate"] = json!(false);
         }
         let (events, result) = self.interpreter.run(request, &mut on_event).await?;
         let error = (result["status"] == "FAILED").then(|| {

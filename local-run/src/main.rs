@@ -48,6 +48,12 @@ struct Flags {
     /// How long a run with a job waits before replying "in progress" (default: template.yaml's).
     #[arg(long)]
     reply_window_seconds: Option<u64>,
+    /// How long one step of start-invalidation and check-status polls CloudFront itself, 0 for
+    /// the Wait loop alone (POLL_SECONDS; default: template.yaml's, 0 with --virtual-time,
+    /// whose clock moves only on Wait states). The local Lambda host
+    /// gives no real deadline, so a step gets 28 s, of which it polls 23.
+    #[arg(long)]
+    poll_seconds: Option<u64>,
     /// A file of paths (a JSON list, or one per line; absolute or relative to the repository)
     /// that the job reads from its input artifact: it is zipped into the emulated artifact bucket where the job event's
     /// inputArtifacts[0] points, and named as pathsFile in the job's UserParameters.
@@ -216,6 +222,12 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
             .function_faults
             .push(aws_emulator::FunctionFault::parse_assignment(assignment)?);
     }
+    // In virtual time only Wait states move CloudFront's clock; a function polling in real
+    // time would see nothing finish, so the Wait loop alone runs unless the flag says otherwise.
+    settings.poll_seconds = match (flags.poll_seconds, flags.virtual_time) {
+        (None, true) => Some(0),
+        (seconds, _) => seconds,
+    };
     settings.lambda_endpoint = flags.lambda_endpoint.map(|url| LambdaEndpoint {
         url,
         names: match flags.lambda_names {

@@ -7,18 +7,20 @@ use invalidation::artifact::S3Artifacts;
 use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::payload::Payload;
+use invalidation::polling::Polling;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     invalidation::logging::init();
+    let polling = Polling::from_env()?;
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     // Paths files are read with each job's artifact credentials, not the function's role.
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
-        check_status(&cloudfront, &artifacts, event.payload, budget)
+        check_status(&cloudfront, &artifacts, event.payload, budget, polling)
     }))
     .await
 }

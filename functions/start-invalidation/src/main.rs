@@ -7,6 +7,7 @@ use invalidation::artifact::S3Artifacts;
 use invalidation::budget::Budget;
 use invalidation::continuation::reply_window_from_env;
 use invalidation::payload::Payload;
+use invalidation::polling::Polling;
 use invalidation::start::start_invalidation;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -14,13 +15,21 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     invalidation::logging::init();
     let reply_window = reply_window_from_env()?;
+    let polling = Polling::from_env()?;
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     // Paths files are read with each job's artifact credentials, not the function's role.
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
-        start_invalidation(&cloudfront, &artifacts, event.payload, budget, reply_window)
+        start_invalidation(
+            &cloudfront,
+            &artifacts,
+            event.payload,
+            budget,
+            reply_window,
+            polling,
+        )
     }))
     .await
 }

@@ -21,6 +21,7 @@ pub use invalidation::check::check_status;
 pub use invalidation::codepipeline::report_backoff;
 pub use invalidation::entry::{start_pipeline_run, EntryOutcome, StateMachineTarget};
 pub use invalidation::payload::{Outcome, Run, RunStatus};
+pub use invalidation::polling::Polling;
 pub use invalidation::report::report_result;
 pub use invalidation::start::start_invalidation;
 pub use invalidation::{ErrorKind, FailureType, WorkflowError};
@@ -227,6 +228,7 @@ pub async fn start(
         payload.into(),
         Budget::of(now, STEP_TIME),
         reply_window,
+        Polling::OFF,
     )
     .await
 }
@@ -243,6 +245,7 @@ pub async fn check(
         artifacts,
         payload.into(),
         Budget::of(now, STEP_TIME),
+        Polling::OFF,
     )
     .await
 }

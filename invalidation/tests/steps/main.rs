@@ -7,6 +7,7 @@ mod common;
 mod batches;
 mod check;
 mod entry;
+mod polling;
 mod reply_window;
 mod report;
 mod start;

@@ -1,0 +1,126 @@
+//! What template.yaml deploys that the model needs: each function's timeout and POLL_SECONDS,
+//! and the memory and architecture they all share; and the state machine definition.
+
+use std::path::Path;
+use std::time::Duration;
+
+use invalidation::polling::{Polling, POLL_SECONDS_VARIABLE};
+use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// One function as deployed.
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    /// Its Lambda timeout.
+    pub timeout: Duration,
+    /// Its POLL_SECONDS (off when the template sets none).
+    pub polling: Polling,
+}
+
+/// The deployed functions of a run, and the state machine.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// start-invalidation.
+    pub start: Function,
+    /// check-status.
+    pub check: Function,
+    /// report-result.
+    pub report: Function,
+    /// `statemachine/invalidation.asl.json`.
+    pub definition: Value,
+}
+
+impl Deployed {
+    /// Reads template.yaml and the state machine in the repository at `root`, checking that the
+    /// functions have the 128 MB and arm64 the model prices.
+    pub fn load(root: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(root.join("template.yaml"))
+            .map_err(|e| format!("template.yaml: {e}"))?;
+        let template = YamlLoader::load_from_str(&text)
+            .map_err(|e| format!("template.yaml: {e}"))?
+            .into_iter()
+            .next()
+            .ok_or("template.yaml is empty")?;
+        let globals = &template["Globals"]["Function"];
+        if globals["MemorySize"].as_i64() != Some(128) {
+            return Err("the model prices 128 MB functions; template.yaml says otherwise".into());
+        }
+        if template["Parameters"]["Architecture"]["Default"].as_str() != Some("arm64") {
+            return Err("the model prices arm64 functions; template.yaml says otherwise".into());
+        }
+        let function = |id: &str| -> Result<Function, String> {
+            let properties = &template["Resources"][id]["Properties"];
+            let timeout = properties["Timeout"]
+                .as_i64()
+                .and_then(|t| u64::try_from(t).ok())
+                .ok_or_else(|| format!("{id} has no Timeout"))?;
+            let poll = match &properties["Environment"]["Variables"][POLL_SECONDS_VARIABLE] {
+                Yaml::String(text) => Some(text.clone()),
+                Yaml::Integer(n) => Some(n.to_string()),
+                _ => None,
+            };
+            Ok(Function {
+                timeout: Duration::from_secs(timeout),
+                polling: Polling::from_setting(poll.as_deref())
+                    .map_err(|e| format!("{id}: {e}"))?,
+            })
+        };
+        let definition_path = template["Resources"]["InvalidationStateMachine"]["Properties"]
+            ["DefinitionUri"]
+            .as_str()
+            .ok_or("InvalidationStateMachine has no DefinitionUri")?;
+        let definition_text = std::fs::read_to_string(root.join(definition_path))
+            .map_err(|e| format!("{definition_path}: {e}"))?;
+        Ok(Self {
+            start: function("StartInvalidationFunction")?,
+            check: function("CheckStatusFunction")?,
+            report: function("ReportResultFunction")?,
+            definition: serde_json::from_str(&definition_text)
+                .map_err(|e| format!("{definition_path}: {e}"))?,
+        })
+    }
+
+    /// The workflow before in-function polling (up to commit 1496d6d): no POLL_SECONDS, and
+    /// StartInvalidation followed by WaitBeforeCheck rather than AllCompleted.
+    pub fn before_polling(&self) -> Self {
+        let mut before = self.clone();
+        before.start.polling = Polling::OFF;
+        before.check.polling = Polling::OFF;
+        before.definition["States"]["StartInvalidation"]["Next"] = "WaitBeforeCheck".into();
+        before
+    }
+
+    /// The same functions on a host that gives no Lambda deadline (`cargo lambda watch`, which
+    /// local runs use): every step gets the library's fallback budget.
+    pub fn on_local_host(&self) -> Self {
+        let mut local = self.clone();
+        let fallback = invalidation::budget::FALLBACK_LENGTH + invalidation::budget::ANSWER_MARGIN;
+        for function in [&mut local.start, &mut local.check, &mut local.report] {
+            function.timeout = fallback;
+        }
+        local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_leaves_each_function_30_s_of_its_timeout_for_its_other_work() {
+        let deployed = Deployed::load(&local_run::repo_root()).unwrap();
+        for (name, function) in [
+            ("start-invalidation", deployed.start),
+            ("check-status", deployed.check),
+        ] {
+            assert!(function.polling.is_on(), "{name} polls");
+            assert!(
+                function.polling.longest() + Duration::from_secs(30) <= function.timeout,
+                "{name}: POLL_SECONDS {:?}, Timeout {:?}",
+                function.polling.longest(),
+                function.timeout
+            );
+        }
+        assert!(!deployed.report.polling.is_on());
+    }
+}
