@@ -9,7 +9,9 @@ use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::RequestId;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use crate::common::{advance, batch, cloudfront, config, start, status, DENIED, DIST, DIST2};
+use crate::common::{
+    advance, batch, cloudfront, config, files, start, status, wildcards, DENIED, DIST, DIST2,
+};
 
 #[tokio::test]
 async fn create_get_and_completion() {
@@ -156,14 +158,6 @@ async fn caller_reference_replays_or_conflicts() {
     assert_eq!(emu.snapshot().invalidations.len(), 2);
 }
 
-fn wildcards(n: usize, tag: &str) -> Vec<String> {
-    (0..n).map(|i| format!("/{tag}/{i}/*")).collect()
-}
-
-fn files(n: usize, tag: &str) -> Vec<String> {
-    (0..n).map(|i| format!("/{tag}/{i}.html")).collect()
-}
-
 #[tokio::test]
 async fn in_progress_limits() {
     let emu = start(
@@ -174,10 +168,9 @@ async fn in_progress_limits() {
     .await;
     let cf = cloudfront(&emu);
     let send = |reference: String, paths: Vec<String>| {
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         cf.create_invalidation()
             .distribution_id(DIST)
-            .invalidation_batch(batch(&reference, &refs))
+            .invalidation_batch(batch(&reference, &paths))
             .send()
     };
 

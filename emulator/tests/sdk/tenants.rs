@@ -11,7 +11,8 @@ use aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::Get
 use aws_sdk_cloudfront::operation::RequestId;
 
 use crate::common::{
-    advance, batch, cloudfront, config, raw, start, status, DIST, TENANT, TENANT2,
+    advance, batch, cloudfront, config, files, start, state, status, wildcards, DIST, TENANT,
+    TENANT2,
 };
 
 /// A tenant configured as denied.
@@ -115,8 +116,7 @@ async fn create_get_and_completion() {
     );
     assert_eq!(snap.calls_of(Operation::CreateInvalidation), 0);
 
-    let state = raw(&emu, "GET", "/_emulator/state", &[], "").await;
-    let json: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let json = state(&emu).await.json();
     assert_eq!(json["invalidations"][0]["distributionId"], TENANT);
     assert_eq!(json["invalidations"][0]["tenant"], true);
     assert_eq!(json["calls"]["GetInvalidationForDistributionTenant"], 2);
@@ -264,16 +264,10 @@ async fn in_progress_limits_count_per_tenant() {
     let emu = start(tenant_config()).await;
     let cf = cloudfront(&emu);
     let send = |tenant: &'static str, reference: String, paths: Vec<String>| {
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         cf.create_invalidation_for_distribution_tenant()
             .id(tenant)
-            .invalidation_batch(batch(&reference, &refs))
+            .invalidation_batch(batch(&reference, &paths))
             .send()
-    };
-    let wildcards =
-        |n: usize, tag: &str| -> Vec<String> { (0..n).map(|i| format!("/{tag}/{i}/*")).collect() };
-    let files = |n: usize, tag: &str| -> Vec<String> {
-        (0..n).map(|i| format!("/{tag}/{i}.html")).collect()
     };
 
     let err = send(TENANT, "big".into(), wildcards(16, "w"))
