@@ -21,8 +21,8 @@ use crate::config::Operation;
 use crate::error::ApiError;
 use crate::records::IN_PROGRESS;
 use crate::state::{Shared, StoredInvalidation};
-use crate::wire::{clip, format_timestamp, parse_query, percent_decode};
-use crate::xml::{self, InvalidationDoc, SummaryDoc};
+use crate::wire::{clip, format_timestamp, percent_decode};
+use crate::xml::{self, InvalidationDoc};
 
 /// URL prefix of every CloudFront call of this API version.
 pub const API_PREFIX: &str = "/2020-05-31/";
@@ -38,8 +38,6 @@ pub const MAX_PATH_LEN: usize = 4000;
 /// Longest cache tag CloudFront accepts, in characters; the emulator counts
 /// those after the `#` (whether CloudFront counts the `#` is undocumented).
 pub const MAX_CACHE_TAG_LEN: usize = 256;
-/// Page size when `MaxItems` is not given, and the most a page holds.
-pub const DEFAULT_MAX_ITEMS: usize = 100;
 
 /// What an invalidation belongs to: a distribution, or a distribution
 /// tenant of a multi-tenant distribution. The two have separate ids, limits
@@ -85,7 +83,6 @@ impl Owner {
 pub(crate) enum Route {
     Create { owner: Owner },
     Get { owner: Owner, id: String },
-    List { owner: Owner },
 }
 
 impl Route {
@@ -93,16 +90,14 @@ impl Route {
         match (self, self.owner().tenant) {
             (Route::Create { .. }, false) => Operation::CreateInvalidation,
             (Route::Get { .. }, false) => Operation::GetInvalidation,
-            (Route::List { .. }, false) => Operation::ListInvalidations,
             (Route::Create { .. }, true) => Operation::CreateInvalidationForDistributionTenant,
             (Route::Get { .. }, true) => Operation::GetInvalidationForDistributionTenant,
-            (Route::List { .. }, true) => Operation::ListInvalidationsForDistributionTenant,
         }
     }
 
     fn owner(&self) -> &Owner {
         match self {
-            Route::Create { owner } | Route::Get { owner, .. } | Route::List { owner } => owner,
+            Route::Create { owner } | Route::Get { owner, .. } => owner,
         }
     }
 }
@@ -134,7 +129,9 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     };
     match (rest, method) {
         (["invalidation"], "POST") => Ok(Route::Create { owner }),
-        (["invalidation"], "GET") => Ok(Route::List { owner }),
+        // ListInvalidations (and its tenant twin) is CloudFront's, but the
+        // workflow never lists, so the emulator does not serve it.
+        (["invalidation"], "GET") => Err(unknown()),
         (["invalidation", id], "GET") if !id.is_empty() => Ok(Route::Get {
             owner,
             id: id.to_string(),
@@ -165,7 +162,6 @@ pub(crate) struct Reply {
 pub(crate) fn handle(
     shared: &Shared,
     route: &Route,
-    query: Option<&str>,
     body: &[u8],
     host: &str,
 ) -> Result<Reply, ApiError> {
@@ -187,10 +183,6 @@ pub(crate) fn handle(
         Route::Get { owner, id } => {
             known_owner(shared, owner)?;
             get(shared, owner, id)
-        }
-        Route::List { owner } => {
-            known_owner(shared, owner)?;
-            list(shared, owner, query)
         }
     }
 }
@@ -521,76 +513,6 @@ fn get(shared: &Shared, owner: &Owner, id: &str) -> Result<Reply, ApiError> {
     })
 }
 
-fn list(shared: &Shared, owner: &Owner, query: Option<&str>) -> Result<Reply, ApiError> {
-    let mut marker = String::new();
-    let mut max_items = DEFAULT_MAX_ITEMS;
-    for (key, value) in parse_query(query.unwrap_or("")) {
-        match key.as_str() {
-            "Marker" => marker = value,
-            "MaxItems" => {
-                max_items = value
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "MaxItems must be a positive integer, got '{}'",
-                            clip(&value, 120)
-                        ))
-                    })?
-                    // Larger pages are cut to the default rather than refused.
-                    .min(DEFAULT_MAX_ITEMS);
-            }
-            _ => {}
-        }
-    }
-
-    let duration = shared.config.invalidation_duration;
-    let now = shared.now();
-    let inner = shared.lock();
-    // Newest first, as CloudFront lists them.
-    let all: Vec<&StoredInvalidation> = inner
-        .invalidations
-        .iter()
-        .rev()
-        .filter(|inv| owner.owns(inv))
-        .collect();
-    // The marker is the id of the last item of the previous page; an unknown
-    // marker yields an empty page rather than restarting, so that a paginator
-    // cannot loop.
-    let start = if marker.is_empty() {
-        0
-    } else {
-        all.iter()
-            .position(|inv| inv.id == marker)
-            .map_or(all.len(), |i| i + 1)
-    };
-    let page: Vec<&StoredInvalidation> = all.iter().skip(start).take(max_items).copied().collect();
-    let truncated = start + page.len() < all.len();
-    let times: Vec<String> = page
-        .iter()
-        .map(|inv| format_timestamp(inv.created_at))
-        .collect();
-    let items: Vec<SummaryDoc<'_>> = page
-        .iter()
-        .zip(&times)
-        .map(|(inv, t)| SummaryDoc {
-            id: &inv.id,
-            create_time: t,
-            status: inv.status(now, duration),
-        })
-        .collect();
-    let next = truncated
-        .then(|| page.last().map(|inv| inv.id.as_str()))
-        .flatten();
-    Ok(Reply {
-        status: 200,
-        location: None,
-        body: xml::invalidation_list_document(&marker, next, max_items, &items),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,10 +530,6 @@ mod tests {
                 owner: e1.clone(),
                 id: "I2".into()
             }
-        );
-        assert_eq!(
-            route("GET", "/2020-05-31/distribution/E1/invalidation").unwrap(),
-            Route::List { owner: e1 }
         );
         let dt = Owner::tenant("dt_1");
         let create = route("POST", "/2020-05-31/distribution-tenant/dt_1/invalidation").unwrap();
@@ -636,35 +554,22 @@ mod tests {
             get.operation(),
             Operation::GetInvalidationForDistributionTenant
         );
-        assert_eq!(
-            route("GET", "/2020-05-31/distribution-tenant/dt_1/invalidation")
-                .unwrap()
-                .operation(),
-            Operation::ListInvalidationsForDistributionTenant
-        );
-        assert_eq!(
-            route("GET", "/2020-05-31/distribution-tenant/dt_1")
-                .unwrap_err()
-                .status,
-            404
-        );
-        assert_eq!(
-            route("GET", "/2020-05-31/other/E1/invalidation")
-                .unwrap_err()
-                .status,
-            404
-        );
+        // ListInvalidations and its tenant twin are not served.
+        for not_served in [
+            "/2020-05-31/distribution/E1/invalidation",
+            "/2020-05-31/distribution-tenant/dt_1/invalidation",
+            "/2020-05-31/distribution-tenant/dt_1",
+            "/2020-05-31/distribution/E1",
+            "/2020-05-31/other/E1/invalidation",
+        ] {
+            let err = route("GET", not_served).unwrap_err();
+            assert_eq!((err.status, err.code.as_ref()), (404, "UnknownOperation"));
+        }
         assert_eq!(
             route("DELETE", "/2020-05-31/distribution/E1/invalidation")
                 .unwrap_err()
                 .status,
             405
-        );
-        assert_eq!(
-            route("GET", "/2020-05-31/distribution/E1")
-                .unwrap_err()
-                .status,
-            404
         );
     }
 

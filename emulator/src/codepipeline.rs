@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::config::Operation;
 use crate::error::ApiError;
 use crate::http::parse_json;
-use crate::records::{CurrentRevision, ExecutionDetails, FailureDetails, JobResult, JOB_EVENT_KEY};
+use crate::records::{ExecutionDetails, FailureDetails, JobResult, JOB_EVENT_KEY};
 use crate::state::{JobEvent, Shared};
 use crate::wire::{clip, format_timestamp};
 
@@ -52,19 +52,9 @@ const OUTPUT_KEY_PATTERN: &str = "[A-Za-z0-9@\\-_]+";
 #[serde(rename_all = "camelCase")]
 struct SuccessInput {
     job_id: Option<String>,
-    current_revision: Option<WireRevision>,
     continuation_token: Option<String>,
     execution_details: Option<WireDetails>,
     output_variables: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireRevision {
-    revision: Option<String>,
-    change_identifier: Option<String>,
-    created: Option<f64>,
-    revision_summary: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -266,7 +256,6 @@ struct Pending {
     job_id: String,
     operation: Operation,
     continuation_token: Option<String>,
-    current_revision: Option<CurrentRevision>,
     execution_details: Option<ExecutionDetails>,
     output_variables: Option<BTreeMap<String, String>>,
     failure_details: Option<FailureDetails>,
@@ -275,28 +264,6 @@ struct Pending {
 fn success_result(input: SuccessInput) -> Result<Pending, ApiError> {
     let mut v = Violations::default();
     check_job_id(&mut v, input.job_id.as_deref());
-    if let Some(rev) = &input.current_revision {
-        if v.required(rev.revision.as_deref(), "currentRevision.revision") {
-            v.length(rev.revision.as_deref(), "currentRevision.revision", 1, 1500);
-        }
-        if v.required(
-            rev.change_identifier.as_deref(),
-            "currentRevision.changeIdentifier",
-        ) {
-            v.length(
-                rev.change_identifier.as_deref(),
-                "currentRevision.changeIdentifier",
-                1,
-                100,
-            );
-        }
-        v.length(
-            rev.revision_summary.as_deref(),
-            "currentRevision.revisionSummary",
-            1,
-            2048,
-        );
-    }
     v.length(
         input.continuation_token.as_deref(),
         "continuationToken",
@@ -350,12 +317,6 @@ fn success_result(input: SuccessInput) -> Result<Pending, ApiError> {
         job_id: input.job_id.unwrap_or_default(),
         operation: Operation::PutJobSuccessResult,
         continuation_token: input.continuation_token,
-        current_revision: input.current_revision.map(|r| CurrentRevision {
-            revision: r.revision.unwrap_or_default(),
-            change_identifier: r.change_identifier.unwrap_or_default(),
-            created: r.created,
-            revision_summary: r.revision_summary,
-        }),
         execution_details: input.execution_details.map(|d| ExecutionDetails {
             summary: d.summary,
             external_execution_id: d.external_execution_id,
@@ -400,7 +361,6 @@ fn failure_result(input: FailureInput) -> Result<Pending, ApiError> {
         job_id: input.job_id.unwrap_or_default(),
         operation: Operation::PutJobFailureResult,
         continuation_token: None,
-        current_revision: None,
         execution_details: None,
         output_variables: None,
         failure_details: Some(FailureDetails {
@@ -414,19 +374,6 @@ fn failure_result(input: FailureInput) -> Result<Pending, ApiError> {
 /// Records a result; for a success with a continuation token whose job event
 /// is known, answers the job id, the token and the event to continue.
 fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEvent)>, ApiError> {
-    let config = &shared.config;
-    let unknown = config.unknown_jobs.contains(&p.job_id)
-        || config
-            .known_jobs
-            .as_ref()
-            .is_some_and(|known| !known.contains(&p.job_id));
-    if unknown {
-        return Err(ApiError::new(
-            400,
-            "JobNotFoundException",
-            format!("The job {} cannot be found.", p.job_id),
-        ));
-    }
     let now = shared.now();
     let mut inner = shared.lock();
     if let Some(seq) = inner.finished_jobs.get(&p.job_id) {
@@ -446,7 +393,6 @@ fn record(shared: &Shared, p: Pending) -> Result<Option<(String, String, JobEven
         operation: p.operation,
         recorded_at: format_timestamp(now),
         continuation_token: p.continuation_token,
-        current_revision: p.current_revision,
         execution_details: p.execution_details,
         output_variables: p.output_variables,
         failure_details: p.failure_details,

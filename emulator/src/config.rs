@@ -1,8 +1,7 @@
 //! What the emulator is told before it starts: which distributions, tenants,
-//! buckets, objects and state machines exist, how long an invalidation takes,
-//! which jobs are unknown, which faults to inject, where Lambda invocations are
-//! forwarded, and how soon CodePipeline continues an action after a
-//! continuation token.
+//! objects and state machines exist, how long an invalidation takes, which
+//! faults to inject, where Lambda invocations are forwarded, and how soon
+//! CodePipeline continues an action after a continuation token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -22,14 +21,12 @@ pub enum Operation {
     CreateInvalidation,
     /// CloudFront `GetInvalidation`.
     GetInvalidation,
-    /// CloudFront `ListInvalidations`.
-    ListInvalidations,
     /// CodePipeline `PutJobSuccessResult`.
     PutJobSuccessResult,
     /// CodePipeline `PutJobFailureResult`.
     PutJobFailureResult,
     /// Lambda `Invoke`, forwarded to the configured Lambda backend. Counted, but
-    /// never faulted or delayed: fault injection models the AWS services'
+    /// never faulted: fault injection models the AWS services'
     /// faults (CloudFront, CodePipeline, Step Functions, S3) only, so it is not
     /// in [`Operation::ALL`].
     Invoke,
@@ -41,37 +38,24 @@ pub enum Operation {
     CreateInvalidationForDistributionTenant,
     /// CloudFront `GetInvalidationForDistributionTenant`.
     GetInvalidationForDistributionTenant,
-    /// CloudFront `ListInvalidationsForDistributionTenant`.
-    ListInvalidationsForDistributionTenant,
     /// S3 `GetObject`.
     GetObject,
-    /// S3 `HeadObject`.
-    HeadObject,
-    /// S3 `PutObject`.
-    PutObject,
 }
 
 impl Operation {
     /// Every operation fault injection applies to (all but
-    /// [`Operation::Invoke`]), in a stable order: CloudFront's three,
-    /// CodePipeline's two, Step Functions' two, then those added later
-    /// (CloudFront's three for distribution tenants, S3's three). New ones go
-    /// at the end: the position picks an operation's fault stream, so
-    /// appending keeps the faults a seed gives the others.
-    pub const ALL: [Operation; 13] = [
+    /// [`Operation::Invoke`]), service by service: CloudFront's four,
+    /// CodePipeline's two, Step Functions' two, S3's one.
+    pub const ALL: [Operation; 9] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
-        Operation::ListInvalidations,
+        Operation::CreateInvalidationForDistributionTenant,
+        Operation::GetInvalidationForDistributionTenant,
         Operation::PutJobSuccessResult,
         Operation::PutJobFailureResult,
         Operation::StartExecution,
         Operation::DescribeExecution,
-        Operation::CreateInvalidationForDistributionTenant,
-        Operation::GetInvalidationForDistributionTenant,
-        Operation::ListInvalidationsForDistributionTenant,
         Operation::GetObject,
-        Operation::HeadObject,
-        Operation::PutObject,
     ];
 
     /// The operation's AWS name, e.g. `CreateInvalidation`.
@@ -79,7 +63,6 @@ impl Operation {
         match self {
             Operation::CreateInvalidation => "CreateInvalidation",
             Operation::GetInvalidation => "GetInvalidation",
-            Operation::ListInvalidations => "ListInvalidations",
             Operation::PutJobSuccessResult => "PutJobSuccessResult",
             Operation::PutJobFailureResult => "PutJobFailureResult",
             Operation::Invoke => "Invoke",
@@ -91,130 +74,14 @@ impl Operation {
             Operation::GetInvalidationForDistributionTenant => {
                 "GetInvalidationForDistributionTenant"
             }
-            Operation::ListInvalidationsForDistributionTenant => {
-                "ListInvalidationsForDistributionTenant"
-            }
             Operation::GetObject => "GetObject",
-            Operation::HeadObject => "HeadObject",
-            Operation::PutObject => "PutObject",
         }
-    }
-
-    /// Whether the operation belongs to CloudFront (REST-XML) rather than
-    /// CodePipeline (JSON 1.1), Step Functions (JSON 1.0) or S3; decides the
-    /// shape of an injected error.
-    pub fn is_cloudfront(self) -> bool {
-        matches!(
-            self,
-            Operation::CreateInvalidation
-                | Operation::GetInvalidation
-                | Operation::ListInvalidations
-        ) || self.is_tenant()
-    }
-
-    /// Whether the operation is one of CloudFront's distribution-tenant
-    /// invalidation operations.
-    pub fn is_tenant(self) -> bool {
-        matches!(
-            self,
-            Operation::CreateInvalidationForDistributionTenant
-                | Operation::GetInvalidationForDistributionTenant
-                | Operation::ListInvalidationsForDistributionTenant
-        )
-    }
-
-    /// Whether the operation belongs to CodePipeline (JSON 1.1).
-    pub fn is_codepipeline(self) -> bool {
-        matches!(
-            self,
-            Operation::PutJobSuccessResult | Operation::PutJobFailureResult
-        )
-    }
-
-    /// Whether the operation belongs to S3 (REST-XML, S3's error document).
-    pub fn is_s3(self) -> bool {
-        matches!(
-            self,
-            Operation::GetObject | Operation::HeadObject | Operation::PutObject
-        )
-    }
-
-    /// Whether the operation belongs to Step Functions (JSON 1.0).
-    pub fn is_stepfunctions(self) -> bool {
-        matches!(
-            self,
-            Operation::StartExecution | Operation::DescribeExecution
-        )
-    }
-
-    /// Parses a comma-separated list of operation names or short aliases
-    /// (see [`Operation::from_str`]); `put` expands to both CodePipeline
-    /// operations; `cloudfront` (distribution and tenant operations),
-    /// `tenant`, `codepipeline`, `stepfunctions` (also `sfn`) and `s3` to each
-    /// service's operations; `all` to every operation in [`Operation::ALL`].
-    pub fn parse_list(list: &str) -> Result<Vec<Operation>, Error> {
-        let of = |keep: fn(Operation) -> bool| -> Vec<Operation> {
-            Operation::ALL.into_iter().filter(|op| keep(*op)).collect()
-        };
-        let mut out = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let ops: Vec<Operation> = match item.to_ascii_lowercase().as_str() {
-                "all" => Operation::ALL.to_vec(),
-                "put" | "codepipeline" => of(Operation::is_codepipeline),
-                "cloudfront" => of(Operation::is_cloudfront),
-                "tenant" | "tenants" => of(Operation::is_tenant),
-                "stepfunctions" | "sfn" | "states" => of(Operation::is_stepfunctions),
-                "s3" => of(Operation::is_s3),
-                _ => vec![item.parse()?],
-            };
-            for op in ops {
-                if !out.contains(&op) {
-                    out.push(op);
-                }
-            }
-        }
-        Ok(out)
     }
 }
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-impl FromStr for Operation {
-    type Err = Error;
-
-    /// Accepts the AWS name (any case) or a short alias: `create`, `get`,
-    /// `list`, `success`, `failure`, `invoke`, `start`, `describe`. The
-    /// tenant and S3 operations go by their AWS names only.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
-        let op = match lower.as_str() {
-            "create" | "createinvalidation" => Operation::CreateInvalidation,
-            "get" | "getinvalidation" => Operation::GetInvalidation,
-            "list" | "listinvalidations" => Operation::ListInvalidations,
-            "success" | "putjobsuccessresult" => Operation::PutJobSuccessResult,
-            "failure" | "putjobfailureresult" => Operation::PutJobFailureResult,
-            "invoke" => Operation::Invoke,
-            "start" | "startexecution" => Operation::StartExecution,
-            "describe" | "describeexecution" => Operation::DescribeExecution,
-            "createinvalidationfordistributiontenant" => {
-                Operation::CreateInvalidationForDistributionTenant
-            }
-            "getinvalidationfordistributiontenant" => {
-                Operation::GetInvalidationForDistributionTenant
-            }
-            "listinvalidationsfordistributiontenant" => {
-                Operation::ListInvalidationsForDistributionTenant
-            }
-            "getobject" => Operation::GetObject,
-            "headobject" => Operation::HeadObject,
-            "putobject" => Operation::PutObject,
-            _ => return Err(Error::InvalidConfig(format!("unknown operation `{s}`"))),
-        };
-        Ok(op)
     }
 }
 
@@ -232,18 +99,6 @@ pub enum FaultCode {
 }
 
 impl FaultCode {
-    /// Parses a comma-separated list such as `throttling,500,503`.
-    pub fn parse_list(list: &str) -> Result<Vec<FaultCode>, Error> {
-        let mut out = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let code: FaultCode = item.parse()?;
-            if !out.contains(&code) {
-                out.push(code);
-            }
-        }
-        Ok(out)
-    }
-
     /// The HTTP status the fault is answered with, but for S3, which answers
     /// throttling with 503 `SlowDown`.
     pub fn status(self) -> u16 {
@@ -255,21 +110,6 @@ impl FaultCode {
     }
 }
 
-impl FromStr for FaultCode {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "throttling" | "throttle" | "429" => Ok(FaultCode::Throttling),
-            "500" | "internal" | "internalerror" => Ok(FaultCode::InternalError),
-            "503" | "unavailable" | "serviceunavailable" => Ok(FaultCode::ServiceUnavailable),
-            _ => Err(Error::InvalidConfig(format!(
-                "unknown fault code `{s}` (expected throttling, 500 or 503)"
-            ))),
-        }
-    }
-}
-
 /// Fault settings for one operation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
@@ -277,13 +117,9 @@ pub struct FaultSpec {
     pub error_rate: f64,
     /// The faults drawn from (uniformly) when a call is chosen to fail.
     pub codes: Vec<FaultCode>,
-    /// Delay added before every call of the operation, faulted or not; real
-    /// time on either clock (on a manual one every call would otherwise wait
-    /// for the clock to be moved).
-    pub latency: Duration,
     /// Probability in `0.0..=1.0` that a call which succeeded loses its
     /// answer: the operation has taken effect (an invalidation is created, a
-    /// job result recorded, an object stored), and the caller gets a 500
+    /// job result recorded, an execution started), and the caller gets a 500
     /// (`InternalError`, or `InternalFailure` in the JSON protocols) instead,
     /// so that a retry meets the effect already applied. Drawn, from a seeded
     /// stream of its own, for every call that an error fault did not fail
@@ -300,7 +136,6 @@ impl Default for FaultSpec {
                 FaultCode::InternalError,
                 FaultCode::ServiceUnavailable,
             ],
-            latency: Duration::ZERO,
             lost_response_rate: 0.0,
         }
     }
@@ -523,12 +358,6 @@ pub struct Config {
     /// How long a new invalidation stays `InProgress` before it reads as
     /// `Completed`, on the emulator's [`clock`](Config#structfield.clock).
     pub invalidation_duration: Duration,
-    /// If set, only these job ids are accepted; others get
-    /// `JobNotFoundException`. If unset, any well-formed id is accepted,
-    /// because the emulator cannot know the jobs a real pipeline would create.
-    pub known_jobs: Option<BTreeSet<String>>,
-    /// Job ids that get `JobNotFoundException` even when `known_jobs` is unset.
-    pub unknown_jobs: BTreeSet<String>,
     /// Fault settings per operation; operations absent here never fault.
     pub faults: BTreeMap<Operation, FaultSpec>,
     /// Seed of every pseudo-random choice (faults, invalidation and request
@@ -559,11 +388,9 @@ pub struct Config {
     /// new job (only for jobs whose event went through Lambda `Invoke`); on
     /// the emulator's [`clock`](Config#structfield.clock).
     pub continuation_delay: Duration,
-    /// S3 buckets that exist besides those holding a seeded object; a
-    /// `PutObject` into any other bucket gets `NoSuchBucket`.
-    pub buckets: BTreeSet<String>,
     /// S3 objects in place at start, in order (a later one with the same
-    /// bucket and key replaces an earlier one).
+    /// bucket and key replaces an earlier one); the buckets that hold them
+    /// are the ones that exist.
     pub objects: Vec<SeedObject>,
     /// If set, S3 only serves requests signed with one of these access key
     /// ids; any other gets `AccessDenied`. A CodePipeline artifact bucket
@@ -575,9 +402,9 @@ pub struct Config {
     /// age limit of asynchronous invocations. [`ClockMode::Real`] by default;
     /// a [`ClockMode::Manual`] clock moves only through
     /// [`EmulatorHandle::advance_clock`](crate::EmulatorHandle::advance_clock)
-    /// or `POST /_emulator/clock`. Injected latency and
-    /// [`Config::lambda_timeout`](Config#structfield.lambda_timeout) always
-    /// run in real time: they bound real waits of real processes.
+    /// or `POST /_emulator/clock`.
+    /// [`Config::lambda_timeout`](Config#structfield.lambda_timeout) alone
+    /// runs in real time: it bounds a real process.
     pub clock: ClockMode,
     /// Faults injected into Lambda functions, by function name as forwarded
     /// (the plain name, e.g. `start-invalidation`). Applied to every
@@ -610,8 +437,6 @@ impl Default for Config {
             distributions: BTreeSet::new(),
             denied: BTreeSet::new(),
             invalidation_duration: Duration::from_secs(5),
-            known_jobs: None,
-            unknown_jobs: BTreeSet::new(),
             faults: BTreeMap::new(),
             seed: 0,
             lambda_backend: None,
@@ -619,7 +444,6 @@ impl Default for Config {
             state_machines: BTreeSet::new(),
             continuation_delay: DEFAULT_CONTINUATION_DELAY,
             tenants: BTreeSet::new(),
-            buckets: BTreeSet::new(),
             objects: Vec::new(),
             s3_access_keys: None,
             clock: ClockMode::Real,
@@ -703,12 +527,6 @@ impl Config {
     /// Sets how soon a continuation token leads to a new job (default 1 s).
     pub fn continuation_delay(mut self, delay: Duration) -> Self {
         self.continuation_delay = delay;
-        self
-    }
-
-    /// Adds an empty S3 bucket.
-    pub fn bucket(mut self, name: impl Into<String>) -> Self {
-        self.buckets.insert(name.into());
         self
     }
 
@@ -811,80 +629,8 @@ impl Config {
         self.clock(ClockMode::Manual)
     }
 
-    /// Every bucket that exists at start: those named and those holding a
-    /// seeded object.
-    pub fn all_buckets(&self) -> BTreeSet<String> {
-        let mut all = self.buckets.clone();
-        all.extend(self.objects.iter().map(|o| o.bucket.clone()));
-        all
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_operation_aliases() {
-        assert_eq!(
-            Operation::parse_list("create,get, put").unwrap(),
-            vec![
-                Operation::CreateInvalidation,
-                Operation::GetInvalidation,
-                Operation::PutJobSuccessResult,
-                Operation::PutJobFailureResult
-            ]
-        );
-        assert_eq!(Operation::parse_list("all").unwrap().len(), 13);
-        assert_eq!(
-            Operation::parse_list("codepipeline,cloudfront").unwrap(),
-            [
-                &Operation::ALL[3..5],
-                &Operation::ALL[..3],
-                &Operation::ALL[7..10]
-            ]
-            .concat()
-        );
-        assert_eq!(
-            Operation::parse_list("s3").unwrap(),
-            vec![
-                Operation::GetObject,
-                Operation::HeadObject,
-                Operation::PutObject
-            ]
-        );
-        assert_eq!(
-            Operation::parse_list("tenant, GetObject").unwrap(),
-            Operation::ALL[7..11].to_vec()
-        );
-        for op in Operation::ALL {
-            assert_eq!(op.name().parse::<Operation>().unwrap(), op);
-        }
-        assert_eq!(
-            Operation::parse_list("stepfunctions").unwrap(),
-            vec![Operation::StartExecution, Operation::DescribeExecution]
-        );
-        assert_eq!(
-            Operation::parse_list("start, DescribeExecution").unwrap(),
-            Operation::parse_list("sfn").unwrap()
-        );
-        assert!(Operation::parse_list("delete").is_err());
-        assert!(!Operation::parse_list("all")
-            .unwrap()
-            .contains(&Operation::Invoke));
-        assert_eq!("invoke".parse::<Operation>().unwrap(), Operation::Invoke);
-    }
-
-    #[test]
-    fn parses_fault_codes() {
-        assert_eq!(
-            FaultCode::parse_list("throttling,500,503,500").unwrap(),
-            vec![
-                FaultCode::Throttling,
-                FaultCode::InternalError,
-                FaultCode::ServiceUnavailable
-            ]
-        );
-        assert!(FaultCode::parse_list("404").is_err());
+    /// Every bucket that exists: those holding a seeded object.
+    pub fn buckets(&self) -> BTreeSet<&str> {
+        self.objects.iter().map(|o| o.bucket.as_str()).collect()
     }
 }

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderMap, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
 use hyper::http::request::Parts;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -52,7 +52,7 @@ use crate::clock::Work;
 use crate::config::{FaultTimes, FunctionFaultKind, Operation};
 use crate::error::ApiError;
 use crate::error::Error;
-use crate::http::{response, set_header, HttpResponse, MAX_BODY};
+use crate::http::{self, response, set_header, HttpResponse, MAX_BODY};
 use crate::records::{DiscardedEvent, LambdaInvocation};
 use crate::state::Shared;
 use crate::wire::{format_timestamp, percent_decode};
@@ -269,21 +269,12 @@ fn is_region(s: &str) -> bool {
         && last.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The region of the SigV4 credential scope
-/// (`Credential=AKID/20240101/us-east-1/lambda/aws4_request`), if any.
-fn signed_region(headers: &HeaderMap) -> Option<String> {
-    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?;
-    let scope = scope.split([',', ' ']).next()?;
-    scope.split('/').nth(2).map(str::to_string)
-}
-
-/// How a call asked to be run (`X-Amz-Invocation-Type`).
+/// How a call asked to be run (`X-Amz-Invocation-Type`). Lambda's third
+/// kind, `DryRun`, is not served: nothing in the workflow asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InvocationType {
     RequestResponse,
     Event,
-    DryRun,
 }
 
 impl InvocationType {
@@ -291,7 +282,6 @@ impl InvocationType {
         match self {
             InvocationType::RequestResponse => "RequestResponse",
             InvocationType::Event => "Event",
-            InvocationType::DryRun => "DryRun",
         }
     }
 
@@ -302,12 +292,11 @@ impl InvocationType {
         match value.to_str().unwrap_or_default() {
             "RequestResponse" => Ok(InvocationType::RequestResponse),
             "Event" => Ok(InvocationType::Event),
-            "DryRun" => Ok(InvocationType::DryRun),
             other => Err(ApiError::new(
                 400,
                 "ValidationException",
                 format!(
-                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse] (the emulator serves no DryRun)"
                 ),
             )),
         }
@@ -546,44 +535,31 @@ pub(crate) async fn serve(
         Ok(kind) => kind,
         Err(err) => return error_response(&err, &request_id),
     };
-    let region = signed_region(&parts.headers);
+    let region = http::credential(&parts.headers).map(|c| c.region);
 
     let call = Call {
         function: function.name.clone(),
         function_arn: function.unqualified_arn(region.as_deref()),
         payload,
-        headers: forwarded_headers(&parts.headers),
         request_id: request_id.clone(),
     };
 
     let backend = configured_backend(&shared);
     let Some(backend) = backend else {
         // Without a backend no function exists.
-        if invocation_type != InvocationType::DryRun {
-            let attempt = Attempt {
-                outcome: Outcome::NotFound,
-                fault: None,
-                started,
-                started_at,
-            };
-            record(&shared, &call, invocation_type, 1, &attempt, 404, None);
-        }
+        let attempt = Attempt {
+            outcome: Outcome::NotFound,
+            fault: None,
+            started,
+            started_at,
+        };
+        record(&shared, &call, invocation_type, 1, &attempt, 404, None);
         return error_response(&not_found(&function, region.as_deref()), &request_id);
     };
 
-    if invocation_type != InvocationType::DryRun {
-        shared.observe_job_event(&call.function, &call.payload);
-    }
+    shared.observe_job_event(&call.function, &call.payload);
 
     match invocation_type {
-        // Lambda checks the function and the caller's permission; the
-        // emulator cannot ask the host whether a function exists without
-        // running it, so it trusts the name.
-        InvocationType::DryRun => {
-            let mut resp = response(204, "application/json", Bytes::new());
-            set_header(&mut resp, "x-amzn-RequestId", &request_id);
-            resp
-        }
         InvocationType::Event => {
             let clock = shared.clock.clone();
             clock.spawn(|work| run_event(shared, work, backend, call, started_at));
@@ -619,24 +595,7 @@ struct Call {
     /// invocation record of an on-failure destination.
     function_arn: String,
     payload: Bytes,
-    /// The caller's headers that are forwarded: `Content-Type`,
-    /// `X-Amz-Client-Context`.
-    headers: HeaderMap,
     request_id: String,
-}
-
-/// The headers of a call that are forwarded to the backend.
-fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut kept = HeaderMap::new();
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    kept.insert(CONTENT_TYPE, content_type);
-    if let Some(context) = headers.get("x-amz-client-context") {
-        kept.insert("x-amz-client-context", context.clone());
-    }
-    kept
 }
 
 /// How one attempt went.
@@ -729,7 +688,6 @@ async fn run_attempt(
         backend,
         &call.function,
         call.payload.clone(),
-        &call.headers,
         invocation_type,
         &call.request_id,
     )
@@ -817,7 +775,6 @@ async fn run_event(
         function: destination.clone(),
         function_arn: FunctionRef::plain(&destination).unqualified_arn(None),
         payload: Bytes::from(record_payload.to_string()),
-        headers: forwarded_headers(&HeaderMap::new()),
         request_id: shared.lock().new_request_id(),
     };
     let attempt = run_attempt(&shared, &backend, &destination_call, InvocationType::Event).await;
@@ -895,7 +852,6 @@ pub(crate) async fn invoke_event(
         function_arn: FunctionRef::plain(&function).unqualified_arn(None),
         function,
         payload,
-        headers: forwarded_headers(&HeaderMap::new()),
         request_id,
     };
     let arrived = shared.now();
@@ -940,12 +896,11 @@ async fn run(
     backend: &Backend,
     function: &str,
     payload: Bytes,
-    headers: &HeaderMap,
     invocation_type: InvocationType,
     request_id: &str,
 ) -> Outcome {
     let timeout = shared.config.lambda_timeout;
-    let forwarding = forward(backend, function, payload, headers, invocation_type);
+    let forwarding = forward(backend, function, payload, invocation_type);
     match tokio::time::timeout(timeout, forwarding).await {
         Ok(Ok((status, function_error, body))) => {
             Outcome::classify(&backend.url, function, status, function_error, body)
@@ -958,13 +913,12 @@ async fn run(
 }
 
 /// One `POST {backend}/2015-03-31/functions/{function}/invocations` over a
-/// fresh connection; the body goes unchanged, and an `Event` call says so in
-/// `X-Amz-Invocation-Type`.
+/// fresh connection; the body goes unchanged, as JSON, and an `Event` call
+/// says so in `X-Amz-Invocation-Type`.
 async fn forward(
     backend: &Backend,
     function: &str,
     payload: Bytes,
-    headers: &HeaderMap,
     invocation_type: InvocationType,
 ) -> Result<(u16, bool, Bytes), String> {
     let unreachable = |e: &dyn std::fmt::Display| {
@@ -982,15 +936,8 @@ async fn forward(
 
     let mut request = Request::post(backend.invocations_path(function))
         .header(HOST, &backend.authority)
-        .header(CONNECTION, "close");
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| hyper::header::HeaderValue::from_static("application/json"));
-    request = request.header(CONTENT_TYPE, content_type);
-    if let Some(context) = headers.get("x-amz-client-context") {
-        request = request.header("X-Amz-Client-Context", context);
-    }
+        .header(CONNECTION, "close")
+        .header(CONTENT_TYPE, "application/json");
     if invocation_type == InvocationType::Event {
         request = request.header("X-Amz-Invocation-Type", invocation_type.name());
     }
@@ -1168,18 +1115,5 @@ mod tests {
             doc["errorMessage"],
             "RequestId: rid Error: Task timed out after 1.50 seconds"
         );
-    }
-
-    #[test]
-    fn reads_the_signed_region() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            AUTHORIZATION,
-            "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-3/lambda/aws4_request, SignedHeaders=host, Signature=00"
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(signed_region(&headers).as_deref(), Some("eu-west-3"));
-        assert_eq!(signed_region(&HeaderMap::new()), None);
     }
 }

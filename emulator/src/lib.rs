@@ -2,12 +2,16 @@
 //! invalidations of distributions and of distribution tenants, by path and
 //! by cache tag (REST-XML, API 2020-05-31), CodePipeline job results (JSON 1.1), Step Functions
 //! `StartExecution` and `DescribeExecution` (JSON 1.0, API 2016-11-23), S3
-//! `GetObject`, `HeadObject` and `PutObject` (REST-XML, for CodePipeline
-//! artifacts) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
+//! `GetObject` of the CodePipeline artifacts it is given (REST-XML,
+//! path-style) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
 //! local host of the functions) — speaking their wire protocols, so that
-//! unchanged AWS SDK clients (Rust, boto3, the AWS CLI, the JS SDK) pointed
-//! at it with `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it. S3
-//! clients may address buckets path-style or virtual-hosted.
+//! unchanged AWS SDK clients (Rust, boto3, the JS SDK) pointed at it with
+//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
+//!
+//! It serves what the workflow, `local-run`, the tests and the README's
+//! standalone uses call, and nothing else: no ListInvalidations, no S3
+//! HeadObject or PutObject (artifacts are put in place by the
+//! configuration), no Lambda `DryRun`.
 //!
 //! Everything it decides by time runs on its own clock, real by default or
 //! manual ([`ClockMode`]): a test starts it with [`Config::manual_clock`] and
@@ -17,12 +21,12 @@
 //!
 //! It keeps everything in memory, answers with the error codes and HTTP
 //! statuses of the real services, and can inject seeded, repeatable faults
-//! (throttling, 500, 503) before a call takes effect, lost responses (the call
-//! takes effect, the caller gets a 500) and latency per operation. Signatures are not
+//! (throttling, 500, 503) before a call takes effect, and lost responses (the
+//! call takes effect, the caller gets a 500), per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
 //! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and S3 can
-//! be opened to chosen access key ids only. Those faults and latency never
-//! apply to Lambda `Invoke`; instead, chosen functions can be made to crash or
+//! be opened to chosen access key ids only. Those faults never apply to
+//! Lambda `Invoke`; instead, chosen functions can be made to crash or
 //! hang, once or always ([`Config::function_faults`]), and asynchronous
 //! invocations are run as Lambda runs them: a function error is retried after
 //! one and two minutes, an event too old is dropped, and one given up on goes
@@ -56,7 +60,8 @@
 //! # Layout
 //! Modules form layers, listed here bottom first: each module uses only
 //! modules listed before it (so there are no import cycles), and the crate
-//! root only re-exports.
+//! root only re-exports; a test here reads each module's `crate::` paths and
+//! holds them to this order.
 //!
 //! 1. Plain pieces (`http` uses `error`; the others nothing of the crate):
 //!    - `error`: [`Error`] (why the emulator could not start) and `ApiError`
@@ -69,13 +74,14 @@
 //!      moved by [`EmulatorHandle::advance_clock`]) and the register of
 //!      background work that waits on it ([`EmulatorHandle::settle`]).
 //!    - `http`: the response type and builders every protocol uses, the
-//!      largest body read, JSON-protocol body parsing.
+//!      largest body read, the signer a SigV4 `Authorization` header names,
+//!      JSON-protocol body parsing.
 //! 2. What the emulator is told and what it shows:
 //!    - `config`: [`Config`], [`Operation`], [`FaultCode`], [`FaultSpec`],
 //!      [`FunctionFault`], [`EventInvokeConfig`], [`SeedObject`], the Lambda
 //!      backend URL — data and builders.
 //!    - `faults`: the seeded PRNG and per-operation draws (error faults,
-//!      lost responses).
+//!      lost responses), each operation on a stream of its own number.
 //!    - `records`: the [`Snapshot`] and its record types, job-result details,
 //!      [`StartedExecution`] and [`ExecutionOutcome`].
 //! 3. `state`: the in-memory store every handler shares (stored
@@ -88,14 +94,14 @@
 //!      mapping its answers onto Lambda's (function errors, timeouts, unknown
 //!      functions); injected function faults; `Event` retries, event age and
 //!      on-failure destinations.
-//!    - `cloudfront`: CreateInvalidation, GetInvalidation, ListInvalidations
-//!      and their `…ForDistributionTenant` twins — routing, validation of
+//!    - `cloudfront`: CreateInvalidation, GetInvalidation and their
+//!      `…ForDistributionTenant` twins — routing, validation of
 //!      paths and cache tags, per-distribution (per-tenant) limits, caller
 //!      references.
 //!    - `stepfunctions`: StartExecution, DescribeExecution — validation,
 //!      idempotency, executions ended by the embedder.
-//!    - `s3`: GetObject, HeadObject, PutObject — addressing, the access-key
-//!      gate, `aws-chunked` uploads, ranges, S3's error document.
+//!    - `s3`: GetObject — path-style addressing, the access-key gate, S3's
+//!      error document.
 //!    - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
 //!      against the service model, job state, recording — and continuations,
 //!      which it sends through `lambda` (the one service that uses another).
@@ -104,12 +110,13 @@
 //!      the rules of the service it configures, so it sits above them.
 //!    - `server`: the HTTP listener ([`start`], [`EmulatorHandle`]); tells the
 //!      protocols apart (S3 by the signature's credential scope), applies
-//!      latency, the authorization-header check, faults and lost responses,
+//!      the authorization-header check, faults and lost responses,
 //!      and serves `GET /_emulator/state`, `GET /_emulator/health`,
 //!      `GET`/`POST /_emulator/clock` and `POST /_emulator/settle`.
 //!
 //! A new operation of an emulated service goes in its service module (its
-//! `Operation` appended to [`Operation::ALL`]); a new time-based behaviour
+//! `Operation` in [`Operation::ALL`], with a fault stream number no operation
+//! has had); a new time-based behaviour
 //! reads `Shared::now` and waits with `clock::Work`; a new value a test
 //! should see goes in `records` and is filled in by `state`.
 
@@ -132,8 +139,7 @@ mod xml;
 
 pub use clock::{ClockError, ClockMode};
 pub use cloudfront::{
-    API_PREFIX, DEFAULT_MAX_ITEMS, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS,
-    MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
+    API_PREFIX, MAX_CACHE_TAG_LEN, MAX_IN_PROGRESS_PATHS, MAX_IN_PROGRESS_WILDCARDS, MAX_PATH_LEN,
 };
 pub use codepipeline::FAILURE_TYPES;
 pub use config::{
@@ -144,10 +150,71 @@ pub use config::{
 pub use error::Error;
 pub use lambda::MAX_PAYLOAD;
 pub use records::{
-    CurrentRevision, DiscardedEvent, ExecutionDetails, ExecutionOutcome, ExecutionRecord,
-    FailureDetails, InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation,
-    ObjectRecord, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS, JOB_EVENT_KEY,
+    DiscardedEvent, ExecutionDetails, ExecutionOutcome, ExecutionRecord, FailureDetails,
+    InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation, ObjectRecord,
+    Snapshot, StartedExecution, COMPLETED, IN_PROGRESS, JOB_EVENT_KEY,
 };
-pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN, MAX_OBJECT_SIZE};
+pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN};
 pub use server::{start, EmulatorHandle};
 pub use stepfunctions::{MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME};
+
+#[cfg(test)]
+mod tests {
+    /// Every module, in the order the Layout above lists them.
+    const LAYOUT: [&str; 16] = [
+        "error",
+        "wire",
+        "xml",
+        "clock",
+        "http",
+        "config",
+        "faults",
+        "records",
+        "state",
+        "lambda",
+        "cloudfront",
+        "stepfunctions",
+        "s3",
+        "codepipeline",
+        "validate",
+        "server",
+    ];
+
+    #[test]
+    fn each_module_uses_only_modules_the_layout_lists_before_it() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut modules: Vec<String> = std::fs::read_dir(&src)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter_map(|file| file.strip_suffix(".rs").map(str::to_owned))
+            .filter(|module| module != "lib" && module != "main")
+            .collect();
+        modules.sort_unstable();
+        let mut listed = LAYOUT.map(str::to_owned);
+        listed.sort_unstable();
+        assert_eq!(modules, listed, "the Layout names every module once");
+
+        for (position, module) in LAYOUT.iter().enumerate() {
+            let source = std::fs::read_to_string(src.join(format!("{module}.rs"))).unwrap();
+            let code = source
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"));
+            for line in code {
+                // Grouped paths would hide what they use from the check below.
+                assert!(!line.contains("crate::{"), "{module}: {line}");
+                for (at, _) in line.match_indices("crate::") {
+                    let used: String = line[at + "crate::".len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if let Some(used_at) = LAYOUT.iter().position(|m| *m == used) {
+                        assert!(
+                            used_at < position,
+                            "{module} uses {used}, which the Layout lists after it"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

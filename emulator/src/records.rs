@@ -42,7 +42,7 @@ pub struct Snapshot {
     #[serde(default)]
     pub lost_response_log: Vec<InjectedFault>,
     /// Every Lambda invocation that was run (or found no function), in the
-    /// order they finished; `DryRun` calls are counted but not listed. Each
+    /// order they finished. Each
     /// attempt of an `Event` call is listed. The emulator's own invocations
     /// (continued CodePipeline jobs, on-failure destinations) are listed (as
     /// `Event` calls, status 202) but not counted in `calls`.
@@ -59,7 +59,7 @@ pub struct Snapshot {
     /// Lambda `Invoke`, and those the emulator created to continue a job.
     #[serde(default)]
     pub jobs: Vec<JobRecord>,
-    /// Every S3 object, seeded or put, by bucket then key; never their bytes.
+    /// Every S3 object, by bucket then key; never their bytes.
     #[serde(default)]
     pub objects: Vec<ObjectRecord>,
 }
@@ -134,9 +134,6 @@ pub struct JobResult {
     /// Success only: the token that asks CodePipeline to call the action again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation_token: Option<String>,
-    /// Success only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_revision: Option<CurrentRevision>,
     /// Success only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_details: Option<ExecutionDetails>,
@@ -295,22 +292,6 @@ pub struct InjectedFault {
     pub status: u16,
     /// When, RFC 3339 in UTC with milliseconds.
     pub at: String,
-}
-
-/// `currentRevision` of a success result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CurrentRevision {
-    /// The revision id.
-    pub revision: String,
-    /// The change identifier.
-    pub change_identifier: String,
-    /// Creation time, in epoch seconds as the JSON protocol sends it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<f64>,
-    /// A summary of the revision.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision_summary: Option<String>,
 }
 
 /// `executionDetails` of a success result.

@@ -1,8 +1,8 @@
-//! The HTTP listener: tells the protocols apart, applies latency, the
+//! The HTTP listener: tells the protocols apart, applies the
 //! authorization-header check and injected faults, then hands the call to
 //! `cloudfront`, `codepipeline`, `stepfunctions` or `s3` and writes the
 //! protocol's answer. Lambda calls (under `/2015-03-31/`) go to `lambda`
-//! before any of that: they are neither delayed nor faulted.
+//! before any of that: they are never faulted.
 //!
 //! An S3 call is one signed for service `s3` (the SigV4 credential scope
 //! names it), or one that is under neither CloudFront's nor Lambda's prefix
@@ -14,12 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, HOST, LOCATION};
 use hyper::service::service_fn;
-use hyper::Method;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -29,9 +27,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::clock::ClockError;
 use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
-use crate::config::{Config, FaultCode};
+use crate::config::{Config, FaultCode, Operation};
 use crate::error::{ApiError, Error};
-use crate::http::{response, set_header, HttpResponse, MAX_BODY};
+use crate::http::{self, response, set_header, HttpResponse, MAX_BODY};
 use crate::lambda;
 use crate::records::{ExecutionOutcome, Snapshot, StartedExecution};
 use crate::s3;
@@ -125,11 +123,6 @@ impl EmulatorHandle {
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The configuration the emulator runs with.
-    pub fn config(&self) -> &Config {
-        &self.shared.config
     }
 
     /// What the emulator has seen so far.
@@ -288,15 +281,9 @@ fn error_response(protocol: Protocol, err: &ApiError, request_id: &str) -> HttpR
     }
 }
 
-/// The one request handler. A `HEAD` answer never has a body; S3's
-/// `HeadObject` sets the `Content-Length` a `GET` would have.
+/// The one request handler.
 async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
-    let head = req.method() == Method::HEAD;
-    let mut resp = answer(shared, req).await;
-    if head {
-        *resp.body_mut() = Full::new(Bytes::new());
-    }
-    Ok(resp)
+    Ok(answer(shared, req).await)
 }
 
 async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
@@ -314,10 +301,8 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
     }
 
     let request_id = shared.lock().new_request_id();
-    let credential = s3::credential(&parts.headers, query);
-    let signed_for_s3 = credential
-        .as_ref()
-        .is_some_and(|c| c.service.as_deref() == Some("s3"));
+    let credential = http::credential(&parts.headers);
+    let signed_for_s3 = credential.as_ref().is_some_and(|c| c.service == "s3");
     if path.starts_with(lambda::API_PREFIX) && !signed_for_s3 {
         return lambda::serve(shared, parts, body, request_id).await;
     }
@@ -337,7 +322,6 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
         .headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("127.0.0.1")
         .to_string();
 
@@ -348,7 +332,7 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
             cloudfront::route(&method, &path).map(|r| (r.operation(), Route::CloudFront(r)))
         }
         Protocol::S3 => {
-            s3::route(&method, &path, query, &host).map(|r| (r.operation, Route::S3(r)))
+            s3::route(&method, &path, query).map(|r| (Operation::GetObject, Route::S3(r)))
         }
         Protocol::Json11 if method == "POST" && path == "/" => {
             codepipeline::operation_for_target(target.as_deref().unwrap_or_default())
@@ -369,32 +353,19 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
         Err(err) => return error_response(protocol, &err, &request_id),
     };
 
-    let limit = if protocol == Protocol::S3 {
-        s3::MAX_BODY
-    } else {
-        MAX_BODY
-    };
-    let body = match Limited::new(body, limit).collect().await {
+    let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let err = if protocol == Protocol::S3 {
-                s3::too_large()
-            } else {
-                ApiError::new(
-                    400,
-                    "InvalidRequest",
-                    format!("Could not read the request body: {e}"),
-                )
-            };
+            let err = ApiError::new(
+                400,
+                "InvalidRequest",
+                format!("Could not read the request body: {e}"),
+            );
             return error_response(protocol, &err, &request_id);
         }
     };
 
     shared.lock().count_call(op);
-    let latency = shared.faults.latency(op);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
 
     // Real AWS refuses unsigned calls; the signature itself is not checked.
     // S3 takes an unsigned request as anonymous, which a private bucket
@@ -434,7 +405,7 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
 
     let outcome = match route {
         Route::CloudFront(route) => {
-            cloudfront::handle(&shared, &route, query, &body, &host).map(|reply| {
+            cloudfront::handle(&shared, &route, &body, &host).map(|reply| {
                 let mut resp = response(reply.status, "text/xml", reply.body);
                 if let Some(location) = &reply.location {
                     set_header(&mut resp, LOCATION.as_str(), location);
@@ -443,11 +414,10 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
                 resp
             })
         }
-        Route::S3(route) => s3::handle(&shared, &route, &parts.headers, credential.as_ref(), body)
-            .map(|mut resp| {
-                s3::set_request_ids(&mut resp, &request_id);
-                resp
-            }),
+        Route::S3(route) => s3::handle(&shared, &route, credential.as_ref()).map(|mut resp| {
+            s3::set_request_ids(&mut resp, &request_id);
+            resp
+        }),
         Route::Json if protocol == Protocol::Json10 => stepfunctions::handle(&shared, op, &body)
             .map(|answer| {
                 let mut resp = response(200, protocol.json_content_type(), answer.to_string());

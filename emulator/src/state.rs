@@ -39,7 +39,7 @@ pub(crate) struct Shared {
 /// Mutable state; one lock, never held across an `.await`. Its `Debug` shows
 /// counts only: the remembered job events hold artifact credentials.
 pub(crate) struct Inner {
-    /// In creation order; ListInvalidations reverses it.
+    /// In creation order.
     pub invalidations: Vec<StoredInvalidation>,
     /// Job ids that have had their terminal result.
     pub finished_jobs: HashMap<String, u64>,
@@ -62,7 +62,7 @@ pub(crate) struct Inner {
     /// Job id to its event and function, for continuations; dropped when the
     /// job has its final result.
     job_events: HashMap<String, JobEvent>,
-    /// Buckets that exist; fixed at start (the emulator creates none).
+    /// Buckets that exist: those of the seeded objects.
     pub buckets: BTreeSet<String>,
     /// S3 objects by (bucket, key).
     pub objects: BTreeMap<(String, String), StoredObject>,
@@ -133,17 +133,12 @@ impl StoredInvalidation {
     }
 }
 
-/// An object as stored.
+/// An object as stored: put in place by the configuration.
 #[derive(Clone)]
 pub(crate) struct StoredObject {
     pub body: Bytes,
     /// Quoted hex MD5 of `body`, as S3 gives an object put in one piece.
     pub etag: String,
-    pub content_type: Option<String>,
-    /// What the uploader declared besides `aws-chunked`, e.g. `gzip`.
-    pub content_encoding: Option<String>,
-    /// `x-amz-meta-*` headers, names lowercased, in the order sent.
-    pub metadata: Vec<(String, String)>,
     pub last_modified: SystemTime,
 }
 
@@ -157,24 +152,10 @@ impl std::fmt::Debug for StoredObject {
 }
 
 impl StoredObject {
-    /// An object put in place by the configuration.
-    pub fn seeded(body: Vec<u8>, at: SystemTime) -> Self {
-        StoredObject::new(Bytes::from(body), None, None, Vec::new(), at)
-    }
-
-    pub(crate) fn new(
-        body: Bytes,
-        content_type: Option<String>,
-        content_encoding: Option<String>,
-        metadata: Vec<(String, String)>,
-        last_modified: SystemTime,
-    ) -> Self {
+    fn new(body: Vec<u8>, last_modified: SystemTime) -> Self {
         StoredObject {
             etag: format!("\"{}\"", md5_hex(&body)),
-            body,
-            content_type,
-            content_encoding,
-            metadata,
+            body: Bytes::from(body),
             last_modified,
         }
     }
@@ -187,7 +168,6 @@ pub(crate) struct StoredExecution {
     pub state_machine_arn: String,
     pub name: String,
     pub input: String,
-    pub trace_header: Option<String>,
     pub status: &'static str,
     pub start_date: SystemTime,
     pub stop_date: Option<SystemTime>,
@@ -219,14 +199,14 @@ impl Shared {
     pub fn new(config: Config) -> Self {
         let faults = FaultInjector::new(config.seed, &config.faults);
         let (started_tx, started_rx) = mpsc::unbounded_channel();
-        let buckets = config.all_buckets();
+        let buckets = config.buckets().into_iter().map(str::to_owned).collect();
         let clock = Arc::new(Clock::new(config.clock));
         let seeded_at = clock.now();
         let objects = config
             .objects
             .iter()
             .map(|seed| {
-                let object = StoredObject::seeded(seed.body.clone(), seeded_at);
+                let object = StoredObject::new(seed.body.clone(), seeded_at);
                 ((seed.bucket.clone(), seed.key.clone()), object)
             })
             .collect();

@@ -28,8 +28,6 @@ pub const MAX_EXECUTION_INPUT: usize = 262_144;
 pub const MAX_EXECUTION_NAME: usize = 80;
 /// Longest ARN the model accepts (`Arn`).
 const MAX_ARN: usize = 256;
-/// Longest trace header (`TraceHeader`).
-const MAX_TRACE_HEADER: usize = 256;
 
 /// `status` of an execution nobody has finished yet.
 pub const RUNNING: &str = "RUNNING";
@@ -175,9 +173,6 @@ fn describe(execution: &StoredExecution) -> Value {
     if let Some(cause) = &execution.cause {
         out.insert("cause".into(), json!(cause));
     }
-    if let Some(trace) = &execution.trace_header {
-        out.insert("traceHeader".into(), json!(trace));
-    }
     Value::Object(out)
 }
 
@@ -196,7 +191,6 @@ struct StartInput {
     state_machine_arn: Option<String>,
     name: Option<String>,
     input: Option<String>,
-    trace_header: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -285,15 +279,6 @@ fn start_execution(shared: &Shared, input: StartInput) -> Result<Value, ApiError
             format!("Invalid State Machine Execution Input: '{e}'"),
         ));
     }
-    if let Some(trace) = input.trace_header.as_deref() {
-        if trace.chars().count() > MAX_TRACE_HEADER || !trace.is_ascii() {
-            return Err(validation(
-                Some(trace),
-                "traceHeader",
-                "Member must have length less than or equal to 256 and satisfy regular expression pattern: \\p{ASCII}*",
-            ));
-        }
-    }
     if !shared.config.state_machines.contains(arn) {
         return Err(ApiError::new(
             400,
@@ -333,7 +318,6 @@ fn start_execution(shared: &Shared, input: StartInput) -> Result<Value, ApiError
         state_machine_arn: arn.to_string(),
         name: name.clone(),
         input: execution_input.clone(),
-        trace_header: input.trace_header,
         status: RUNNING,
         start_date,
         stop_date: None,

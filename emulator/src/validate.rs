@@ -17,8 +17,8 @@ impl Config {
                 )));
             }
         }
-        for bucket in self.all_buckets() {
-            if !is_bucket_name(&bucket) {
+        for bucket in self.buckets() {
+            if !is_bucket_name(bucket) {
                 return Err(Error::InvalidConfig(format!(
                     "bucket `{bucket}`: expected 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
                 )));
@@ -186,7 +186,11 @@ mod tests {
     fn checks_tenants_buckets_and_objects() {
         let ok = Config::default()
             .tenant("dt_2wjDZi3hD1ivOXf6rpZJO1AB")
-            .bucket("codepipeline-us-east-1-123456789012")
+            .object(
+                "codepipeline-us-east-1-123456789012",
+                "a.zip",
+                b"PK".to_vec(),
+            )
             .object(
                 "artifacts.example",
                 "pipe/SourceArti/abc.zip",
@@ -195,7 +199,7 @@ mod tests {
             .s3_access_key("ASIAARTIFACT");
         assert!(ok.validate().is_ok());
         assert_eq!(
-            ok.all_buckets().into_iter().collect::<Vec<_>>(),
+            ok.buckets().into_iter().collect::<Vec<_>>(),
             ["artifacts.example", "codepipeline-us-east-1-123456789012"]
         );
         assert_eq!(ok.s3_access_keys.unwrap().len(), 1);
@@ -210,7 +214,8 @@ mod tests {
             "has/slash",
             "has_underscore",
         ] {
-            assert!(Config::default().bucket(bad).validate().is_err(), "{bad}");
+            let config = Config::default().object(bad, "k", Vec::new());
+            assert!(config.validate().is_err(), "{bad}");
         }
         assert!(Config::default()
             .object("bucket", "", Vec::new())
@@ -220,10 +225,8 @@ mod tests {
             "{:?}",
             Config::default().object("bucket", "k", vec![7u8; 999])
         );
-        assert!(
-            debug.contains("size: 999") && !debug.contains("7, 7"),
-            "{debug}"
-        );
+        assert!(debug.contains("size: 999"), "{debug}");
+        assert!(!debug.contains("7, 7"), "{debug}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! CloudFront's XML: reading an `InvalidationBatch` request body and writing
-//! the `Invalidation`, `InvalidationList` and `ErrorResponse` documents; and
-//! S3's `Error` document.
+//! the `Invalidation` and `ErrorResponse` documents; and S3's `Error`
+//! document.
 //!
 //! Documents are written by hand because their shapes are fixed and small;
 //! element order follows the botocore model, which is what CloudFront sends.
@@ -201,54 +201,6 @@ pub fn invalidation_document(doc: &InvalidationDoc<'_>) -> String {
         "</Paths><CallerReference>{}</CallerReference></InvalidationBatch></Invalidation>",
         escape(doc.caller_reference)
     );
-    out
-}
-
-/// One `InvalidationSummary`.
-pub struct SummaryDoc<'a> {
-    pub id: &'a str,
-    pub create_time: &'a str,
-    pub status: &'a str,
-}
-
-/// The body of ListInvalidations.
-pub fn invalidation_list_document(
-    marker: &str,
-    next_marker: Option<&str>,
-    max_items: usize,
-    items: &[SummaryDoc<'_>],
-) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "{PROLOG}<InvalidationList xmlns=\"{NAMESPACE}\"><Marker>{}</Marker>",
-        escape(marker)
-    );
-    if let Some(next) = next_marker {
-        let _ = write!(out, "<NextMarker>{}</NextMarker>", escape(next));
-    }
-    let _ = write!(
-        out,
-        "<MaxItems>{max_items}</MaxItems><IsTruncated>{}</IsTruncated><Quantity>{}</Quantity>",
-        next_marker.is_some(),
-        items.len()
-    );
-    // CloudFront leaves `Items` out of an empty list (botocore users meet
-    // this as a missing "Items" key), so the emulator does too.
-    if !items.is_empty() {
-        out.push_str("<Items>");
-        for item in items {
-            let _ = write!(
-                out,
-                "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
-                escape(item.id),
-                escape(item.create_time),
-                escape(item.status)
-            );
-        }
-        out.push_str("</Items>");
-    }
-    out.push_str("</InvalidationList>");
     out
 }
 

@@ -110,11 +110,12 @@ await check('an unusable host: ServiceException (a server fault, retried)', asyn
   assert.match(e.message, /answered HTTP 503 for function broken/);
 });
 
-await check('Event: 202 at once; DryRun: 204', async () => {
+await check('Event: 202 at once; DryRun: not served, a ValidationException', async () => {
   const event = await invoke({ FunctionName: 'good', InvocationType: 'Event', Payload: encode(1) });
   assert.equal(event.StatusCode, 202);
-  const dry = await invoke({ FunctionName: 'good', InvocationType: 'DryRun' });
-  assert.equal(dry.StatusCode, 204);
+  const e = await rejection(invoke({ FunctionName: 'good', InvocationType: 'DryRun' }));
+  assert.equal(e.name, 'ValidationException');
+  assert.equal(e.$metadata.httpStatusCode, 400);
 });
 
 await check('the snapshot lists each invocation once, with its outcome', async () => {

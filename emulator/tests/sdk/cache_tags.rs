@@ -6,11 +6,13 @@ use aws_emulator::{
 };
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 
-use crate::common::{batch, cloudfront, config, start, status, DIST, DIST2};
+use crate::common::{
+    batch, cloudfront, config, files, start, status, wildcards, DIST, DIST2, TENANT, TENANT2,
+};
 
 /// A tenant with a cache tag config, and one without.
-const TAGGED_TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
-const PLAIN_TENANT: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
+const TAGGED_TENANT: &str = TENANT;
+const PLAIN_TENANT: &str = TENANT2;
 
 /// `DIST` and `TAGGED_TENANT` have a CacheTagConfig; `DIST2` and
 /// `PLAIN_TENANT` do not.
@@ -210,10 +212,9 @@ async fn a_tag_counts_as_one_file_path_toward_the_limits() {
     let emu = start(tag_config()).await;
     let cf = cloudfront(&emu);
     let send = |reference: &str, items: Vec<String>| {
-        let refs: Vec<&str> = items.iter().map(String::as_str).collect();
         cf.create_invalidation()
             .distribution_id(DIST)
-            .invalidation_batch(batch(reference, &refs))
+            .invalidation_batch(batch(reference, &items))
             .send()
     };
     let tags = |n: usize, prefix: &str| -> Vec<String> {
@@ -230,13 +231,10 @@ async fn a_tag_counts_as_one_file_path_toward_the_limits() {
     );
 
     // The wildcard quota is full; tags still go in: they are not wildcards.
-    let wildcards: Vec<String> = (0..MAX_IN_PROGRESS_WILDCARDS)
-        .map(|i| format!("/w{i}/*"))
-        .collect();
-    send("wild", wildcards).await.unwrap();
-    let mut files_and_tags: Vec<String> = (0..MAX_IN_PROGRESS_PATHS - 2)
-        .map(|i| format!("/f{i}.html"))
-        .collect();
+    send("wild", wildcards(MAX_IN_PROGRESS_WILDCARDS, "w"))
+        .await
+        .unwrap();
+    let mut files_and_tags = files(MAX_IN_PROGRESS_PATHS - 2, "f");
     files_and_tags.push("#one".into());
     send("files", files_and_tags).await.unwrap();
     // One file path of room left: one tag fills it, the next does not fit.

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_emulator::{Config, EmulatorHandle};
-use aws_sdk_cloudfront::config::retry::RetryConfig;
-use aws_sdk_cloudfront::config::{Credentials, Region};
+use aws_sdk_cloudfront::config::{Credentials, SharedCredentialsProvider};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The HTTP status an SDK error was answered with (every SDK shares the error type).
@@ -23,6 +24,12 @@ pub const DIST: &str = "E2QWRUHAPOMQZL";
 pub const DIST2: &str = "E1ABCDEFGHIJKL";
 /// A distribution configured as denied.
 pub const DENIED: &str = "EDENIED0000000";
+/// A distribution tenant, for tests that add it.
+pub const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+/// A second tenant, with limits of its own.
+pub const TENANT2: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
+/// The access key id the clients sign with, unless a test names another.
+pub const ACCESS_KEY: &str = "AKIDEXAMPLE";
 /// A well-formed job id.
 pub const JOB: &str = "0f3e8d7a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
 /// A state machine the emulator knows, when a test adds it.
@@ -66,8 +73,25 @@ pub async fn settle(emu: &EmulatorHandle) {
     );
 }
 
-fn credentials() -> Credentials {
-    Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")
+/// What every SDK client of the tests shares: the emulator as endpoint,
+/// credentials signing as `access_key` (the emulator checks no signature,
+/// only, for S3, who signed), a region and `retry`. Built as a function's
+/// clients are when `AWS_ENDPOINT_URL` points at the emulator.
+fn sdk_config(handle: &EmulatorHandle, access_key: &str, retry: RetryConfig) -> SdkConfig {
+    let credentials = Credentials::new(
+        access_key,
+        "secret",
+        Some("session-token".to_string()),
+        None,
+        "test",
+    );
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(handle.endpoint_url())
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .retry_config(retry)
+        .build()
 }
 
 /// A CloudFront client with the SDK's default (standard) retries.
@@ -77,82 +101,81 @@ pub fn cloudfront(handle: &EmulatorHandle) -> aws_sdk_cloudfront::Client {
 
 /// A CloudFront client with the given retry policy.
 pub fn cloudfront_with(handle: &EmulatorHandle, retry: RetryConfig) -> aws_sdk_cloudfront::Client {
-    let config = aws_sdk_cloudfront::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .endpoint_url(handle.endpoint_url())
-        .credentials_provider(credentials())
-        .retry_config(retry)
-        .build();
-    aws_sdk_cloudfront::Client::from_conf(config)
+    aws_sdk_cloudfront::Client::new(&sdk_config(handle, ACCESS_KEY, retry))
+}
+
+/// A CodePipeline client with retries off, so every error is seen as sent.
+pub fn codepipeline(handle: &EmulatorHandle) -> aws_sdk_codepipeline::Client {
+    codepipeline_with(handle, RetryConfig::disabled())
 }
 
 /// A CodePipeline client with the given retry policy.
 pub fn codepipeline_with(
     handle: &EmulatorHandle,
-    retry: aws_sdk_codepipeline::config::retry::RetryConfig,
+    retry: RetryConfig,
 ) -> aws_sdk_codepipeline::Client {
-    let config = aws_sdk_codepipeline::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_codepipeline::config::Region::new("eu-west-1"))
-        .endpoint_url(handle.endpoint_url())
-        .credentials_provider(aws_sdk_codepipeline::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .retry_config(retry)
-        .build();
-    aws_sdk_codepipeline::Client::from_conf(config)
-}
-
-/// A CodePipeline client with retries off, so every error is seen as sent.
-pub fn codepipeline(handle: &EmulatorHandle) -> aws_sdk_codepipeline::Client {
-    codepipeline_with(
-        handle,
-        aws_sdk_codepipeline::config::retry::RetryConfig::disabled(),
-    )
-}
-
-/// A Step Functions client with the given retry policy.
-pub fn stepfunctions_with(
-    handle: &EmulatorHandle,
-    retry: aws_sdk_sfn::config::retry::RetryConfig,
-) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .endpoint_url(handle.endpoint_url())
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .retry_config(retry)
-        .build();
-    aws_sdk_sfn::Client::from_conf(config)
+    aws_sdk_codepipeline::Client::new(&sdk_config(handle, ACCESS_KEY, retry))
 }
 
 /// A Step Functions client with retries off, so every error is seen as sent.
 pub fn stepfunctions(handle: &EmulatorHandle) -> aws_sdk_sfn::Client {
-    stepfunctions_with(handle, aws_sdk_sfn::config::retry::RetryConfig::disabled())
+    stepfunctions_with(handle, RetryConfig::disabled())
+}
+
+/// A Step Functions client with the given retry policy.
+pub fn stepfunctions_with(handle: &EmulatorHandle, retry: RetryConfig) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(&sdk_config(handle, ACCESS_KEY, retry))
+}
+
+/// An S3 client with retries off, so every error is seen as sent.
+pub fn s3(handle: &EmulatorHandle) -> aws_sdk_s3::Client {
+    s3_as(handle, ACCESS_KEY, RetryConfig::disabled())
+}
+
+/// An S3 client signing with access key id `access_key`, with the given
+/// retry policy.
+pub fn s3_as(handle: &EmulatorHandle, access_key: &str, retry: RetryConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::new(&sdk_config(handle, access_key, retry))
 }
 
 /// Builds an `InvalidationBatch` with `Quantity` equal to the path count.
-pub fn batch(reference: &str, paths: &[&str]) -> aws_sdk_cloudfront::types::InvalidationBatch {
+pub fn batch(
+    reference: &str,
+    paths: &[impl AsRef<str>],
+) -> aws_sdk_cloudfront::types::InvalidationBatch {
     let mut p = aws_sdk_cloudfront::types::Paths::builder().quantity(paths.len() as i32);
     for path in paths {
-        p = p.items(*path);
+        p = p.items(path.as_ref());
     }
     aws_sdk_cloudfront::types::InvalidationBatch::builder()
         .paths(p.build().unwrap())
         .caller_reference(reference)
         .build()
         .unwrap()
+}
+
+/// Answers job `job_id` as a function that is not done does: a
+/// PutJobSuccessResult with `token`, which CodePipeline must accept.
+pub async fn continue_job(handle: &EmulatorHandle, job_id: &str, token: &str) {
+    codepipeline(handle)
+        .put_job_success_result()
+        .job_id(job_id)
+        .continuation_token(token)
+        .send()
+        .await
+        .expect("CodePipeline accepts the continuation token");
+}
+
+/// `n` wildcard paths under `/{tag}/`, each counting toward CloudFront's
+/// wildcard quota.
+pub fn wildcards(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("/{tag}/{i}/*")).collect()
+}
+
+/// `n` file paths under `/{tag}/`, each counting toward CloudFront's file
+/// path quota.
+pub fn files(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("/{tag}/{i}.html")).collect()
 }
 
 /// A raw HTTP/1.1 answer.
@@ -169,6 +192,16 @@ impl RawResponse {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body as JSON; a body that is not JSON fails the test, quoted.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// `GET /_emulator/state`: the snapshot as JSON text, as any client reads it.
+pub async fn state(handle: &EmulatorHandle) -> RawResponse {
+    raw(handle, "GET", "/_emulator/state", &[], "").await
 }
 
 /// Sends one request over a fresh connection, for what an SDK would not send;
@@ -187,7 +220,7 @@ pub async fn raw(
         "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    // A test may name another host (S3's virtual-hosted addressing).
+    // A test may name another host.
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("Host: {}\r\n", handle.local_addr()));
     }
@@ -219,39 +252,6 @@ pub async fn raw(
         headers,
         body: body.to_string(),
     }
-}
-
-/// An S3 client signing with access key id `access_key`, with the given
-/// retry policy; built as a function's client is when
-/// `AWS_ENDPOINT_URL_S3` points at the emulator.
-pub fn s3_as(
-    handle: &EmulatorHandle,
-    access_key: &str,
-    retry: aws_sdk_s3::config::retry::RetryConfig,
-) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(handle.endpoint_url())
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            access_key,
-            "secret",
-            Some("session-token".to_string()),
-            None,
-            "test",
-        ))
-        .retry_config(retry)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-/// An S3 client with retries off, so every error is seen as sent.
-pub fn s3(handle: &EmulatorHandle) -> aws_sdk_s3::Client {
-    s3_as(
-        handle,
-        "AKIDEXAMPLE",
-        aws_sdk_s3::config::retry::RetryConfig::disabled(),
-    )
 }
 
 /// `Authorization` of a raw Lambda call (signed for us-east-1; the signature
@@ -385,20 +385,44 @@ pub async fn fake_host() -> FakeHost {
     FakeHost { url, seen, task }
 }
 
-/// Invokes `function` over raw HTTP with `X-Amz-Invocation-Type` set to
-/// `invocation_type`.
-pub async fn invoke_as(
+/// Invokes `function` over raw HTTP with exactly `headers` (none: unsigned).
+pub async fn invoke_with(
     emu: &EmulatorHandle,
     function: &str,
-    invocation_type: &str,
+    headers: &[(&str, &str)],
     body: &str,
 ) -> RawResponse {
     raw(
         emu,
         "POST",
         &format!("/2015-03-31/functions/{function}/invocations"),
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Invokes `function` over raw HTTP, signed, with `X-Amz-Invocation-Type`
+/// set to `invocation_type`.
+pub async fn invoke_as(
+    emu: &EmulatorHandle,
+    function: &str,
+    invocation_type: &str,
+    body: &str,
+) -> RawResponse {
+    invoke_with(
+        emu,
+        function,
         &[LAMBDA_AUTH, ("X-Amz-Invocation-Type", invocation_type)],
         body,
     )
     .await
+}
+
+/// A config whose Lambda calls go to `host`, on a manual clock (the Lambda
+/// timeout alone stays real time: it bounds a real process).
+pub fn lambda_config(host: &FakeHost) -> Config {
+    Config::default()
+        .lambda_backend(host.url.clone())
+        .manual_clock()
 }

@@ -8,7 +8,8 @@ use aws_emulator::{Config, EmulatorHandle, Operation, DEFAULT_CONTINUATION_DELAY
 use serde_json::{json, Value};
 
 use crate::common::{
-    advance, codepipeline, fake_host, invoke_as, raw, settle, start, FakeHost, Received, JOB,
+    advance, codepipeline, continue_job, fake_host, invoke_as, lambda_config, settle, start, state,
+    FakeHost, Received, JOB,
 };
 
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY";
@@ -53,15 +54,10 @@ fn is_job_id(id: &str) -> bool {
         })
 }
 
-/// A manual clock and the default continuation delay, which runs on it.
-fn config_for(url: &str) -> Config {
-    Config::default().lambda_backend(url).manual_clock()
-}
-
 #[tokio::test]
 async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     let host = fake_host().await;
-    let emu = start(config_for(&host.url)).await;
+    let emu = start(lambda_config(&host)).await;
     let cp = codepipeline(&emu);
 
     // CodePipeline invokes a Lambda action asynchronously.
@@ -71,12 +67,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].event()["CodePipeline.job"]["id"], JOB);
 
-    cp.put_job_success_result()
-        .job_id(JOB)
-        .continuation_token("poll-1")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, JOB, "poll-1").await;
     // The continuation waits the delay on the emulator's clock, to the millisecond.
     advance(&emu, DELAY - Duration::from_millis(1));
     assert_eq!(received(&emu, &host).await.len(), 1);
@@ -102,12 +93,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     assert_eq!(second.event(), expected);
 
     // The new job can be continued in turn; the chain shows in the snapshot.
-    cp.put_job_success_result()
-        .job_id(&second_job)
-        .continuation_token("poll-2")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, &second_job, "poll-2").await;
     advance(&emu, DELAY);
     let got = received(&emu, &host).await;
     assert_eq!(got.len(), 3);
@@ -171,10 +157,10 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
     assert_eq!(snap.calls_of(Operation::Invoke), 1);
 
     // The remembered events' credentials show nowhere.
-    let state = raw(&emu, "GET", "/_emulator/state", &[], "").await.body;
-    assert!(!state.contains(SECRET));
-    assert!(!state.contains("artifactCredentials"));
-    let jobs: Value = serde_json::from_str::<Value>(&state).unwrap()["jobs"].clone();
+    let state = state(&emu).await;
+    assert!(!state.body.contains(SECRET));
+    assert!(!state.body.contains("artifactCredentials"));
+    let jobs = state.json()["jobs"].clone();
     assert_eq!(
         jobs[1],
         json!({
@@ -191,7 +177,7 @@ async fn a_continuation_token_brings_a_new_job_to_the_same_function() {
 #[tokio::test]
 async fn no_token_or_no_event_no_continuation() {
     let host = fake_host().await;
-    let emu = start(config_for(&host.url)).await;
+    let emu = start(lambda_config(&host)).await;
     let cp = codepipeline(&emu);
 
     // A synchronous invocation is remembered too.
@@ -237,12 +223,7 @@ async fn no_token_or_no_event_no_continuation() {
         .unwrap();
     // A token for a job whose event never went through Invoke: recorded only.
     let stranger = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
-    cp.put_job_success_result()
-        .job_id(stranger)
-        .continuation_token("t")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, stranger, "t").await;
     // A failure after a token is final, as before.
     cp.put_job_failure_result()
         .job_id(stranger)
@@ -268,16 +249,10 @@ async fn no_token_or_no_event_no_continuation() {
 #[tokio::test]
 async fn a_continuation_due_at_shutdown_is_dropped() {
     let host = fake_host().await;
-    let emu = start(config_for(&host.url)).await;
+    let emu = start(lambda_config(&host)).await;
     invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
     assert_eq!(received(&emu, &host).await.len(), 1);
-    codepipeline(&emu)
-        .put_job_success_result()
-        .job_id(JOB)
-        .continuation_token("later")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, JOB, "later").await;
     settle(&emu).await;
     // Due, but the test's task does not yield before the shutdown, which
     // ends the continuation's task before it runs.
@@ -298,13 +273,7 @@ async fn on_a_real_clock_the_continuation_waits_real_time() {
     .await;
     invoke_as(&emu, "pipeline-entry", "Event", &job_event(JOB).to_string()).await;
     assert_eq!(received(&emu, &host).await.len(), 1);
-    codepipeline(&emu)
-        .put_job_success_result()
-        .job_id(JOB)
-        .continuation_token("t")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, JOB, "t").await;
     let err = emu.advance_clock(Duration::from_secs(1)).unwrap_err();
     assert_eq!(err, aws_emulator::ClockError::NotManual);
     // What is tested is that real time drives a real clock, so the test

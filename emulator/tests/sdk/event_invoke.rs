@@ -10,17 +10,12 @@ use aws_emulator::{
 use serde_json::{json, Value};
 
 use crate::common::{
-    advance, codepipeline, fake_host, invoke_as, settle, start, FakeHost, ERROR_DOC, JOB,
+    advance, continue_job, fake_host, invoke_as, lambda_config, settle, start, state, FakeHost,
+    ERROR_DOC, JOB,
 };
 
 const MS: Duration = Duration::from_millis(1);
 const MINUTE: Duration = Duration::from_secs(60);
-
-fn config_for(host: &FakeHost) -> Config {
-    Config::default()
-        .lambda_backend(host.url.clone())
-        .manual_clock()
-}
 
 /// Sends an `Event` call and answers its request id.
 async fn invoke_event(emu: &EmulatorHandle, function: &str, body: &str) -> String {
@@ -38,7 +33,7 @@ async fn runs(emu: &EmulatorHandle, host: &FakeHost, function: &str) -> usize {
 #[tokio::test]
 async fn a_function_error_is_retried_after_one_then_two_minutes() {
     let host = fake_host().await;
-    let emu = start(config_for(&host)).await;
+    let emu = start(lambda_config(&host)).await;
     let request_id = invoke_event(&emu, "bad", r#"{"n":1}"#).await;
     assert_eq!(runs(&emu, &host, "bad").await, 1);
 
@@ -98,7 +93,7 @@ async fn a_function_error_is_retried_after_one_then_two_minutes() {
 async fn a_crash_once_is_survived_by_the_first_retry() {
     let host = fake_host().await;
     let crash_once = FunctionFault::new(FunctionFaultKind::Crash, FaultTimes::Once);
-    let emu = start(config_for(&host).function_fault("good", crash_once)).await;
+    let emu = start(lambda_config(&host).function_fault("good", crash_once)).await;
     invoke_event(&emu, "good", "{}").await;
     assert_eq!(runs(&emu, &host, "good").await, 0, "the crash ran nothing");
     advance(&emu, MINUTE);
@@ -120,7 +115,7 @@ async fn a_crash_once_is_survived_by_the_first_retry() {
 async fn exhausted_retries_go_to_the_on_failure_destination() {
     let host = fake_host().await;
     let emu = start(
-        config_for(&host)
+        lambda_config(&host)
             .event_retries("bad", 1)
             .on_failure("bad", "failure-sink"),
     )
@@ -168,8 +163,7 @@ async fn exhausted_retries_go_to_the_on_failure_destination() {
         snap.discarded_events[0].on_failure.as_deref(),
         Some("failure-sink")
     );
-    let state = crate::common::raw(&emu, "GET", "/_emulator/state", &[], "").await;
-    let state: Value = serde_json::from_str(&state.body).unwrap();
+    let state = state(&emu).await.json();
     assert_eq!(state["discardedEvents"][0]["condition"], "RetriesExhausted");
     assert_eq!(
         state["lambdaInvocations"][2]["onFailureOf"],
@@ -186,7 +180,7 @@ async fn an_event_too_old_for_its_next_retry_is_discarded() {
         on_failure: Some("failure-sink".into()),
         ..EventInvokeConfig::default()
     };
-    let emu = start(config_for(&host).event_invoke("bad", config)).await;
+    let emu = start(lambda_config(&host).event_invoke("bad", config)).await;
     invoke_event(&emu, "bad", "{}").await;
     // A retry waits from the failure of the attempt before it.
     assert_eq!(runs(&emu, &host, "bad").await, 1);
@@ -209,7 +203,7 @@ async fn an_event_too_old_for_its_next_retry_is_discarded() {
 async fn a_hang_lost_on_every_attempt_reports_the_timeout() {
     let host = fake_host().await;
     let emu = start(
-        config_for(&host)
+        lambda_config(&host)
             .function_fault(
                 "good",
                 FunctionFault::new(FunctionFaultKind::Hang, FaultTimes::Always),
@@ -256,18 +250,12 @@ async fn zero_delays_make_retries_immediate_on_a_real_clock() {
 #[tokio::test]
 async fn a_continuation_is_retried_like_any_event() {
     let host = fake_host().await;
-    let emu = start(config_for(&host)).await;
+    let emu = start(lambda_config(&host)).await;
     let event = json!({"CodePipeline.job": {"id": JOB, "data": {}}});
     // The job reaches `bad` (which fails); the test then answers for it with
     // a continuation token.
     invoke_as(&emu, "bad", "RequestResponse", &event.to_string()).await;
-    codepipeline(&emu)
-        .put_job_success_result()
-        .job_id(JOB)
-        .continuation_token("t")
-        .send()
-        .await
-        .unwrap();
+    continue_job(&emu, JOB, "t").await;
     advance(&emu, aws_emulator::DEFAULT_CONTINUATION_DELAY);
     assert_eq!(runs(&emu, &host, "bad").await, 2);
     advance(&emu, MINUTE);

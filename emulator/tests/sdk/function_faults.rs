@@ -4,17 +4,7 @@
 use aws_emulator::{Config, FaultTimes, FunctionFault, FunctionFaultKind, DEFAULT_LAMBDA_TIMEOUT};
 use serde_json::{json, Value};
 
-use crate::common::{fake_host, invoke_as, start, FakeHost, RawResponse};
-
-fn config_for(host: &FakeHost) -> Config {
-    Config::default()
-        .lambda_backend(host.url.clone())
-        .manual_clock()
-}
-
-fn json_body(res: &RawResponse) -> Value {
-    serde_json::from_str(&res.body).unwrap_or_else(|e| panic!("{e}: {}", res.body))
-}
+use crate::common::{fake_host, invoke_as, lambda_config, start};
 
 /// Lambda's answer for a runtime that exited, for request `request_id`.
 fn runtime_exit(request_id: &str) -> Value {
@@ -28,14 +18,14 @@ fn runtime_exit(request_id: &str) -> Value {
 async fn a_crash_is_not_forwarded_and_reads_as_a_runtime_exit_once() {
     let host = fake_host().await;
     let crash_once = FunctionFault::new(FunctionFaultKind::Crash, FaultTimes::Once);
-    let emu = start(config_for(&host).function_fault("good", crash_once)).await;
+    let emu = start(lambda_config(&host).function_fault("good", crash_once)).await;
 
     let res = invoke_as(&emu, "good", "RequestResponse", "{\"n\":1}").await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
     assert_eq!(res.header("X-Amz-Executed-Version"), Some("$LATEST"));
     let request_id = res.header("x-amzn-RequestId").unwrap().to_string();
-    assert_eq!(json_body(&res), runtime_exit(&request_id));
+    assert_eq!(res.json(), runtime_exit(&request_id));
     assert_eq!(host.count("good"), 0, "a crash is not forwarded");
 
     // Once: the next invocation runs.
@@ -73,12 +63,12 @@ async fn a_crash_is_not_forwarded_and_reads_as_a_runtime_exit_once() {
 async fn a_crash_after_work_runs_the_handler_and_loses_its_answer_always() {
     let host = fake_host().await;
     let fault = FunctionFault::new(FunctionFaultKind::CrashAfterWork, FaultTimes::Always);
-    let emu = start(config_for(&host).function_fault("good", fault)).await;
+    let emu = start(lambda_config(&host).function_fault("good", fault)).await;
     for n in 1..=2 {
         let res = invoke_as(&emu, "good", "RequestResponse", &format!("{{\"n\":{n}}}")).await;
         assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
         let request_id = res.header("x-amzn-RequestId").unwrap();
-        assert_eq!(json_body(&res), runtime_exit(request_id));
+        assert_eq!(res.json(), runtime_exit(request_id));
     }
     // Both ran: their side effects happened.
     let bodies: Vec<String> = host.received().into_iter().map(|r| r.body).collect();
@@ -94,7 +84,7 @@ async fn a_crash_after_work_runs_the_handler_and_loses_its_answer_always() {
 async fn a_hang_answers_the_timeout_at_once_without_moving_the_clock() {
     let host = fake_host().await;
     let fault = FunctionFault::new(FunctionFaultKind::Hang, FaultTimes::Once);
-    let emu = start(config_for(&host).function_fault("good", fault)).await;
+    let emu = start(lambda_config(&host).function_fault("good", fault)).await;
     let before = emu.now();
     // The configured timeout is the default 120 s: a test that waited for it
     // would be stopped by the harness long before.
@@ -103,7 +93,7 @@ async fn a_hang_answers_the_timeout_at_once_without_moving_the_clock() {
     assert_eq!(res.header("X-Amz-Function-Error"), Some("Unhandled"));
     let request_id = res.header("x-amzn-RequestId").unwrap();
     assert_eq!(
-        json_body(&res),
+        res.json(),
         json!({
             "errorType": "Sandbox.Timedout",
             "errorMessage": format!(
@@ -129,7 +119,7 @@ async fn a_hang_answers_the_timeout_at_once_without_moving_the_clock() {
 async fn faults_are_per_function_and_need_a_handler_that_answered() {
     let host = fake_host().await;
     let emu = start(
-        config_for(&host)
+        lambda_config(&host)
             .function_fault(
                 "bad",
                 FunctionFault::new(FunctionFaultKind::Hang, FaultTimes::Once),
@@ -145,7 +135,7 @@ async fn faults_are_per_function_and_need_a_handler_that_answered() {
     assert_eq!(res.body, r#"{"echo":1}"#);
     // A function error is an answer too: its answer is lost to the hang.
     let res = invoke_as(&emu, "bad", "RequestResponse", "{}").await;
-    assert_eq!(json_body(&res)["errorType"], "Sandbox.Timedout");
+    assert_eq!(res.json()["errorType"], "Sandbox.Timedout");
     // A host that fails (503) ran no handler: the caller sees the host's
     // failure, and the fault is not spent.
     let res = invoke_as(&emu, "broken", "RequestResponse", "{}").await;

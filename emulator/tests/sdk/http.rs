@@ -3,7 +3,7 @@
 
 use aws_emulator::Snapshot;
 
-use crate::common::{batch, cloudfront, codepipeline, config, raw, start, DIST, JOB};
+use crate::common::{batch, cloudfront, codepipeline, config, raw, start, state, DIST, JOB};
 
 const AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/cloudfront/aws4_request, SignedHeaders=host, Signature=00");
 
@@ -27,10 +27,10 @@ async fn health_and_state() {
         .await
         .unwrap();
 
-    let state = raw(&emu, "GET", "/_emulator/state", &[], "").await;
+    let state = state(&emu).await;
     assert_eq!(state.status, 200);
     assert_eq!(state.header("content-type"), Some("application/json"));
-    let json: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let json = state.json();
     assert_eq!(json["invalidations"][0]["distributionId"], DIST);
     assert_eq!(json["invalidations"][0]["callerReference"], "ref");
     assert_eq!(json["invalidations"][0]["paths"][0], "/a");
@@ -55,7 +55,7 @@ async fn unsigned_calls_are_refused() {
     let emu = start(config()).await;
     let res = raw(
         &emu,
-        "GET",
+        "POST",
         &format!("/2020-05-31/distribution/{DIST}/invalidation"),
         &[],
         "",
@@ -161,7 +161,7 @@ async fn protocol_edges() {
 /// Reads `{"now": "<RFC 3339>"}` into a time, through the SDK's own parser.
 fn clock_reading(res: &crate::common::RawResponse) -> std::time::SystemTime {
     assert_eq!(res.status, 200, "{}", res.body);
-    let doc: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let doc = res.json();
     assert_eq!(doc.as_object().unwrap().len(), 1, "{}", res.body);
     let now = doc["now"].as_str().unwrap();
     let parsed = aws_sdk_cloudfront::primitives::DateTime::from_str(

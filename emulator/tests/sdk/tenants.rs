@@ -8,15 +8,13 @@ use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::create_invalidation_for_distribution_tenant::CreateInvalidationForDistributionTenantError;
 use aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::GetInvalidationForDistributionTenantError;
-use aws_sdk_cloudfront::operation::list_invalidations_for_distribution_tenant::ListInvalidationsForDistributionTenantError;
 use aws_sdk_cloudfront::operation::RequestId;
 
-use crate::common::{advance, batch, cloudfront, config, raw, start, status, DIST};
+use crate::common::{
+    advance, batch, cloudfront, config, files, start, state, status, wildcards, DIST, TENANT,
+    TENANT2,
+};
 
-/// A tenant the emulator knows.
-const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
-/// A second known tenant, with limits of its own.
-const TENANT2: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
 /// A tenant configured as denied.
 const DENIED_TENANT: &str = "dt_DeniedTenant000000000001";
 /// Well-formed, but not configured.
@@ -31,7 +29,7 @@ fn tenant_config() -> aws_emulator::Config {
 }
 
 #[tokio::test]
-async fn create_get_list_and_completion() {
+async fn create_get_and_completion() {
     let emu = start(
         tenant_config()
             .manual_clock()
@@ -80,23 +78,15 @@ async fn create_get_list_and_completion() {
         inv.invalidation_batch()
     );
 
-    let listed = cf
-        .list_invalidations_for_distribution_tenant()
-        .id(TENANT)
-        .send()
-        .await
-        .unwrap();
-    let list = listed.invalidation_list().unwrap();
-    assert_eq!((list.quantity(), list.is_truncated()), (1, false));
-    assert_eq!(list.items()[0].id(), id);
-    // A tenant's invalidations are its own: the distribution lists none.
-    let dist_list = cf
-        .list_invalidations()
+    // A tenant's invalidations are its own: the distribution has none of them.
+    let err = cf
+        .get_invalidation()
         .distribution_id(DIST)
+        .id(&id)
         .send()
         .await
-        .unwrap();
-    assert_eq!(dist_list.invalidation_list().unwrap().quantity(), 0);
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchInvalidation"));
 
     advance(&emu, Duration::from_secs(5));
     let got = cf
@@ -124,14 +114,9 @@ async fn create_get_list_and_completion() {
         snap.calls_of(Operation::GetInvalidationForDistributionTenant),
         2
     );
-    assert_eq!(
-        snap.calls_of(Operation::ListInvalidationsForDistributionTenant),
-        1
-    );
     assert_eq!(snap.calls_of(Operation::CreateInvalidation), 0);
 
-    let state = raw(&emu, "GET", "/_emulator/state", &[], "").await;
-    let json: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let json = state(&emu).await.json();
     assert_eq!(json["invalidations"][0]["distributionId"], TENANT);
     assert_eq!(json["invalidations"][0]["tenant"], true);
     assert_eq!(json["calls"]["GetInvalidationForDistributionTenant"], 2);
@@ -169,23 +154,12 @@ async fn unknown_tenants_are_entity_not_found() {
         err.as_service_error(),
         Some(GetInvalidationForDistributionTenantError::EntityNotFound(_))
     ));
-    let err = cf
-        .list_invalidations_for_distribution_tenant()
-        .id(UNKNOWN_TENANT)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(ListInvalidationsForDistributionTenantError::EntityNotFound(
-            _
-        ))
-    ));
 
     // A distribution id is not a tenant id, nor the other way round.
     let err = cf
-        .list_invalidations_for_distribution_tenant()
-        .id(DIST)
+        .get_invalidation_for_distribution_tenant()
+        .distribution_tenant_id(DIST)
+        .id("I1")
         .send()
         .await
         .unwrap_err();
@@ -290,16 +264,10 @@ async fn in_progress_limits_count_per_tenant() {
     let emu = start(tenant_config()).await;
     let cf = cloudfront(&emu);
     let send = |tenant: &'static str, reference: String, paths: Vec<String>| {
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         cf.create_invalidation_for_distribution_tenant()
             .id(tenant)
-            .invalidation_batch(batch(&reference, &refs))
+            .invalidation_batch(batch(&reference, &paths))
             .send()
-    };
-    let wildcards =
-        |n: usize, tag: &str| -> Vec<String> { (0..n).map(|i| format!("/{tag}/{i}/*")).collect() };
-    let files = |n: usize, tag: &str| -> Vec<String> {
-        (0..n).map(|i| format!("/{tag}/{i}.html")).collect()
     };
 
     let err = send(TENANT, "big".into(), wildcards(16, "w"))
