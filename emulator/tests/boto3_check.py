@@ -63,9 +63,13 @@ def check(name):
 def artifact_zip():
     """The input artifact the S3 checks expect: a deflated zip of a small site."""
     buf = io.BytesIO()
+    # A fixed time in each entry: writestr(name, …) stamps the current time, and the zip this
+    # script writes for the emulator must be byte for byte the one it expects later.
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("index.html", "<h1>hello</h1>" * 50)
-        z.writestr("css/site.css", "body { margin: 0 }")
+        for name, text in [("index.html", "<h1>hello</h1>" * 50), ("css/site.css", "body { margin: 0 }")]:
+            entry = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(entry, text)
     return buf.getvalue()
 
 
