@@ -283,6 +283,7 @@ fn another_deploy(endpoint_url: &str) -> aws_sdk_cloudfront::Client {
             None,
             "test",
         ))
+        .http_client(invalidation::sdk::http_client())
         .build();
     aws_sdk_cloudfront::Client::from_conf(config)
 }

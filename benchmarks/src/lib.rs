@@ -12,11 +12,15 @@
 //! - [`model`]: one modelled run of each strategy (this project's runs its real functions).
 //! - [`stats`]: samples summed up.
 //! - [`measured`]: real local runs, read from their own timeline.
+//! - [`footprint`]: a function binary started as Lambda starts it, for its init, overhead and
+//!   memory; [`loopback_http`], the HTTP server it runs as Lambda and as AWS.
 
 pub mod asl;
 pub mod clock;
 pub mod deployment;
 pub mod fake_cloudfront;
+pub mod footprint;
+pub mod loopback_http;
 pub mod measured;
 pub mod model;
 pub mod prices;

@@ -54,11 +54,7 @@ impl Summary {
 
     /// The lag at quantile `q` (nearest rank), if any run saw the completion.
     pub fn lag_quantile(&self, q: f64) -> Option<Duration> {
-        if self.lags.is_empty() {
-            return None;
-        }
-        let rank = ((q * self.lags.len() as f64).ceil() as usize).clamp(1, self.lags.len());
-        Some(self.lags[rank - 1])
+        quantile(&self.lags, q)
     }
 
     /// The median lag.
@@ -75,6 +71,12 @@ impl Summary {
     pub fn max(&self) -> Option<Duration> {
         self.lags.last().copied()
     }
+}
+
+/// The value at quantile `q` (nearest rank) of `sorted`, if it holds any.
+pub fn quantile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied()
 }
 
 /// "1.2 s", "3.4 min", or "—".

@@ -43,11 +43,14 @@ pub enum ErrorKind {
     /// than the run planned at its start (the functions were deployed again mid-run, with
     /// another planner). Nothing more is submitted. Not retried.
     PlanChanged,
+    /// A function's code panicked: a bug, which would panic again. Not retried. The message
+    /// says what panicked (see [`crate::panics`]).
+    FunctionPanicked,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documentation checks and tests).
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         Self::InvalidInput,
         Self::DistributionNotFound,
         Self::AccessDenied,
@@ -61,6 +64,7 @@ impl ErrorKind {
         Self::JobReportRejected,
         Self::AwsRequestFailed,
         Self::PlanChanged,
+        Self::FunctionPanicked,
     ];
 
     /// The stable error name: the Lambda `errorType` and the Step Functions error name.
@@ -79,6 +83,7 @@ impl ErrorKind {
             Self::JobReportRejected => "JobReportRejected",
             Self::AwsRequestFailed => "AwsRequestFailed",
             Self::PlanChanged => "PlanChanged",
+            Self::FunctionPanicked => "FunctionPanicked",
         }
     }
 

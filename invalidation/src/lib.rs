@@ -13,7 +13,8 @@
 //!    allows: CloudFront's limits and id formats, the sizes CodePipeline and Step Functions
 //!    accept), [`job`] (the typed view of a CodePipeline job event), [`schedule`] (how long to
 //!    wait between checks and how long a step polls), [`budget`] (how long a step may still
-//!    call AWS), [`logging`], [`sdk`], and the run's time format.
+//!    call AWS), [`panics`] (a panic as a named error), [`logging`], [`sdk`], and the run's
+//!    time format.
 //! 2. Values: [`planning`] (requested paths and cache tags to batches: normalized, without
 //!    overlaps, within CloudFront's limits, with a fingerprint), [`payload`] (what the
 //!    functions pass each other and the execution's output), [`secrets`] (keeps the job's
@@ -41,6 +42,7 @@ pub mod error;
 pub mod job;
 pub mod limits;
 pub mod logging;
+pub mod panics;
 pub mod payload;
 pub mod planning;
 pub mod polling;

@@ -11,7 +11,7 @@ use std::env;
 
 use tracing::level_filters::LevelFilter;
 use tracing::{Level, Metadata, Subscriber};
-use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::filter::{filter_fn, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::Registry;
@@ -32,9 +32,15 @@ pub fn subscriber<W>(level: &str, json: bool, writer: W) -> impl Subscriber + Se
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(level);
+    // `Targets` reads the same `level` and `target=level` directives as EnvFilter without
+    // EnvFilter's span and field matching, and so without its regex engine (smaller binaries).
+    let filter = if level.trim().is_empty() {
+        Targets::new().with_default(LevelFilter::INFO)
+    } else {
+        level
+            .parse::<Targets>()
+            .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+    };
     // Boxed so that both formats have one type; the format layer sits on the bare registry.
     let format: Box<dyn Layer<Registry> + Send + Sync> = {
         let layer = tracing_subscriber::fmt::layer()
@@ -142,10 +148,21 @@ mod tests {
 
     #[test]
     fn the_default_level_is_info() {
-        let logs = logs_of("", false, || {
-            tracing::debug!("hidden");
-            tracing::info!("shown");
+        for level in ["", "not a level=at all"] {
+            let logs = logs_of(level, false, || {
+                tracing::debug!("hidden");
+                tracing::info!("shown");
+            });
+            assert_eq!(logs, " INFO shown\n", "level {level:?}");
+        }
+    }
+
+    #[test]
+    fn a_level_per_target_is_followed() {
+        let logs = logs_of("warn,aws_config=debug", false, || {
+            tracing::info!("hidden");
+            tracing::debug!(target: "aws_config", "config file loaded");
         });
-        assert!(logs.contains("shown") && !logs.contains("hidden"), "{logs}");
+        assert_eq!(logs, "DEBUG config file loaded\n");
     }
 }

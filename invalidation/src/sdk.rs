@@ -3,12 +3,15 @@
 //! Region, credentials and endpoint come from the environment as usual (`AWS_ENDPOINT_URL`
 //! points the clients at a local emulator). What is added are timeouts: without them one hung
 //! HTTP call uses up a function's whole Lambda timeout, and the step fails as
-//! `Sandbox.Timedout` instead of retrying the call.
+//! `Sandbox.Timedout` instead of retrying the call. And the HTTP client: rustls on ring, the one
+//! crypto library the build has (the SDK's default client would add aws-lc).
 
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Longest wait for a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,9 +30,18 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The configuration from the environment, with [`timeouts`].
+/// HTTPS (and plain HTTP, for a local emulator) with rustls on ring, trusting the system's
+/// root certificates, as the SDK's default client does.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The configuration from the environment, with [`timeouts`] and [`http_client`].
 pub async fn config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(timeouts())
         .load()
         .await

@@ -175,6 +175,7 @@ impl Environment {
                 None,
                 "local-run",
             ))
+            .http_client(invalidation::sdk::http_client())
             .build();
         aws_sdk_sfn::Client::from_conf(config)
     }

@@ -91,6 +91,13 @@ fn sdk_config(handle: &EmulatorHandle, access_key: &str, retry: RetryConfig) -> 
         .endpoint_url(handle.endpoint_url())
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .retry_config(retry)
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
         .build()
 }
 

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use invalidation::artifact::S3Artifacts;
 use invalidation::budget::Budget;
 use invalidation::check::check_status;
+use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::polling::Polling;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -20,7 +21,13 @@ async fn main() -> Result<(), Error> {
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
-        check_status(&cloudfront, &artifacts, event.payload, budget, polling)
+        catching_panics(check_status(
+            &cloudfront,
+            &artifacts,
+            event.payload,
+            budget,
+            polling,
+        ))
     }))
     .await
 }

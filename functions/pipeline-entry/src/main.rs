@@ -4,6 +4,7 @@
 use invalidation::artifact::S3Artifacts;
 use invalidation::codepipeline::report_backoff;
 use invalidation::entry::{start_pipeline_run, StateMachineTarget};
+use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -17,14 +18,14 @@ async fn main() -> Result<(), Error> {
     // A paths file is read here, with the job's artifact credentials, so the run needs none.
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
-        start_pipeline_run(
+        catching_panics(start_pipeline_run(
             &step_functions,
             &codepipeline,
             &artifacts,
             &state_machine,
             event.payload,
             report_backoff(),
-        )
+        ))
     }))
     .await
 }

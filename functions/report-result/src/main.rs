@@ -2,6 +2,7 @@
 //! execution's output; the work is [`invalidation::report::report_result`].
 
 use invalidation::codepipeline::report_backoff;
+use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::report::report_result;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -12,7 +13,11 @@ async fn main() -> Result<(), Error> {
     let config = invalidation::sdk::config().await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     run(service_fn(|event: LambdaEvent<Payload>| {
-        report_result(&codepipeline, event.payload, report_backoff())
+        catching_panics(report_result(
+            &codepipeline,
+            event.payload,
+            report_backoff(),
+        ))
     }))
     .await
 }

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use invalidation::artifact::S3Artifacts;
 use invalidation::budget::Budget;
 use invalidation::continuation::reply_window_from_env;
+use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::polling::Polling;
 use invalidation::start::start_invalidation;
@@ -22,14 +23,14 @@ async fn main() -> Result<(), Error> {
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
-        start_invalidation(
+        catching_panics(start_invalidation(
             &cloudfront,
             &artifacts,
             event.payload,
             budget,
             reply_window,
             polling,
-        )
+        ))
     }))
     .await
 }

@@ -1,0 +1,325 @@
+//! How large and quick the functions are: a function binary started as Lambda starts it,
+//! against a Lambda Runtime API and an AWS endpoint of this module, both on loopback.
+//!
+//! - init: from the process start to its first `GET …/invocation/next` (what Lambda bills as
+//!   the init duration);
+//! - warm overhead: from writing an event to the function's connection to reading its
+//!   response, less the time the AWS endpoint held the invocation's requests (from reading each
+//!   to writing its answer, which it makes at once from canned bodies), so what remains is the
+//!   function's own work: parsing, the SDK's signing and parsing, the runtime's and the SDK's
+//!   HTTP on loopback;
+//! - peak RSS: the process's `VmHWM` after the warm invocations.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::loopback_http::{Request, Server};
+
+/// How long a function may take to ask for its first event or answer one.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What one function measured.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Init of each cold start.
+    pub inits: Vec<Duration>,
+    /// The first invocation's overhead, which pays for lazy set-up (the first connection).
+    pub first_overhead: Duration,
+    /// Overhead of each later invocation.
+    pub warm_overheads: Vec<Duration>,
+    /// Peak resident set size after the invocations, in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// How a function answered one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `POST …/response`.
+    Response(String),
+    /// `POST …/error`, with the `errorType` of its body.
+    Error { error_type: String, body: String },
+    /// The process ended without answering (as a `panic = "abort"` build does).
+    Exited(String),
+}
+
+/// A function to start: its binary, its environment beside the runtime's, and its event.
+#[derive(Debug, Clone)]
+pub struct Function<'a> {
+    /// The binary's name, also its `AWS_LAMBDA_FUNCTION_NAME`.
+    pub name: &'a str,
+    /// Variables of its template entry (POLL_SECONDS, STATE_MACHINE_ARN, …).
+    pub environment: Vec<(&'a str, String)>,
+    /// The event it gets, each invocation.
+    pub event: String,
+    /// Where its standard output and error go.
+    pub log: PathBuf,
+}
+
+/// The AWS endpoint: CloudFront's invalidation calls, CodePipeline's job results and Step
+/// Functions' StartExecution, each answered at once, recording how long each answer took.
+pub struct AwsEndpoint {
+    url: String,
+    spent: Arc<Mutex<Duration>>,
+}
+
+impl AwsEndpoint {
+    /// Serves on a loopback port until the process ends.
+    pub fn start() -> Result<Self, String> {
+        let server = Server::start().map_err(|e| e.to_string())?;
+        let url = format!("http://{}", server.address());
+        let spent = Arc::new(Mutex::new(Duration::ZERO));
+        let recorded = Arc::clone(&spent);
+        std::thread::spawn(move || {
+            while let Some(request) = server.receive(Duration::MAX) {
+                let received = request.received;
+                let (status, content_type, answer) = canned_answer(&request);
+                let written = request.respond(status, &[("Content-Type", content_type)], &answer);
+                if let Some(written) = written.wait() {
+                    *recorded.lock().unwrap() += written - received;
+                }
+            }
+        });
+        Ok(Self { url, spent })
+    }
+
+    /// Its URL, for `AWS_ENDPOINT_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The time spent answering since the last call.
+    fn take_spent(&self) -> Duration {
+        std::mem::take(&mut *self.spent.lock().unwrap())
+    }
+}
+
+/// The answer AWS would give, reduced to the fields the functions read.
+fn canned_answer(request: &Request) -> (u16, &'static str, String) {
+    let target = request
+        .headers
+        .get("x-amz-target")
+        .map_or("", String::as_str);
+    let json = "application/x-amz-json-1.0";
+    if target.ends_with(".StartExecution") {
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:InvalidationStateMachine:run";
+        return (
+            200,
+            json,
+            format!(r#"{{"executionArn":"{arn}","startDate":1796000000.0}}"#),
+        );
+    }
+    if target.starts_with("CodePipeline_") {
+        return (200, "application/x-amz-json-1.1", "{}".to_owned());
+    }
+    let created = request.path.ends_with("/invalidation");
+    let invalidation = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I2J0I21PCUYOIK</Id><Status>Completed</Status><CreateTime>2026-11-26T12:00:01Z</CreateTime><InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/index.html</Path><Path>/css/*</Path></Items></Paths><CallerReference>console-run-2026-11-26-E2QWRUHEXAMPLE</CallerReference></InvalidationBatch></Invalidation>"#;
+    (
+        if created { 201 } else { 200 },
+        "text/xml",
+        invalidation.to_owned(),
+    )
+}
+
+/// One started function process and the Runtime API it talks to.
+struct Started {
+    api: Server,
+    child: Child,
+    log: PathBuf,
+    pending: Option<Request>,
+    invocations: u32,
+}
+
+impl Started {
+    /// Starts `binary` as Lambda would and waits for its first request for an event.
+    fn start(
+        binary: &Path,
+        function: &Function,
+        aws: &AwsEndpoint,
+    ) -> Result<(Self, Duration), String> {
+        let api = Server::start().map_err(|e| e.to_string())?;
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address().to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", function.name),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "footprint")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIAFOOTPRINT0000000")
+            .env("AWS_SECRET_ACCESS_KEY", "footprint-secret-key")
+            .env("AWS_ENDPOINT_URL", aws.url())
+            .envs(function.environment.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        // A file, not a pipe: a pipe nobody reads would stop a chatty function when it fills.
+        let log =
+            File::create(&function.log).map_err(|e| format!("{}: {e}", function.log.display()))?;
+        let log_again = log.try_clone().map_err(|e| e.to_string())?;
+        command.stdout(log).stderr(log_again);
+        let started_at = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+        let mut started = Self {
+            api,
+            child,
+            log: function.log.clone(),
+            pending: None,
+            invocations: 0,
+        };
+        let first = started.receive()?;
+        let init = started_at.elapsed();
+        if !first.path.ends_with("/invocation/next") {
+            return Err(format!("{}: asked for {} first", function.name, first.path));
+        }
+        started.pending = Some(first);
+        Ok((started, init))
+    }
+
+    /// The next request the function makes of the Runtime API, or why none came.
+    fn receive(&mut self) -> Result<Request, String> {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Some(request) = self.api.receive(Duration::from_millis(20)) {
+                return Ok(request);
+            }
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!("exited: {status}"));
+            }
+        }
+        Err(format!("no request within {} s", PATIENCE.as_secs()))
+    }
+
+    /// Hands `event` over and waits for the answer; the second value is the time from handing
+    /// over to receiving the answer.
+    fn invoke(&mut self, event: &str) -> Result<(Answer, Duration), String> {
+        let next = self
+            .pending
+            .take()
+            .ok_or("no pending request for an event")?;
+        self.invocations += 1;
+        let request_id = format!("00000000-0000-4000-8000-{:012}", self.invocations);
+        let deadline_ms = SystemTime::now()
+            .checked_add(Duration::from_secs(60))
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis());
+        let deadline_ms = deadline_ms.to_string();
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Lambda-Runtime-Aws-Request-Id", request_id.as_str()),
+            ("Lambda-Runtime-Deadline-Ms", deadline_ms.as_str()),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:footprint",
+            ),
+        ];
+        let handed_over = next
+            .respond(200, &headers, event)
+            .wait()
+            .ok_or("the function closed its connection for events")?;
+        let answer = match self.receive() {
+            Ok(answer) => answer,
+            Err(exited) if exited.starts_with("exited") => {
+                return Ok((Answer::Exited(exited), handed_over.elapsed()))
+            }
+            Err(other) => return Err(other),
+        };
+        let took = answer.received - handed_over;
+        let (url, body) = (answer.path.clone(), answer.body.clone());
+        let _ = answer.respond(202, &[], "");
+        let answer = if url.ends_with(&format!("{request_id}/response")) {
+            Answer::Response(body)
+        } else if url.ends_with(&format!("{request_id}/error")) {
+            let error_type = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["errorType"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            Answer::Error { error_type, body }
+        } else {
+            return Err(format!("answered at {url}"));
+        };
+        // Wait for its next request for an event, so that the invocation is over.
+        let next = self.receive()?;
+        self.pending = Some(next);
+        Ok((answer, took))
+    }
+
+    /// VmHWM of the process, in KiB.
+    fn peak_rss_kib(&self) -> Result<u64, String> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .map_err(|e| e.to_string())?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| "no VmHWM in /proc/…/status".to_owned())
+    }
+
+    /// Stops the process; returns where its output is, for a message.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        format!("its output is in {}", self.log.display())
+    }
+}
+
+/// Starts `binary` `cold_starts` times for its init, and in the last process invokes it
+/// `invocations` times (at least 2) with the function's event, each of which must succeed.
+pub fn measure(
+    binary: &Path,
+    function: &Function,
+    aws: &AwsEndpoint,
+    cold_starts: usize,
+    invocations: usize,
+) -> Result<Measured, String> {
+    let mut inits = Vec::new();
+    for _ in 1..cold_starts.max(1) {
+        let (started, init) = Started::start(binary, function, aws)?;
+        inits.push(init);
+        started.stop();
+    }
+    let (mut started, init) = Started::start(binary, function, aws)?;
+    inits.push(init);
+    let mut overheads = Vec::new();
+    for _ in 0..invocations.max(2) {
+        aws.take_spent();
+        let answer = started.invoke(&function.event);
+        let (answer, took) = match answer {
+            Ok(answered) => answered,
+            Err(error) => return Err(format!("{}: {error}; {}", function.name, started.stop())),
+        };
+        if !matches!(answer, Answer::Response(_)) {
+            return Err(format!("{}: {answer:?}; {}", function.name, started.stop()));
+        }
+        overheads.push(took.saturating_sub(aws.take_spent()));
+    }
+    let peak_rss_kib = started.peak_rss_kib();
+    started.stop();
+    let first_overhead = overheads.remove(0);
+    Ok(Measured {
+        inits,
+        first_overhead,
+        warm_overheads: overheads,
+        peak_rss_kib: peak_rss_kib?,
+    })
+}
+
+/// Starts `binary` once and gives it `event`: how it answered.
+pub fn answer_once(
+    binary: &Path,
+    function: &Function,
+    aws: &AwsEndpoint,
+) -> Result<Answer, String> {
+    let (mut started, _) = Started::start(binary, function, aws)?;
+    let answer = started.invoke(&function.event);
+    started.stop();
+    answer.map(|(answer, _)| answer)
+}
