@@ -8,7 +8,11 @@
 //!   to writing its answer, which it makes at once from canned bodies), so what remains is the
 //!   function's own work: parsing, the SDK's signing and parsing, the runtime's and the SDK's
 //!   HTTP on loopback;
-//! - peak RSS: the process's `VmHWM` after the warm invocations.
+//! - peak RSS: the process's `VmHWM` after the warm invocations;
+//! - CPU time, of the init and of each warm invocation: the process's own work, from the
+//!   scheduler's count (`/proc/<pid>/task/*/schedstat`). Unlike the wall-clock overhead it does
+//!   not include waking the function and the servers' threads, which on a small VM with an
+//!   idle second core costs a few tenths of a millisecond per invocation.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -30,6 +34,10 @@ pub struct Measured {
     pub first_overhead: Duration,
     /// Overhead of each later invocation.
     pub warm_overheads: Vec<Duration>,
+    /// CPU time the process used for its init, each cold start.
+    pub init_cpu: Vec<Duration>,
+    /// CPU time the process used for each later invocation (all its threads).
+    pub warm_cpu: Vec<Duration>,
     /// Peak resident set size after the invocations, in KiB.
     pub peak_rss_kib: u64,
 }
@@ -131,6 +139,7 @@ struct Started {
     log: PathBuf,
     pending: Option<Request>,
     invocations: u32,
+    init_cpu: Duration,
 }
 
 impl Started {
@@ -174,9 +183,11 @@ impl Started {
             log: function.log.clone(),
             pending: None,
             invocations: 0,
+            init_cpu: Duration::ZERO,
         };
         let first = started.receive()?;
         let init = started_at.elapsed();
+        started.init_cpu = started.cpu_time();
         if !first.path.ends_with("/invocation/next") {
             return Err(format!("{}: asked for {} first", function.name, first.path));
         }
@@ -252,6 +263,19 @@ impl Started {
         Ok((answer, took))
     }
 
+    /// The CPU time all the process's threads have used so far (0 if it cannot be read).
+    fn cpu_time(&self) -> Duration {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let nanoseconds: u64 = std::fs::read_dir(tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Duration::from_nanos(nanoseconds)
+    }
+
     /// VmHWM of the process, in KiB.
     fn peak_rss_kib(&self) -> Result<u64, String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -281,17 +305,23 @@ pub fn measure(
     invocations: usize,
 ) -> Result<Measured, String> {
     let mut inits = Vec::new();
+    let mut init_cpu = Vec::new();
     for _ in 1..cold_starts.max(1) {
         let (started, init) = Started::start(binary, function, aws)?;
         inits.push(init);
+        init_cpu.push(started.init_cpu);
         started.stop();
     }
     let (mut started, init) = Started::start(binary, function, aws)?;
     inits.push(init);
+    init_cpu.push(started.init_cpu);
     let mut overheads = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..invocations.max(2) {
         aws.take_spent();
+        let cpu_before = started.cpu_time();
         let answer = started.invoke(&function.event);
+        cpu.push(started.cpu_time().saturating_sub(cpu_before));
         let (answer, took) = match answer {
             Ok(answered) => answered,
             Err(error) => return Err(format!("{}: {error}; {}", function.name, started.stop())),
@@ -304,10 +334,13 @@ pub fn measure(
     let peak_rss_kib = started.peak_rss_kib();
     started.stop();
     let first_overhead = overheads.remove(0);
+    cpu.remove(0);
     Ok(Measured {
         inits,
         first_overhead,
         warm_overheads: overheads,
+        init_cpu,
+        warm_cpu: cpu,
         peak_rss_kib: peak_rss_kib?,
     })
 }
