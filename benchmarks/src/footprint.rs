@@ -10,9 +10,10 @@
 //!   HTTP on loopback;
 //! - peak RSS: the process's `VmHWM` after the warm invocations;
 //! - CPU time, of the init and of each warm invocation: the process's own work, from the
-//!   scheduler's count (`/proc/<pid>/task/*/schedstat`). Unlike the wall-clock overhead it does
-//!   not include waking the function and the servers' threads, which on a small VM with an
-//!   idle second core costs a few tenths of a millisecond per invocation.
+//!   scheduler's count (`/proc/<pid>/task/*/schedstat`). It leaves out every wait (for the
+//!   harness's threads, for the AWS endpoint), which the wall-clock overhead can only subtract
+//!   in part. Both swing by about 2× with this VM's speed from one minute to the next, so
+//!   builds are compared side by side in one run (`--binaries`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -180,8 +180,8 @@ fn run(flags: &Flags) -> Result<bool, String> {
             init <= MAX_INIT,
             format!("{}: init {} ≤ 10 ms", function.name, ms(init)),
         ));
-        // The CPU time, not the wall-clock overhead: on this small VM the wall clock adds the
-        // latency of waking idle cores, which says nothing about the function (module doc).
+        // The CPU time, not the wall-clock overhead: it is the function's own work with no
+        // wait in it, however the harness's threads are scheduled (module doc).
         met.push((
             warm_cpu <= MAX_WARM_OVERHEAD,
             format!(
