@@ -15,9 +15,10 @@
 //!   in part. Both swing by about 2× with this VM's speed from one minute to the next, so
 //!   builds are compared side by side in one run (`--binaries`).
 
+use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -133,7 +134,28 @@ fn canned_answer(request: &Request) -> (u16, &'static str, String) {
     )
 }
 
-/// One started function process and the Runtime API it talks to.
+/// Why the function made no request of the Runtime API.
+enum NoRequest {
+    /// Its process ended.
+    Exited(ExitStatus),
+    /// It stayed silent for [`PATIENCE`].
+    Silent,
+    /// Its state could not be read.
+    Unknown(std::io::Error),
+}
+
+impl fmt::Display for NoRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exited(status) => write!(f, "exited: {status}"),
+            Self::Silent => write!(f, "no request within {} s", PATIENCE.as_secs()),
+            Self::Unknown(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// One started function process and the Runtime API it talks to. Dropping it stops the
+/// process, on every path out, error or not.
 struct Started {
     api: Server,
     child: Child,
@@ -186,7 +208,9 @@ impl Started {
             invocations: 0,
             init_cpu: Duration::ZERO,
         };
-        let first = started.receive()?;
+        let first = started
+            .receive()
+            .map_err(|e| format!("{}: {e}; {}", function.name, started.output()))?;
         let init = started_at.elapsed();
         started.init_cpu = started.cpu_time();
         if !first.path.ends_with("/invocation/next") {
@@ -197,17 +221,17 @@ impl Started {
     }
 
     /// The next request the function makes of the Runtime API, or why none came.
-    fn receive(&mut self) -> Result<Request, String> {
+    fn receive(&mut self) -> Result<Request, NoRequest> {
         let deadline = Instant::now() + PATIENCE;
         while Instant::now() < deadline {
             if let Some(request) = self.api.receive(Duration::from_millis(20)) {
                 return Ok(request);
             }
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("exited: {status}"));
+            if let Some(status) = self.child.try_wait().map_err(NoRequest::Unknown)? {
+                return Err(NoRequest::Exited(status));
             }
         }
-        Err(format!("no request within {} s", PATIENCE.as_secs()))
+        Err(NoRequest::Silent)
     }
 
     /// Hands `event` over and waits for the answer; the second value is the time from handing
@@ -239,10 +263,10 @@ impl Started {
             .ok_or("the function closed its connection for events")?;
         let answer = match self.receive() {
             Ok(answer) => answer,
-            Err(exited) if exited.starts_with("exited") => {
-                return Ok((Answer::Exited(exited), handed_over.elapsed()))
+            Err(exited @ NoRequest::Exited(_)) => {
+                return Ok((Answer::Exited(exited.to_string()), handed_over.elapsed()))
             }
-            Err(other) => return Err(other),
+            Err(other) => return Err(other.to_string()),
         };
         let took = answer.received - handed_over;
         let (url, body) = (answer.path.clone(), answer.body.clone());
@@ -259,7 +283,7 @@ impl Started {
             return Err(format!("answered at {url}"));
         };
         // Wait for its next request for an event, so that the invocation is over.
-        let next = self.receive()?;
+        let next = self.receive().map_err(|e| e.to_string())?;
         self.pending = Some(next);
         Ok((answer, took))
     }
@@ -288,11 +312,16 @@ impl Started {
             .ok_or_else(|| "no VmHWM in /proc/…/status".to_owned())
     }
 
-    /// Stops the process; returns where its output is, for a message.
-    fn stop(mut self) -> String {
+    /// Where its output is, for a message.
+    fn output(&self) -> String {
+        format!("its output is in {}", self.log.display())
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        format!("its output is in {}", self.log.display())
     }
 }
 
@@ -311,7 +340,6 @@ pub fn measure(
         let (started, init) = Started::start(binary, function, aws)?;
         inits.push(init);
         init_cpu.push(started.init_cpu);
-        started.stop();
     }
     let (mut started, init) = Started::start(binary, function, aws)?;
     inits.push(init);
@@ -325,15 +353,19 @@ pub fn measure(
         cpu.push(started.cpu_time().saturating_sub(cpu_before));
         let (answer, took) = match answer {
             Ok(answered) => answered,
-            Err(error) => return Err(format!("{}: {error}; {}", function.name, started.stop())),
+            Err(error) => return Err(format!("{}: {error}; {}", function.name, started.output())),
         };
         if !matches!(answer, Answer::Response(_)) {
-            return Err(format!("{}: {answer:?}; {}", function.name, started.stop()));
+            return Err(format!(
+                "{}: {answer:?}; {}",
+                function.name,
+                started.output()
+            ));
         }
         overheads.push(took.saturating_sub(aws.take_spent()));
     }
     let peak_rss_kib = started.peak_rss_kib();
-    started.stop();
+    drop(started);
     let first_overhead = overheads.remove(0);
     cpu.remove(0);
     Ok(Measured {
@@ -354,6 +386,5 @@ pub fn answer_once(
 ) -> Result<Answer, String> {
     let (mut started, _) = Started::start(binary, function, aws)?;
     let answer = started.invoke(&function.event);
-    started.stop();
     answer.map(|(answer, _)| answer)
 }

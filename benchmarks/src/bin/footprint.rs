@@ -78,6 +78,7 @@ fn run(flags: &Flags) -> Result<bool, String> {
         (root.join("target/release"), Some(zips))
     };
     let aws = AwsEndpoint::start()?;
+    let log_of = |name: &str| logs.join(format!("{name}.log"));
     let poll_seconds = |f: benchmarks::deployment::Function| f.polling.longest().as_secs();
     let event = |file: &str| {
         std::fs::read_to_string(root.join("events").join(file)).map_err(|e| format!("{file}: {e}"))
@@ -90,19 +91,19 @@ fn run(flags: &Flags) -> Result<bool, String> {
                 ("REPLY_WINDOW_SECONDS", "900".to_owned()),
             ],
             event: event("start-invalidation.json")?,
-            log: logs.join("start-invalidation.log"),
+            log: log_of("start-invalidation"),
         },
         Function {
             name: FUNCTIONS[1],
             environment: vec![("POLL_SECONDS", poll_seconds(deployed.check).to_string())],
             event: event("check-status.json")?,
-            log: logs.join("check-status.log"),
+            log: log_of("check-status"),
         },
         Function {
             name: FUNCTIONS[2],
             environment: vec![],
             event: event("report-result.json")?,
-            log: logs.join("report-result.log"),
+            log: log_of("report-result"),
         },
         Function {
             name: FUNCTIONS[3],
@@ -112,7 +113,7 @@ fn run(flags: &Flags) -> Result<bool, String> {
                     .to_owned(),
             )],
             event: event("codepipeline-job.json")?,
-            log: logs.join("pipeline-entry.log"),
+            log: log_of("pipeline-entry"),
         },
     ];
 
@@ -205,7 +206,7 @@ fn run(flags: &Flags) -> Result<bool, String> {
         name: "panic-probe",
         environment: vec![],
         event: r#"{"batches":[]}"#.to_owned(),
-        log: logs.join("panic-probe.log"),
+        log: log_of("panic-probe"),
     };
     let answer = footprint::answer_once(&binaries.join(probe.name), &probe, &aws)?;
     let named =
@@ -296,7 +297,7 @@ fn zip_sizes(zip: &Path) -> Result<(u64, u64), String> {
     Ok((size, bootstrap))
 }
 
-fn file_size(path: &PathBuf) -> Result<u64, String> {
+fn file_size(path: &Path) -> Result<u64, String> {
     std::fs::metadata(path)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", path.display()))
