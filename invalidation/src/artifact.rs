@@ -20,8 +20,10 @@ use crate::error::{shorten, ErrorKind, WorkflowError};
 /// The largest artifact read. A paths file of 10,000 paths zips to about 100 KiB; the limit
 /// keeps the zip, the file and its planned paths well inside the function's 128 MB.
 pub const MAX_ARTIFACT_BYTES: i64 = 16 * 1024 * 1024;
-/// The largest paths file read, unzipped: about 100,000 paths.
-pub const MAX_PATHS_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest paths file read, unzipped: about 200,000 paths. The plan made from it is kept in
+/// the state bucket, not in the run's state, so its size is bounded only by the function's
+/// memory.
+pub const MAX_PATHS_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Where a paths file is, and the credentials that open it.
 #[derive(Clone, PartialEq, Eq)]
@@ -34,8 +36,9 @@ pub struct PathsFile {
     pub bucket: String,
     /// The artifact's object key.
     pub key: String,
-    /// The job's temporary artifact credentials.
-    pub credentials: ArtifactCredentials,
+    /// The job's temporary artifact credentials, when the input carries them (pipeline-entry
+    /// starts the run without them, having read the file and planned already).
+    pub credentials: Option<ArtifactCredentials>,
 }
 
 impl PathsFile {
@@ -98,10 +101,17 @@ impl S3Artifacts {
 
 impl ArtifactStore for S3Artifacts {
     async fn read_artifact(&self, file: &PathsFile) -> Result<Vec<u8>, WorkflowError> {
+        let Some(job_credentials) = &file.credentials else {
+            return Err(WorkflowError::invalid_input(format!(
+                "{} is read with the job's artifact credentials, and the input has none: a job's \
+                 run is started by pipeline-entry, which reads the file and keeps the plan",
+                file.describe()
+            )));
+        };
         let credentials = Credentials::new(
-            &file.credentials.access_key_id,
-            &file.credentials.secret_access_key,
-            Some(file.credentials.session_token.clone()),
+            &job_credentials.access_key_id,
+            &job_credentials.secret_access_key,
+            Some(job_credentials.session_token.clone()),
             None,
             "CodePipelineArtifactCredentials",
         );
@@ -259,11 +269,11 @@ mod tests {
             artifact: "BuildOutput".into(),
             bucket: "artifact-bucket".into(),
             key: "pipeline/BuildOutput/abc.zip".into(),
-            credentials: ArtifactCredentials {
+            credentials: Some(ArtifactCredentials {
                 access_key_id: "AKIDVALUE".into(),
                 secret_access_key: "SECRETVALUE".into(),
                 session_token: "TOKENVALUE".into(),
-            },
+            }),
         }
     }
 

@@ -25,8 +25,10 @@ const THROTTLING_CODES: [&str; 10] = [
 ];
 
 /// Codes of errors that mean "try again later" without being throttling.
-const UNAVAILABLE_CODES: [&str; 6] = [
+const UNAVAILABLE_CODES: [&str; 7] = [
     "ServiceUnavailable",
+    // S3: a conditional write met another write of the same key; "you can retry the request".
+    "ConditionalRequestConflict",
     "InternalError",
     "InternalFailure",
     "InternalServerError",
@@ -45,9 +47,9 @@ fn kind_of_code(code: &str) -> Option<ErrorKind> {
         | "InvalidAccessKeyId"
         | "InvalidToken" => ErrorKind::AccessDenied,
         "TooManyInvalidationsInProgress" => ErrorKind::TooManyInvalidationsInProgress,
-        "InvalidArgument" | "BatchTooLarge" | "InconsistentQuantities" | "MissingBody" => {
-            ErrorKind::InvalidInput
-        }
+        // NoSuchBucket: the state bucket the functions are given does not exist.
+        "InvalidArgument" | "BatchTooLarge" | "InconsistentQuantities" | "MissingBody"
+        | "NoSuchBucket" => ErrorKind::InvalidInput,
         "InvalidationBatchAlreadyExists" => ErrorKind::InvalidationConflict,
         "NoSuchInvalidation" => ErrorKind::InvalidationNotFound,
         "InvalidJobStateException" => ErrorKind::JobAlreadyClosed,

@@ -12,6 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
 
+use crate::error::{ErrorKind, WorkflowError};
+use crate::sdk::OPERATION_TIMEOUT;
+
 /// Time kept back from Lambda's deadline for building and sending the answer.
 pub const ANSWER_MARGIN: Duration = Duration::from_secs(2);
 /// The budget of a step whose host gave no usable deadline: the 30 s the template gives each
@@ -72,6 +75,45 @@ impl Budget {
     /// How much of it is left at this moment.
     pub fn remaining(&self) -> Duration {
         self.end.duration_since(self.current()).unwrap_or_default()
+    }
+
+    /// The same budget with `reserve` kept back at its end, for what must still happen after
+    /// the work it bounds (reporting a failure to the job, say).
+    pub fn reserving(&self, reserve: Duration) -> Self {
+        Self {
+            end: self.end.checked_sub(reserve).unwrap_or(self.now),
+            ..*self
+        }
+    }
+
+    /// Runs `work`, giving up at the budget's end: then `what` did not finish in time, a
+    /// `ServiceUnavailable` error (the services were too slow; running the step again may do
+    /// better).
+    pub async fn within<T>(
+        &self,
+        what: &str,
+        work: impl Future<Output = Result<T, WorkflowError>>,
+    ) -> Result<T, WorkflowError> {
+        let remaining = self.remaining();
+        tokio::time::timeout(remaining, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(WorkflowError::new(
+                    ErrorKind::ServiceUnavailable,
+                    format!(
+                        "{what} did not finish within the {} s the function had left for it",
+                        remaining.as_secs()
+                    ),
+                ))
+            })
+    }
+
+    /// Whether an AWS call started after a pause of up to `pause` still ends within the budget
+    /// however long it takes (the SDK gives up on it after [`OPERATION_TIMEOUT`]). A retry loop
+    /// asks this before each retry, so a slow service ends the step with a named error, never
+    /// with Lambda's timeout.
+    pub fn has_room_for_call_after(&self, pause: Duration) -> bool {
+        self.remaining() >= pause + OPERATION_TIMEOUT
     }
 
     /// Runs the calls, [`CONCURRENT_CALLS`] at a time, each in the order given as far as the

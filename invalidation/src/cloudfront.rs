@@ -10,8 +10,8 @@ use aws_sdk_cloudfront::Client;
 use crate::aws_error::classify;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::limits::is_distribution_tenant_id;
-use crate::payload::InvalidationState;
 use crate::planning::is_tag;
+use crate::run::{clip, CreatedInvalidation, MAX_ID_CHARS, MAX_STATUS_CHARS};
 
 /// What an invalidation belongs to: a distribution, or a distribution tenant of a
 /// multi-tenant distribution. The id alone decides (`dt_…` is a tenant), and this is the one
@@ -109,7 +109,7 @@ pub async fn create_invalidation(
     distribution_id: &str,
     caller_reference: &str,
     paths: &[String],
-) -> Result<InvalidationState, WorkflowError> {
+) -> Result<CreatedInvalidation, WorkflowError> {
     let target = Target::of(distribution_id);
     let call = target.call("CreateInvalidation", None);
     let batch = InvalidationBatch::builder()
@@ -127,11 +127,18 @@ pub async fn create_invalidation(
         .create(client, batch, &call)
         .await?
         .ok_or_else(|| no_invalidation(&call))?;
-    Ok(InvalidationState {
-        distribution_id: distribution_id.to_owned(),
-        invalidation_id: invalidation.id,
-        caller_reference: caller_reference.to_owned(),
-        status: invalidation.status,
+    if invalidation.id.is_empty() || invalidation.id.chars().count() > MAX_ID_CHARS {
+        return Err(WorkflowError::new(
+            ErrorKind::AwsRequestFailed,
+            format!(
+                "{call}: the answer's invalidation id `{}` is not an id CloudFront gives",
+                clip(&invalidation.id, MAX_ID_CHARS)
+            ),
+        ));
+    }
+    Ok(CreatedInvalidation {
+        id: invalidation.id,
+        status: clip(&invalidation.status, MAX_STATUS_CHARS),
     })
 }
 
@@ -162,7 +169,7 @@ pub async fn invalidation_status(
     target
         .get(client, invalidation_id, &call)
         .await?
-        .map(|invalidation| invalidation.status)
+        .map(|invalidation| clip(&invalidation.status, MAX_STATUS_CHARS))
         .ok_or_else(|| no_invalidation(&call))
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A job without a result hangs its pipeline until the action times out, so transient errors
 //! (throttling, 5xx, timeouts) are retried here with exponential backoff and jitter, bounded in
-//! attempts, before the state machine's own retries. A retry can meet a result that the previous
+//! attempts and by the function's own deadline (an attempt starts only if it can end before the
+//! function must answer), before the state machine's own retries. A retry can meet a result that the previous
 //! attempt did record although its answer was lost: CodePipeline then says
 //! `InvalidJobStateException`, which after a retry means "already recorded".
 
@@ -23,6 +24,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use backon::{ExponentialBuilder, Retryable};
 
 use crate::aws_error::classify;
+use crate::budget::Budget;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 
 /// CodePipeline's longest `executionDetails.summary`.
@@ -68,12 +70,16 @@ impl JobResult {
     }
 }
 
-/// The retry policy for recording a result: 5 retries from 200 ms, doubling to 5 s, with
-/// jitter — at most about 15 s, well inside report-result's timeout.
+/// The longest pause between two attempts of [`report_backoff`].
+pub const REPORT_RETRY_DELAY_CAP: Duration = Duration::from_secs(5);
+
+/// The retry policy for recording a result: 5 retries from 200 ms, doubling to
+/// [`REPORT_RETRY_DELAY_CAP`], with jitter. Each attempt may take the SDK's whole operation
+/// timeout, so the function's [`Budget`] decides whether another one starts at all.
 pub fn report_backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(5))
+        .with_max_delay(REPORT_RETRY_DELAY_CAP)
         .with_max_times(5)
         .with_jitter()
 }
@@ -118,19 +124,22 @@ impl Intercept for AttemptCounter {
 }
 
 /// Records the result on the job. Returns whether CodePipeline already had it (a retry met the
-/// result an earlier attempt recorded).
+/// result an earlier attempt recorded). A transient failure is retried with `backoff` only while
+/// `budget` has room for the pause and a whole call; then it is returned, by name, for the
+/// state machine (or Lambda) to retry the step.
 pub async fn record_job_result(
     client: &Client,
     target: JobTarget<'_>,
     result: &JobResult,
     backoff: ExponentialBuilder,
+    budget: &Budget,
 ) -> Result<bool, WorkflowError> {
     let job_id = target.job_id;
     let attempts = AttemptCounter::default();
     let outcome = (|| send(client, target, result, &attempts))
         .retry(backoff)
         .sleep(tokio::time::sleep)
-        .when(WorkflowError::is_transient)
+        .when(|error| error.is_transient() && budget.has_room_for_call_after(REPORT_RETRY_DELAY_CAP))
         .notify(|error, wait| {
             tracing::warn!(
                 job_id,

@@ -4,20 +4,17 @@
 //! invalidation can take longer. So before the window closes the run records an "in progress"
 //! reply (PutJobSuccessResult with a continuation token); CodePipeline then starts a new job
 //! for the same action with that token, pipeline-entry starts a new run for it, and that run
-//! resumes polling the same invalidations until the original deadline. The token carries all a
-//! new run needs: the invalidations, the deadline, the path count, the checks done so far and
-//! when the last batch went in (where the polling schedule has got to).
-
-use std::collections::BTreeMap;
-use std::time::UNIX_EPOCH;
+//! carries on with the same invalidations, plan and deadline.
+//!
+//! The run's state goes to the state bucket (see [`crate::state_bucket`]); the token only names
+//! where, so its size does not grow with the run and CodePipeline's 2048 characters always
+//! suffice.
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::WorkflowError;
-use crate::limits::{is_distribution_tenant_id, MAX_TOKEN_CHARS};
-use crate::payload::{is_zero, InvalidationState, Run};
-use crate::planning::FINGERPRINT_DIGITS;
-use crate::timestamps::{format_time, parse_time};
+use crate::error::{shorten, WorkflowError};
+use crate::limits::MAX_TOKEN_CHARS;
+use crate::state_bucket::RUNS_PREFIX;
 
 /// How long a run waits before replying "in progress" when nothing says otherwise: 15 minutes,
 /// leaving 5 of CodePipeline's 20 for a slow check and the reply itself.
@@ -25,7 +22,9 @@ pub const DEFAULT_REPLY_WINDOW_SECONDS: u64 = 900;
 /// The environment variable of start-invalidation that sets the reply window (tests shorten it).
 pub const REPLY_WINDOW_VARIABLE: &str = "REPLY_WINDOW_SECONDS";
 
-const TOKEN_VERSION: u32 = 1;
+/// The token format. Version 1 tokens (from before the plan was kept) carried the
+/// invalidations themselves; a job holding one is told to run the action again.
+const TOKEN_VERSION: u32 = 2;
 
 /// The reply window from [`REPLY_WINDOW_VARIABLE`], else the default; read once at start.
 pub fn reply_window_from_env() -> Result<std::time::Duration, String> {
@@ -42,147 +41,50 @@ pub fn reply_window_from_env() -> Result<std::time::Duration, String> {
     }
 }
 
-/// Invalidation ids CloudFront returns are 14 characters for a distribution (I2J0I21PCUYOIK) and
-/// 25 for a tenant (I2JGL2F1ZAA426PGG0YLLKABC); the budget allows for longer ones.
-const INVALIDATION_ID_ALLOWANCE: usize = 20;
-const TENANT_INVALIDATION_ID_ALLOWANCE: usize = 32;
-/// `{"v":1,"deadline":"<24>","paths":…,"requested":…,"tags":…,"checks":…,"since":<10>,
-/// "done":…,"invalidations":[],"next":{}}` with six-digit counts is 171 characters.
-pub(crate) const TOKEN_FIXED_CHARS: usize = 176;
-/// `,"plan":"<12 hex digits>"`, in a token with batches still to submit.
-pub(crate) const TOKEN_PLAN_CHARS: usize = 10 + FINGERPRINT_DIGITS;
-
-/// The most characters a continuation token for these distributions can take. A token that
-/// would be longer names only the unfinished invalidations (see
-/// [`Continuation::token`]), at most one per distribution, each as `["<id>","<invalidation>"],`;
-/// with batches still to submit, each distribution may also have a `"<id>":<batch>,` entry.
-pub fn token_budget_used(distribution_ids: &[String], several_batches: bool) -> usize {
-    distribution_ids
-        .iter()
-        .map(|id| {
-            let invalidation_id = if is_distribution_tenant_id(id) {
-                TENANT_INVALIDATION_ID_ALLOWANCE
-            } else {
-                INVALIDATION_ID_ALLOWANCE
-            };
-            let pair = id.len() + invalidation_id + 8;
-            let next = if several_batches { id.len() + 8 } else { 0 };
-            pair + next
-        })
-        .sum::<usize>()
-        + TOKEN_FIXED_CHARS
-        + if several_batches { TOKEN_PLAN_CHARS } else { 0 }
-}
-
-/// What a continued run resumes from.
+/// What a continuation token says: where the run's state is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Continuation {
-    /// Token format version, so a future change can still read today's tokens.
+    /// Token format version.
     pub v: u32,
-    /// The run's deadline (RFC 3339), unchanged across continuations.
-    pub deadline: String,
-    /// Paths invalidated per distribution, after planning.
-    pub paths: usize,
-    /// Paths the request named.
-    #[serde(default)]
-    pub requested: usize,
-    /// How many of the `paths` are cache tags.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub tags: usize,
-    /// Status checks done so far.
-    pub checks: u32,
-    /// When a batch last went in, in seconds since the Unix epoch (shorter than RFC 3339): the
-    /// continued run's waits and polling windows carry on from the backoff reached instead of
-    /// starting again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<u64>,
-    /// `[distribution id, invalidation id]` pairs: every invalidation of the run, or, when
-    /// they do not all fit, those not yet completed.
-    pub invalidations: Vec<(String, String)>,
-    /// Completed invalidations of earlier jobs that the token no longer names.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub done: usize,
-    /// Per distribution, the first batch of the plan not yet submitted; the continued run plans
-    /// the job's (unchanged) UserParameters again to find its paths.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub next: BTreeMap<String, usize>,
-    /// With batches still to submit, the run's plan [fingerprint](crate::planning::fingerprint):
-    /// the continued run checks that planning again gives the same batches.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<String>,
+    /// The key of the run's state in the state bucket.
+    pub state: String,
 }
 
 impl Continuation {
-    /// The continuation of a run that is still waiting.
-    pub fn of(run: &Run) -> Self {
+    /// The continuation of a run whose state was stored at `state_key`.
+    pub fn at(state_key: String) -> Self {
         Self {
             v: TOKEN_VERSION,
-            deadline: run.deadline.clone(),
-            paths: run.path_count,
-            requested: run.paths_requested,
-            tags: run.tag_count,
-            checks: run.checks,
-            since: run
-                .submitted_at
-                .as_deref()
-                .and_then(|time| parse_time("submittedAt", time).ok())
-                .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-                .map(|since| since.as_secs()),
-            done: run.earlier_completed,
-            invalidations: run
-                .invalidations
-                .iter()
-                .map(|i| (i.distribution_id.clone(), i.invalidation_id.clone()))
-                .collect(),
-            next: run.pending.iter().fold(BTreeMap::new(), |mut next, batch| {
-                let first = next
-                    .entry(batch.distribution_id.clone())
-                    .or_insert(batch.batch);
-                *first = (*first).min(batch.batch);
-                next
-            }),
-            plan: (!run.pending.is_empty() && !run.plan.is_empty()).then(|| run.plan.clone()),
+            state: state_key,
         }
     }
 
-    /// The token of a run that is still waiting: compact JSON, readable in CodePipeline's
-    /// console. When naming every invalidation would make it too long, it names only those not
-    /// yet completed (at most one per distribution, since a distribution's batches go in one
-    /// after another) and counts the others in `done`; [`crate::request`] admits no more
-    /// distributions than fit that way.
-    pub fn token(run: &Run) -> Result<String, WorkflowError> {
-        let every = Self::of(run);
-        let token = serde_json::to_string(&every).expect("a continuation serializes");
-        if token.chars().count() <= MAX_TOKEN_CHARS {
-            return Ok(token);
-        }
-        let unfinished: Vec<(String, String)> = run
-            .invalidations
-            .iter()
-            .filter(|i| !i.is_completed())
-            .map(|i| (i.distribution_id.clone(), i.invalidation_id.clone()))
-            .collect();
-        let compact = Self {
-            done: every.done + every.invalidations.len() - unfinished.len(),
-            invalidations: unfinished,
-            ..every
-        };
-        let token = serde_json::to_string(&compact).expect("a continuation serializes");
-        if token.chars().count() > MAX_TOKEN_CHARS {
-            return Err(WorkflowError::invalid_input(format!(
-                "{} unfinished invalidations do not fit in a {MAX_TOKEN_CHARS}-character \
-                 continuation token",
-                compact.invalidations.len()
-            )));
-        }
-        Ok(token)
+    /// The token: compact JSON, readable in CodePipeline's console.
+    pub fn token(&self) -> String {
+        let token = serde_json::to_string(self).expect("a continuation serializes");
+        debug_assert!(token.chars().count() <= MAX_TOKEN_CHARS);
+        token
     }
 
     /// Reads a token this workflow wrote.
     pub fn from_token(token: &str) -> Result<Self, WorkflowError> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: Option<u32>,
+        }
+        let version = serde_json::from_str::<Version>(token).ok().and_then(|v| v.v);
+        if version.is_some_and(|v| v < TOKEN_VERSION) {
+            return Err(WorkflowError::invalid_input(format!(
+                "the job's continuationToken is of version {}, written before this version of \
+                 the functions kept run state in the state bucket: run the action again",
+                version.unwrap_or_default()
+            )));
+        }
         let continuation: Self = serde_json::from_str(token).map_err(|e| {
             WorkflowError::invalid_input(format!(
-                "the job's continuationToken was not written by this workflow: {e}"
+                "the job's continuationToken `{}` was not written by this workflow: {e}",
+                shorten(token)
             ))
         })?;
         if continuation.v != TOKEN_VERSION {
@@ -191,31 +93,15 @@ impl Continuation {
                 continuation.v
             )));
         }
-        if continuation.invalidations.is_empty() && continuation.next.is_empty() {
-            return Err(WorkflowError::invalid_input(
-                "the job's continuationToken names no invalidation and no pending batch",
-            ));
+        let key = &continuation.state;
+        if !key.starts_with(RUNS_PREFIX) || key.contains("..") || !key.ends_with(".json") {
+            return Err(WorkflowError::invalid_input(format!(
+                "the job's continuationToken names `{}`, which is not a run state of the state \
+                 bucket",
+                shorten(key)
+            )));
         }
         Ok(continuation)
-    }
-
-    /// When the last batch went in (RFC 3339), if the token says.
-    pub fn submitted_at(&self) -> Option<String> {
-        self.since
-            .map(|seconds| format_time(UNIX_EPOCH + std::time::Duration::from_secs(seconds)))
-    }
-
-    /// The invalidations to resume, with their status not yet known.
-    pub fn invalidations(&self) -> Vec<InvalidationState> {
-        self.invalidations
-            .iter()
-            .map(|(distribution_id, invalidation_id)| InvalidationState {
-                distribution_id: distribution_id.clone(),
-                invalidation_id: invalidation_id.clone(),
-                caller_reference: String::new(),
-                status: "InProgress".to_owned(),
-            })
-            .collect()
     }
 }
 
@@ -223,182 +109,30 @@ impl Continuation {
 mod tests {
     use super::*;
 
-    fn run() -> Run {
-        Run {
-            execution_arn: None,
-            job_id: Some("11111111-abcd-1111-abcd-111111abcdef".into()),
-            deadline: "2026-11-26T13:00:00Z".into(),
-            path_count: 2,
-            paths_requested: 3,
-            tag_count: 0,
-            distribution_count: 1,
-            earlier_completed: 0,
-            invalidations: vec![InvalidationState {
-                distribution_id: "E2QWRUHEXAMPLE".into(),
-                invalidation_id: "I2J0I21PCUYOIK".into(),
-                caller_reference: "ref".into(),
-                status: "InProgress".into(),
-            }],
-            checks: 7,
-            checks_since_submit: 2,
-            submitted_at: None,
-            all_completed: false,
-            wait_seconds: 60,
-            reply_by: None,
-            reply_due: true,
-            pending: Vec::new(),
-            reference_prefix: String::new(),
-            plan: String::new(),
-        }
-    }
-
     #[test]
-    fn a_token_round_trips_and_names_what_to_resume() {
-        let token = Continuation::token(&run()).unwrap();
+    fn a_token_names_the_stored_state_and_round_trips() {
+        let key = crate::state_bucket::continuation_key(
+            "job-11111111-abcd-1111-abcd-111111abcdef",
+            "22222222-abcd-2222-abcd-222222abcdef",
+        );
+        let token = Continuation::at(key.clone()).token();
         assert_eq!(
             token,
-            r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"requested":3,"checks":7,"invalidations":[["E2QWRUHEXAMPLE","I2J0I21PCUYOIK"]]}"#
+            r#"{"v":2,"state":"runs/job-11111111-abcd-1111-abcd-111111abcdef/continued-22222222-abcd-2222-abcd-222222abcdef.json"}"#
         );
-        let continuation = Continuation::from_token(&token).unwrap();
-        assert_eq!(
-            continuation.invalidations()[0].invalidation_id,
-            "I2J0I21PCUYOIK"
-        );
-        assert_eq!(continuation.checks, 7);
+        assert_eq!(Continuation::from_token(&token).unwrap().state, key);
     }
 
     #[test]
-    fn a_token_counts_the_cache_tags_among_the_paths() {
-        let mut run = run();
-        run.tag_count = 1;
-        let token = Continuation::token(&run).unwrap();
-        assert!(token.contains(r#""requested":3,"tags":1,"#), "{token}");
-        assert_eq!(Continuation::from_token(&token).unwrap().tags, 1);
-    }
-
-    #[test]
-    fn the_token_carries_when_the_last_batch_went_in() {
-        let mut run = run();
-        run.submitted_at = Some("2026-11-26T12:00:00.123Z".into());
-        let token = Continuation::token(&run).unwrap();
-        assert!(
-            token.contains(r#""checks":7,"since":1795694400,"#),
-            "{token}"
-        );
-        let continuation = Continuation::from_token(&token).unwrap();
-        assert_eq!(
-            continuation.submitted_at().as_deref(),
-            Some("2026-11-26T12:00:00Z")
-        );
-    }
-
-    #[test]
-    fn the_token_budget_allows_for_its_fixed_part() {
-        // The longest token without invalidations: 24-character times, six-digit counts.
-        let mut run = run();
-        run.deadline = "2026-11-26T13:00:00.123Z".into();
-        run.submitted_at = Some("2026-11-26T12:00:00.123Z".into());
-        (
-            run.path_count,
-            run.paths_requested,
-            run.tag_count,
-            run.checks,
-        ) = (999_999, 999_999, 999_999, 999_999);
-        run.earlier_completed = 999_999;
-        run.invalidations.clear();
-        let token = serde_json::to_string(&Continuation::of(&run)).unwrap();
-        let fixed = token.len() + r#","next":{}"#.len();
-        assert_eq!(fixed, 171, "{token}");
-        assert!(fixed <= TOKEN_FIXED_CHARS);
-    }
-
-    #[test]
-    fn forty_distributions_fit_in_a_token() {
-        let mut run = run();
-        run.invalidations = (0..crate::limits::MAX_DISTRIBUTIONS)
-            .map(|n| InvalidationState {
-                distribution_id: format!("E{n:0>13}"),
-                invalidation_id: format!("I{n:0>13}"),
-                caller_reference: String::new(),
-                status: "InProgress".into(),
-            })
-            .collect();
-        let token = Continuation::token(&run).unwrap();
-        assert!(token.len() <= MAX_TOKEN_CHARS, "{}", token.len());
-    }
-
-    #[test]
-    fn the_largest_accepted_job_fits_even_after_many_batches() {
-        // As many distributions as the request check admits for a run of several batches.
-        let mut ids: Vec<String> = Vec::new();
-        while token_budget_used(&ids, true) <= MAX_TOKEN_CHARS {
-            ids.push(format!("E{:0>13}", ids.len()));
-        }
-        ids.pop();
-        assert_eq!(ids.len(), 28);
-        let mut run = run();
-        // Counts as long as the budget allows for, cache tags among the paths.
-        run.path_count = 999_999;
-        run.paths_requested = 999_999;
-        run.tag_count = 999_999;
-        run.checks = 999_999;
-        run.plan = "0123456789ab".into();
-        // Each has three batches completed, the fourth in progress and a fifth to come.
-        run.invalidations = ids
-            .iter()
-            .flat_map(|id| {
-                (0..4).map(move |batch| InvalidationState {
-                    distribution_id: id.clone(),
-                    invalidation_id: format!("I{batch}{:0>18}", &id[1..]),
-                    caller_reference: String::new(),
-                    status: if batch < 3 { "Completed" } else { "InProgress" }.into(),
-                })
-            })
-            .collect();
-        run.pending = ids
-            .iter()
-            .map(|id| crate::payload::PendingBatch {
-                distribution_id: id.clone(),
-                batch: 4,
-                refused_for_limit: 0,
-            })
-            .collect();
-        let token = Continuation::token(&run).unwrap();
-        assert!(token.chars().count() <= MAX_TOKEN_CHARS, "{}", token.len());
-        let continuation = Continuation::from_token(&token).unwrap();
-        assert_eq!(continuation.done, 28 * 3);
-        assert_eq!(
-            continuation.invalidations.len(),
-            28,
-            "only the unfinished ones"
-        );
-        assert_eq!(continuation.next.len(), 28);
-        assert_eq!(continuation.plan.as_deref(), Some("0123456789ab"));
-    }
-
-    #[test]
-    fn a_token_may_name_only_pending_batches() {
-        let mut run = run();
-        run.invalidations.clear();
-        run.pending = vec![crate::payload::PendingBatch {
-            distribution_id: "E2QWRUHEXAMPLE".into(),
-            batch: 0,
-            refused_for_limit: 0,
-        }];
-        let token = Continuation::token(&run).unwrap();
-        let continuation = Continuation::from_token(&token).unwrap();
-        assert!(continuation.invalidations.is_empty());
-        assert_eq!(continuation.next["E2QWRUHEXAMPLE"], 0);
-    }
-
-    #[test]
-    fn foreign_tokens_are_rejected_with_a_reason() {
-        for token in [
-            "abc",
-            r#"{"v":2,"deadline":"x","paths":1,"checks":0,"invalidations":[["E1","I1"]]}"#,
-        ] {
+    fn foreign_and_old_tokens_are_rejected_with_a_reason() {
+        let old = r#"{"v":1,"deadline":"2026-11-26T13:00:00Z","paths":2,"checks":7,"invalidations":[["E1","I1"]]}"#;
+        assert!(Continuation::from_token(old)
+            .unwrap_err()
+            .message
+            .contains("of version 1, written before"));
+        for token in ["abc", r#"{"v":2,"state":"elsewhere/x.json"}"#, r#"{"v":3,"state":"runs/a.json"}"#] {
             let error = Continuation::from_token(token).unwrap_err();
-            assert_eq!(error.name(), "InvalidInput");
+            assert_eq!(error.name(), "InvalidInput", "{token}");
         }
     }
 }

@@ -6,6 +6,10 @@
 //! retries) is reported here with PutJobFailureResult. Starting is idempotent: the execution is
 //! named after the job, so a redelivered event (Lambda retries asynchronous invocations) finds
 //! the run already started instead of starting a second one.
+//!
+//! It is also the step that first holds the job's artifact credentials, so it plans the run
+//! (reading a paths file with them) and keeps the plan in the state bucket; the execution input
+//! is the event without its credentials, whatever the size of the list.
 
 use aws_sdk_codepipeline::Client as CodePipeline;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
@@ -14,15 +18,17 @@ use backon::{ExponentialBuilder, Retryable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::artifact::{read_paths, ArtifactStore};
+use crate::artifact::ArtifactStore;
 use crate::aws_error::classify;
-use crate::codepipeline::{record_job_result, JobResult, JobTarget};
+use crate::budget::Budget;
+use crate::codepipeline::{record_job_result, JobResult, JobTarget, REPORT_RETRY_DELAY_CAP};
 use crate::error::{shorten, ErrorKind, WorkflowError};
 use crate::job::{is_job_id, JobView, CODEPIPELINE_JOB_KEY};
-use crate::limits::MAX_INPUT_BYTES;
 use crate::payload::Payload;
-use crate::request::{parse_request, PATHS_FROM_FILE_KEY};
+use crate::request::parse_request;
+use crate::sdk::OPERATION_TIMEOUT;
 use crate::secrets::Secrets;
+use crate::state_bucket::ObjectStore;
 
 /// The environment variable that gives pipeline-entry the state machine's ARN.
 pub const STATE_MACHINE_ARN_VARIABLE: &str = "STATE_MACHINE_ARN";
@@ -115,18 +121,22 @@ pub fn execution_name(job_id: &str) -> String {
 
 /// Starts the run for a CodePipeline job event, or reports why it cannot.
 ///
-/// The execution input is the event without its artifact credentials, so that they appear
-/// nowhere in Step Functions: a paths file the request names is read here, with those
-/// credentials, and its paths go in the input beside the event (see [`crate::request`]'s
-/// `pathsFromFile`). Only when they would make the input too large does the event keep its
-/// credentials, for the run to read the file itself.
+/// The request is checked and planned here, the paths file (if any) read with the job's
+/// artifact credentials, and the plan kept in the state bucket `store` under the execution's
+/// name, so the run plans nothing again. The execution input is the event without its artifact
+/// credentials, so that they appear nowhere in Step Functions. Every AWS call is retried with
+/// `backoff` only while `budget` leaves room for it; what still fails is reported to the job,
+/// or, if even that cannot be done in time, returned for Lambda to retry the invocation.
+#[allow(clippy::too_many_arguments)]
 pub async fn start_pipeline_run(
     step_functions: &StepFunctions,
     codepipeline: &CodePipeline,
     artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     state_machine: &StateMachineTarget,
     payload: Payload,
     backoff: ExponentialBuilder,
+    budget: Budget,
 ) -> Result<EntryOutcome, WorkflowError> {
     let view = JobView::of_text(payload.text());
     let secrets = Secrets::from_view(&view);
@@ -144,12 +154,20 @@ pub async fn start_pipeline_run(
         ))));
     }
     let name = execution_name(&job_id);
-    let started = match execution_input(&payload, artifacts).await {
+    // The planning and the start get the function's time less one whole call, which is kept
+    // for telling the job when they fail.
+    let work = budget.reserving(OPERATION_TIMEOUT);
+    let started = match state_machine.arn() {
         Err(rejection) => Err(rejection),
-        Ok(input) => match state_machine.arn() {
-            Err(rejection) => Err(rejection),
-            Ok(arn) => start(step_functions, arn, &name, &input, backoff).await,
-        },
+        Ok(arn) => {
+            // Boxed: the nested futures are too deep a type to lay out inline.
+            let planned_and_started = Box::pin(async {
+                let input = execution_input(&payload, artifacts, store, &name).await?;
+                start(step_functions, arn, &name, &input, backoff, &work).await
+            });
+            work.within("planning and starting the run", planned_and_started)
+                .await
+        }
     };
     let mut outcome = EntryOutcome {
         job_id: job_id.clone(),
@@ -188,7 +206,7 @@ pub async fn start_pipeline_run(
                 earlier_attempts: true,
             };
             // If even this fails, the error makes Lambda retry the whole (idempotent) invocation.
-            record_job_result(codepipeline, target, &failure, backoff)
+            record_job_result(codepipeline, target, &failure, backoff, &budget)
                 .await
                 .map_err(|e| secrets.redact_error(e))?;
             outcome.failure_reported = Some(message);
@@ -202,33 +220,21 @@ enum Started {
     Already,
 }
 
-/// The execution input for a job event, once everything that can be checked now was: every
-/// value, the paths file (read here) and the paths. Without credentials, unless a paths file's
-/// paths do not fit in the input.
+/// The execution input for a job event, once everything that can be checked now was, and the
+/// run's plan is in the state bucket under the execution's name `run` (a job that carries on
+/// an earlier one's run has its plan there already): the event without its credentials.
 async fn execution_input(
     payload: &Payload,
     artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
+    run: &str,
 ) -> Result<Value, WorkflowError> {
     let event: Value = payload.parse("pipeline-entry")?;
     let parsed = parse_request(&event)?;
-    let mut input = without_credentials(&event);
-    let Some(file) = parsed.paths_file.clone() else {
-        parsed.plan(Vec::new())?;
-        return Ok(input);
-    };
-    let read = read_paths(artifacts, &file).await?;
-    parsed.plan(read.clone())?;
-    input[PATHS_FROM_FILE_KEY] = serde_json::json!({"file": file.file, "paths": read});
-    let size = serde_json::to_vec(&input).map_or(usize::MAX, |bytes| bytes.len());
-    if size <= MAX_INPUT_BYTES {
-        Ok(input)
-    } else {
-        tracing::info!(
-            size,
-            "the paths file's paths do not fit in the execution input: the run reads the file"
-        );
-        Ok(event)
+    if parsed.continuation.is_none() {
+        parsed.plan_once(store, artifacts, run).await?;
     }
+    Ok(without_credentials(&event))
 }
 
 /// The event with its artifact credentials emptied (the event type requires the key).
@@ -248,6 +254,7 @@ async fn start(
     name: &str,
     input: &Value,
     backoff: ExponentialBuilder,
+    budget: &Budget,
 ) -> Result<Started, WorkflowError> {
     let input = input.to_string();
     let call = format!("StartExecution {name} of {state_machine_arn}");
@@ -269,7 +276,9 @@ async fn start(
     attempt
         .retry(backoff)
         .sleep(tokio::time::sleep)
-        .when(WorkflowError::is_transient)
+        .when(|error| {
+            error.is_transient() && budget.has_room_for_call_after(REPORT_RETRY_DELAY_CAP)
+        })
         .notify(|error, wait| {
             tracing::warn!(
                 error = error.name(),

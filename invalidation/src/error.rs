@@ -39,10 +39,13 @@ pub enum ErrorKind {
     JobReportRejected,
     /// Any other error an AWS API returned. Not retried.
     AwsRequestFailed,
-    /// Planning the execution input again, for a batch still to submit, gave other batches
-    /// than the run planned at its start (the functions were deployed again mid-run, with
-    /// another planner). Nothing more is submitted. Not retried.
-    PlanChanged,
+    /// The state bucket holds another plan (or a state of another format) under this run's
+    /// name: the name (execution name, or job id) was used for another request. Nothing is
+    /// overwritten or submitted. Not retried.
+    PlanConflict,
+    /// The state bucket holds no plan (or continued state) where the run expects one: expired
+    /// under the bucket's lifecycle rule, or the functions name another bucket. Not retried.
+    PlanNotFound,
     /// A function's code panicked: a bug, which would panic again. Not retried. The message
     /// says what panicked (see [`crate::panics`]).
     FunctionPanicked,
@@ -50,7 +53,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documentation checks and tests).
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         Self::InvalidInput,
         Self::DistributionNotFound,
         Self::AccessDenied,
@@ -63,7 +66,8 @@ impl ErrorKind {
         Self::JobAlreadyClosed,
         Self::JobReportRejected,
         Self::AwsRequestFailed,
-        Self::PlanChanged,
+        Self::PlanConflict,
+        Self::PlanNotFound,
         Self::FunctionPanicked,
     ];
 
@@ -82,7 +86,8 @@ impl ErrorKind {
             Self::JobAlreadyClosed => "JobAlreadyClosed",
             Self::JobReportRejected => "JobReportRejected",
             Self::AwsRequestFailed => "AwsRequestFailed",
-            Self::PlanChanged => "PlanChanged",
+            Self::PlanConflict => "PlanConflict",
+            Self::PlanNotFound => "PlanNotFound",
             Self::FunctionPanicked => "FunctionPanicked",
         }
     }

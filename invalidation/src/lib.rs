@@ -12,21 +12,23 @@
 //!    machine matches, CodePipeline failure types, the retried names), [`limits`] (what AWS
 //!    allows: CloudFront's limits and id formats, the sizes CodePipeline and Step Functions
 //!    accept), [`job`] (the typed view of a CodePipeline job event), [`schedule`] (how long to
-//!    wait between checks and how long a step polls), [`budget`] (how long a step may still
-//!    call AWS), [`panics`] (a panic as a named error), [`logging`], [`sdk`], and the run's
-//!    time format.
+//!    wait between checks and how long a step polls), [`sdk`], [`budget`] (how long a step may
+//!    still call AWS), [`panics`] (a panic as a named error), [`logging`], and [`timestamps`]
+//!    (the run's time type).
 //! 2. Values: [`planning`] (requested paths and cache tags to batches: normalized, without
-//!    overlaps, within CloudFront's limits, with a fingerprint), [`payload`] (what the
-//!    functions pass each other and the execution's output), [`secrets`] (keeps the job's
-//!    artifact credentials out of every message).
+//!    overlaps, within CloudFront's limits), [`run`] (the run's plan, and its state between
+//!    steps, with the one constructor and the one `settle` start and check share),
+//!    [`payload`] (what the functions pass each other and the execution's output), [`secrets`]
+//!    (keeps the job's artifact credentials out of every message).
 //! 3. AWS adapters, with their errors mapped to [`error`]: [`cloudfront`] (one target type,
 //!    distribution or tenant, chooses each operation), [`codepipeline`], [`artifact`] (the
-//!    paths file in the job's input artifact).
-//! 4. The run's state across steps and jobs: [`continuation`] (the token past CodePipeline's
-//!    reply window, and its size budget), [`request`] (the execution input in its three forms
-//!    and every check it must pass), [`batches`] (submitting planned batches within
-//!    CloudFront's in-progress limits), the status calls, [`polling`] (polling
-//!    GetInvalidation inside a step, `POLL_SECONDS`).
+//!    paths file in the job's input artifact), [`state_bucket`] (where a run keeps its plan and
+//!    a continued job finds its run).
+//! 4. The run across steps and jobs: [`continuation`] (the token past CodePipeline's reply
+//!    window), [`request`] (the execution input in its three forms, every check it must pass,
+//!    and planning it once), [`batches`] (submitting planned batches within CloudFront's
+//!    in-progress limits), the status calls, [`polling`] (polling GetInvalidation inside a
+//!    step, `POLL_SECONDS`).
 //! 5. What each function does: [`entry`], [`start`], [`check`], [`report`].
 
 pub mod artifact;
@@ -48,11 +50,13 @@ pub mod planning;
 pub mod polling;
 pub mod report;
 pub mod request;
+pub mod run;
 pub mod schedule;
 pub mod sdk;
 pub mod secrets;
 pub mod start;
+pub mod state_bucket;
 mod status;
-mod timestamps;
+pub mod timestamps;
 
 pub use error::{ErrorKind, FailureType, WorkflowError};

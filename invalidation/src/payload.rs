@@ -1,14 +1,15 @@
 //! The payloads the state machine passes between the functions, declared once.
 //!
 //! ```text
-//! execution input ──► StartInput ──start-invalidation──► Run ──check-status──► Run …
-//!                                                      (CheckInput: Run + execution input)
-//!                                         │ error                   │ error / all completed
-//!                                         ▼                         ▼
-//!                                     ReportInput ──report-result──► Outcome (execution output)
+//! execution input ──► StartInput ──start-invalidation──► {run} ──check-status──► {run} …
+//!                                         │ error          (StepInput: the RunState)
+//!                                         ▼                         │ phase ≠ InProgress, error
+//!            execution input + error ──► ReportRequest ◄────────────┘
+//!                                         └──report-result──► Outcome (execution output)
 //! ```
 //! Field names are camelCase because the state machine reads them with JSONPath
-//! (`$.run.allCompleted`, `$.run.waitSeconds`, `$.status`).
+//! (`$.run.phase`, `$.run.waitSeconds`, `$.status`). The run's state itself is
+//! [`crate::run::RunState`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{FailureType, WorkflowError};
+use crate::run::{ExecutionContext, RunState};
 
 /// A function's payload as Lambda delivered it, not yet parsed.
 ///
@@ -206,171 +208,23 @@ pub struct StartInput {
     pub execution: ExecutionContext,
 }
 
-/// The parts of the Step Functions context object the workflow uses.
+/// What check-status receives, and what the state machine keeps between steps: the run's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionContext {
-    /// `$$.Execution.Name`: unique per state machine for 90 days and kept by a redrive, so it
-    /// makes an idempotent CallerReference when there is no pipeline job.
-    pub name: String,
-    /// `$$.Execution.StartTime` (RFC 3339): the deadline counts from here, so a retried start
-    /// step computes the same deadline.
-    pub start_time: String,
-    /// `$$.Execution.Id`, the execution's ARN: the job result names it as its
-    /// `externalExecutionId`, so the pipeline leads to the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
-
-/// The state of a run between steps: the output of start-invalidation and check-status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Run {
-    /// The CodePipeline job to report to, if the run was started with a job event.
-    pub job_id: Option<String>,
-    /// The execution's ARN (`$$.Execution.Id`), named in the job result.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution_arn: Option<String>,
-    /// When the run gives up waiting (RFC 3339, UTC).
-    pub deadline: String,
-    /// The paths invalidated on each distribution, after planning.
-    pub path_count: usize,
-    /// The paths the request named, before planning.
-    #[serde(default)]
-    pub paths_requested: usize,
-    /// How many of the `path_count` items are cache tags (`#…`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub tag_count: usize,
-    /// How many distributions (or tenants) the run invalidates.
-    #[serde(default)]
-    pub distribution_count: usize,
-    /// Every invalidation this run (or the job it continues) created, batch after batch.
-    pub invalidations: Vec<InvalidationState>,
-    /// Completed invalidations of earlier jobs that the continuation token could not name.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub earlier_completed: usize,
-    /// How many steps have asked CloudFront for the status (check-status, and
-    /// start-invalidation when it polled).
-    pub checks: u32,
-    /// Checks since a batch was last submitted: without in-function polling, the wait before
-    /// the next check grows with it.
-    #[serde(default)]
-    pub checks_since_submit: u32,
-    /// When a batch was last submitted (RFC 3339): with in-function polling, the polling
-    /// windows and waits grow with the time since (see [`crate::schedule`]). None in a run
-    /// from before it existed, which counts from its next step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub submitted_at: Option<String>,
-    /// Whether every invalidation reported `Completed`.
-    pub all_completed: bool,
-    /// How long the state machine waits before the next check.
-    pub wait_seconds: u64,
-    /// When the run must reply to its CodePipeline job (RFC 3339): CodePipeline fails a Lambda
-    /// invoke action that is silent for 20 minutes. None without a job.
-    #[serde(default)]
-    pub reply_by: Option<String>,
-    /// Whether the reply window has closed with invalidations still in progress: the run then
-    /// records an "in progress" reply with a continuation token and ends.
-    #[serde(default)]
-    pub reply_due: bool,
-    /// Batches not yet submitted; each goes in when its distribution has nothing in progress.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<PendingBatch>,
-    /// What later batches' CallerReferences start with: the job id or the execution name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reference_prefix: String,
-    /// The [fingerprint](crate::planning::fingerprint) of the batches planned at the start: a
-    /// step that plans again for a later batch's paths must get the same. Empty for a plan of
-    /// one batch, which is never planned again (and in a run from before it existed).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub plan: String,
-}
-
-impl Run {
-    /// Whether the run has nothing left to do: no batch pending, every invalidation completed.
-    pub fn is_finished(&self) -> bool {
-        self.pending.is_empty()
-            && self
-                .invalidations
-                .iter()
-                .all(InvalidationState::is_completed)
-    }
-}
-
-/// For `skip_serializing_if`: counts that are zero are left out of payloads and tokens.
-pub(crate) fn is_zero(count: &usize) -> bool {
-    *count == 0
-}
-
-/// A planned batch of paths waiting for its turn on a distribution. Its paths are not carried:
-/// Step Functions limits a state to 256 KiB, less than 10,000 paths can take, so check-status
-/// plans the execution input again (planning is deterministic) to find them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingBatch {
-    /// The distribution.
-    pub distribution_id: String,
-    /// Its place in the plan (0 is submitted by start-invalidation).
-    pub batch: usize,
-    /// How often CloudFront refused it because other invalidations filled the distribution's
-    /// in-progress limits (said when the run times out waiting).
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
-    pub refused_for_limit: u32,
-}
-
-/// For `skip_serializing_if`.
-pub(crate) fn is_zero_u32(count: &u32) -> bool {
-    *count == 0
-}
-
-/// What check-status receives: the run, and the execution input to plan later batches from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckInput {
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
     /// The run so far.
-    pub run: Run,
-    /// `$$.Execution.Input`, as start-invalidation received it.
-    pub request: Value,
+    pub run: RunState,
 }
 
-/// One invalidation this run created, and what CloudFront last said of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvalidationState {
-    /// The distribution it invalidates.
-    pub distribution_id: String,
-    /// CloudFront's id for it.
-    pub invalidation_id: String,
-    /// The CallerReference it was created with.
-    pub caller_reference: String,
-    /// CloudFront's status: `InProgress` or `Completed`.
-    pub status: String,
-}
-
-/// The status CloudFront reports for a finished invalidation.
-pub const COMPLETED: &str = "Completed";
-
-impl InvalidationState {
-    /// Whether CloudFront reported this invalidation `Completed`.
-    pub fn is_completed(&self) -> bool {
-        self.status == COMPLETED
-    }
-}
-
-/// What report-result receives. After a `Catch`, `error` is set and either `run` (a later step
-/// failed) or `request` and `execution` (start-invalidation failed) hold what the run knew.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// The state report-result is given when a step got through, or a later step failed: the run,
+/// and the error a `Catch` caught, if any. When start-invalidation itself could not run, the
+/// state is the execution input with the error beside it, and holds no `run`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportInput {
-    /// The run's state, once start-invalidation has succeeded.
+    /// The run's state, once start-invalidation has made one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<Run>,
-    /// The execution input, when start-invalidation failed: read only for the job id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<Value>,
-    /// The execution context, when start-invalidation failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution: Option<ExecutionContext>,
+    pub run: Option<RunState>,
     /// The error a `Catch` caught.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
@@ -383,9 +237,10 @@ pub struct ReportInput {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportRequest {
-    /// The state machine's state (from the state machine).
+    /// The state machine's state (from the state machine), read as [`ReportInput`] when it
+    /// holds a run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<ReportInput>,
+    pub state: Option<Box<RawValue>>,
     /// `$$.State.RetryCount` of the ReportResult step (from the state machine).
     #[serde(default)]
     pub retry_count: u32,
@@ -480,7 +335,7 @@ pub struct Outcome {
     /// One line for a person: what was invalidated, or what failed.
     pub summary: String,
     /// The invalidations the run created, with their last status.
-    pub invalidations: Vec<InvalidationState>,
+    pub invalidations: Vec<InvalidationReport>,
     /// What CodePipeline was told, when the run had a job.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_pipeline: Option<PipelineReport>,
@@ -524,15 +379,37 @@ pub struct PipelineReport {
     pub continuation_token: Option<String>,
 }
 
-/// "I1 on E1, I2 on E2", for messages.
-pub fn describe_invalidations<'a>(
-    invalidations: impl IntoIterator<Item = &'a InvalidationState>,
-) -> String {
-    invalidations
-        .into_iter()
-        .map(|i| format!("{} on {}", i.invalidation_id, i.distribution_id))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// One invalidation of the run, as the execution output and the job result show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidationReport {
+    /// The distribution (or distribution tenant) it invalidates.
+    pub distribution_id: String,
+    /// CloudFront's id for it.
+    pub invalidation_id: String,
+    /// The CallerReference it was created with.
+    pub caller_reference: String,
+    /// CloudFront's last status: `InProgress` or `Completed`.
+    pub status: String,
+}
+
+/// Every invalidation of the run, target after target, batch after batch.
+pub fn invalidation_reports(run: &RunState) -> Vec<InvalidationReport> {
+    run.targets
+        .iter()
+        .flat_map(|target| {
+            target
+                .invalidations
+                .iter()
+                .enumerate()
+                .map(|(batch, invalidation)| InvalidationReport {
+                    distribution_id: target.id.clone(),
+                    invalidation_id: invalidation.id.clone(),
+                    caller_reference: run.caller_reference(&target.id, batch),
+                    status: invalidation.status.clone(),
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -561,17 +438,17 @@ mod tests {
     #[test]
     fn a_shape_error_in_a_payload_is_invalid_input_naming_where() {
         let payload = Payload::from(serde_json::json!({"checks": 1}));
-        let error = payload.parse::<Run>("check-status").unwrap_err();
+        let error = payload.parse::<StepInput>("check-status").unwrap_err();
         assert_eq!(error.name(), "InvalidInput");
         assert_eq!(
             error.message,
-            "check-status payload: missing field `deadline` at line 1 column 12"
+            "check-status payload: checks: unknown field `checks`, expected `run` at line 1 column 9"
         );
-        let payload = Payload::from(serde_json::json!({"run": {"jobId": 7}}));
-        let error = payload.parse::<CheckInput>("check-status").unwrap_err();
+        let payload = Payload::from(serde_json::json!({"run": {"key": 7}}));
+        let error = payload.parse::<StepInput>("check-status").unwrap_err();
         assert_eq!(
             error.message,
-            "check-status payload: run.jobId: invalid type: integer `7`, expected a string at line 1 column 17"
+            "check-status payload: run.key: invalid type: integer `7`, expected a string at line 1 column 15"
         );
     }
 

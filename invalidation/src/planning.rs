@@ -55,7 +55,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{shorten, ErrorKind, WorkflowError};
+use crate::error::{shorten, WorkflowError};
 use crate::limits::{
     is_wildcard, MAX_FILE_PATHS, MAX_PATH_LENGTH, MAX_TAG_LENGTH, MAX_WILDCARD_PATHS,
 };
@@ -231,53 +231,6 @@ pub fn normalize(path: &str) -> Result<String, WorkflowError> {
         ));
     }
     Ok(encoded)
-}
-
-/// Hex digits of a [`fingerprint`].
-pub const FINGERPRINT_DIGITS: usize = 12;
-
-/// A short digest of the planned batches: which items, in which batch, in which order (the
-/// first 48 bits of a SHA-256, as hex). A run keeps it from its start; a step that plans the
-/// execution input again to find a later batch's paths compares it ([`check_same_plan`]), so
-/// that a planner changed by a deployment mid-run cannot submit other paths under a batch
-/// number the run still has pending.
-pub fn fingerprint(batches: &[Vec<String>]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut digest = Sha256::new();
-    // Every count and length goes in, so that no two plans feed the same bytes.
-    digest.update((batches.len() as u64).to_le_bytes());
-    for batch in batches {
-        digest.update((batch.len() as u64).to_le_bytes());
-        for item in batch {
-            digest.update((item.len() as u64).to_le_bytes());
-            digest.update(item.as_bytes());
-        }
-    }
-    digest
-        .finalize()
-        .iter()
-        .take(FINGERPRINT_DIGITS / 2)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// Whether planning again gave the batches the run started with (`expected`, its
-/// [`fingerprint`]; empty in a run from before fingerprints, which is not checked).
-pub fn check_same_plan(expected: &str, batches: &[Vec<String>]) -> Result<(), WorkflowError> {
-    let now = fingerprint(batches);
-    if expected.is_empty() || expected == now {
-        return Ok(());
-    }
-    Err(WorkflowError::new(
-        ErrorKind::PlanChanged,
-        format!(
-            "planning the execution input again gave {} batches with fingerprint {now}, not \
-             the plan {expected} this run started with (were the functions deployed again \
-             during the run?); the batches not yet submitted were left alone: run the action \
-             again to plan afresh",
-            batches.len()
-        ),
-    ))
 }
 
 /// What a cache tag item starts with: `#product-123` invalidates every object cached with the
@@ -642,35 +595,6 @@ fn is_rfc1738_unsafe(byte: u8) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_fingerprint_is_pinned_and_names_items_batches_and_order() {
-        let batches = |groups: &[&[&str]]| -> Vec<Vec<String>> {
-            groups
-                .iter()
-                .map(|batch| batch.iter().map(|item| item.to_string()).collect())
-                .collect()
-        };
-        let plan = fingerprint(&batches(&[&["/a", "/b"], &["/c"]]));
-        // Pinned (and the same as Python's hashlib over the same bytes): a step of one build
-        // must agree with the start step of another.
-        assert_eq!(plan, "a3fe20261984");
-        for other in [
-            batches(&[&["/a"], &["/b", "/c"]]),
-            batches(&[&["/b", "/a"], &["/c"]]),
-            batches(&[&["/a", "/b", "/c"]]),
-            batches(&[&["/a", "/b"], &["/c", "#c"]]),
-            batches(&[&["/a/b"], &["/c"]]),
-        ] {
-            assert_ne!(fingerprint(&other), plan, "{other:?}");
-        }
-        assert_eq!(
-            check_same_plan(&plan, &batches(&[&["/a", "/b"], &["/c"]])),
-            Ok(())
-        );
-        assert_eq!(check_same_plan("", &batches(&[&["/x"]])), Ok(()));
-        let changed = check_same_plan(&plan, &batches(&[&["/a"], &["/b", "/c"]])).unwrap_err();
-        assert_eq!(changed.kind, ErrorKind::PlanChanged);
-    }
     use proptest::prelude::*;
 
     fn strings(paths: &[&str]) -> Vec<String> {

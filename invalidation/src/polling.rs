@@ -15,13 +15,14 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::Client;
 
-use crate::batches::{any_due, submit_due_batches};
+use crate::batches::submit_due_batches;
 use crate::budget::Budget;
-use crate::error::{ErrorKind, WorkflowError};
-use crate::payload::Run;
+use crate::error::WorkflowError;
+use crate::run::{Phase, RunPlan, RunState};
 use crate::schedule::{poll_interval, poll_window, MAX_POLL_INTERVAL};
+use crate::state_bucket::{stored_plan, ObjectStore};
 use crate::status::update_statuses;
-use crate::timestamps::{format_time, parse_time};
+use crate::timestamps::Timestamp;
 
 /// The environment variable of start-invalidation and check-status that sets how long one
 /// step may poll.
@@ -83,53 +84,80 @@ impl Polling {
     }
 }
 
-/// Where the paths of a batch that falls due while polling come from.
-pub(crate) trait BatchSource {
-    /// The planned batches.
-    async fn batches(&mut self) -> Result<&[Vec<String>], WorkflowError>;
+/// The run's plan: at hand in the step that made or read it, else read from the state bucket
+/// when a batch first needs its paths (and only then: most checks submit nothing).
+pub(crate) struct PlanAtHand<'a, S> {
+    store: &'a S,
+    plan: Option<RunPlan>,
 }
 
-impl BatchSource for &[Vec<String>] {
-    async fn batches(&mut self) -> Result<&[Vec<String>], WorkflowError> {
-        Ok(self)
+impl<'a, S: ObjectStore> PlanAtHand<'a, S> {
+    /// A plan already read.
+    pub(crate) fn read(store: &'a S, plan: RunPlan) -> Self {
+        Self {
+            store,
+            plan: Some(plan),
+        }
+    }
+
+    /// A plan to read from `store` when needed.
+    pub(crate) fn in_bucket(store: &'a S) -> Self {
+        Self { store, plan: None }
+    }
+
+    /// The plan of the run named `run`.
+    pub(crate) async fn get(&mut self, run: &str) -> Result<&RunPlan, WorkflowError> {
+        if self.plan.is_none() {
+            self.plan = Some(stored_plan(self.store, run).await?);
+        }
+        Ok(self.plan.as_ref().expect("read above"))
     }
 }
 
-/// When the last batch went in, or `fallback` for a run that does not say.
-pub(crate) fn submitted_at(run: &Run, fallback: SystemTime) -> Result<SystemTime, WorkflowError> {
-    run.submitted_at
-        .as_deref()
-        .map_or(Ok(fallback), |text| parse_time("submittedAt", text))
+/// Submits the due batches, reading the plan if needed; a submission restarts the schedule.
+pub(crate) async fn submit_due<S: ObjectStore>(
+    client: &Client,
+    run: &mut RunState,
+    plan: &mut PlanAtHand<'_, S>,
+    budget: &Budget,
+) -> Result<bool, WorkflowError> {
+    if run.phase == Phase::Failed || !run.any_due() {
+        return Ok(false);
+    }
+    let now = budget.current();
+    let key = run.key.clone();
+    let submitted = submit_due_batches(client, run, plan.get(&key).await?, budget).await?;
+    if submitted {
+        run.submitted_at = Timestamp(now);
+        run.checks_since_submit = 0;
+    }
+    Ok(submitted)
 }
 
 /// Polls the run's unfinished invalidations, a round every [`poll_interval`], until all are
-/// completed, the schedule's window ends or the step must stop (see the module doc). A
-/// distribution whose invalidation completes gets its next pending batch at once, its paths
-/// from `batches`, and the schedule counts from that submission. Says how many rounds it made.
+/// completed, the schedule's window ends, the run fails or the step must stop (see the module
+/// doc). A target whose invalidation completes gets its next batch at once, and the schedule
+/// counts from that submission. Says how many rounds it made.
 ///
-/// A round that is throttled or meets a 5xx doubles the interval, up to [`MAX_POLL_INTERVAL`];
-/// any other error ends the step as it would a check.
-pub(crate) async fn poll(
+/// A round in which a read was throttled or met a 5xx doubles the interval, up to
+/// [`MAX_POLL_INTERVAL`]; a clean round brings it back.
+pub(crate) async fn poll<S: ObjectStore>(
     client: &Client,
-    run: &mut Run,
-    batches: &mut impl BatchSource,
+    run: &mut RunState,
+    plan: &mut PlanAtHand<'_, S>,
     budget: &Budget,
     polling: Polling,
 ) -> Result<u32, WorkflowError> {
-    let mut submitted = submitted_at(run, budget.now)?;
-    let mut window_end = window_end(run, budget, polling, submitted)?;
+    let mut window_end = window_end(run, budget, polling);
     let mut last_round = budget.current();
     let mut backoff = Duration::ZERO;
     let mut rounds = 0;
     loop {
-        let in_progress = run
-            .invalidations
-            .iter()
-            .filter(|i| !i.is_completed())
-            .count();
-        if in_progress == 0 {
-            // Finished, or only batches left that CloudFront refused for its limit: those wait
-            // for the next check, so that they are not retried every few seconds.
+        let in_progress = run.in_progress();
+        if in_progress == 0 || run.phase == Phase::Failed {
+            // Finished, failed, or only batches left that CloudFront refused for its limit or
+            // failed: those wait for the next check, so that they are not retried every few
+            // seconds.
             return Ok(rounds);
         }
         let next = last_round + poll_interval(in_progress).max(backoff);
@@ -139,33 +167,18 @@ pub(crate) async fn poll(
         tokio::time::sleep_until(budget.instant_at(next)).await;
         last_round = next;
         rounds += 1;
-        let completed_before = run.invalidations.len() - in_progress;
-        match update_statuses(client, run, budget).await {
-            Ok(()) => {}
-            Err(error) if is_transient(&error) => {
-                backoff = (poll_interval(in_progress).max(backoff) * 2).min(MAX_POLL_INTERVAL);
-                tracing::info!(
-                    error = %error,
-                    next_in_seconds = backoff.as_secs(),
-                    "CloudFront asks us to slow down; polling less often"
-                );
-                continue;
-            }
-            Err(error) => return Err(error),
+        let round = update_statuses(client, run, budget).await;
+        if round.failed > 0 {
+            backoff = (poll_interval(in_progress).max(backoff) * 2).min(MAX_POLL_INTERVAL);
+            tracing::info!(
+                next_in_seconds = backoff.as_secs(),
+                "CloudFront asks us to slow down; polling less often"
+            );
+        } else {
+            backoff = Duration::ZERO;
         }
-        let completed = run
-            .invalidations
-            .iter()
-            .filter(|i| i.is_completed())
-            .count();
-        if completed > completed_before && any_due(run) {
-            let now = budget.current();
-            if submit_due_batches(client, run, batches.batches().await?, budget).await? {
-                submitted = now;
-                run.submitted_at = Some(format_time(submitted));
-                run.checks_since_submit = 0;
-                window_end = self::window_end(run, budget, polling, submitted)?;
-            }
+        if round.completed > 0 && submit_due(client, run, plan, budget).await? {
+            window_end = self::window_end(run, budget, polling);
         }
     }
 }
@@ -173,31 +186,19 @@ pub(crate) async fn poll(
 /// When the step's polling ends: the schedule's window from the step's start (or from a
 /// submission made while polling), cut at the step's `POLL_SECONDS`, [`POLL_RESERVE`] before
 /// its budget ends, the deadline and the reply time.
-fn window_end(
-    run: &Run,
-    budget: &Budget,
-    polling: Polling,
-    submitted: SystemTime,
-) -> Result<SystemTime, WorkflowError> {
+fn window_end(run: &RunState, budget: &Budget, polling: Polling) -> SystemTime {
     let start = budget.now;
+    let submitted = run.submitted_at.0;
     let from = start.max(submitted);
     let since = from.duration_since(submitted).unwrap_or_default();
     let mut end = (from + poll_window(since))
         .min(start + polling.longest())
-        .min(budget.end.checked_sub(POLL_RESERVE).unwrap_or(start));
-    end = end.min(parse_time("deadline", &run.deadline)?);
-    if let Some(reply_by) = &run.reply_by {
-        end = end.min(parse_time("replyBy", reply_by)?);
+        .min(budget.end.checked_sub(POLL_RESERVE).unwrap_or(start))
+        .min(run.deadline.0);
+    if let Some(reply_by) = run.reply_by {
+        end = end.min(reply_by.0);
     }
-    Ok(end)
-}
-
-/// Errors that mean "ask again later": after the SDK's own retries, the next round is later.
-fn is_transient(error: &WorkflowError) -> bool {
-    matches!(
-        error.kind,
-        ErrorKind::Throttled | ErrorKind::ServiceUnavailable
-    )
+    end
 }
 
 #[cfg(test)]

@@ -6,21 +6,27 @@ use aws_sdk_codepipeline::Client;
 use backon::ExponentialBuilder;
 use serde_json::value::RawValue;
 
+use crate::budget::Budget;
 use crate::codepipeline::{record_job_result, JobResult, JobTarget};
 use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::job::{is_job_id, JobView};
 use crate::payload::{
-    describe_invalidations, CaughtError, InvalidationState, Outcome, PathReport, Payload,
-    PipelineReport, ReportInput, ReportRequest, Run, RunStatus,
+    from_json_text, invalidation_reports, CaughtError, Outcome, PathReport, Payload,
+    PipelineReport, ReportInput, ReportRequest, RunStatus,
 };
 use crate::planning::{estimated_cost_usd, items_named};
+use crate::run::{describe_created, Phase, RunState};
 use crate::secrets::Secrets;
+use crate::state_bucket::{store_continuation, ObjectStore};
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
-/// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff`), and returns it as
-/// the execution's output. A `Failed` outcome is returned, not raised: the state machine sends
-/// it to its `Fail` state so the execution ends failed with the same error and cause.
+/// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff` while `budget`
+/// leaves room for another call), and returns it as the execution's output. A `Failed` outcome
+/// is returned, not raised: the state machine sends it to its `Fail` state so the execution ends
+/// failed with the same error and cause. A run whose reply is due keeps its state in `store`
+/// for the job CodePipeline creates next, and the job is told "in progress" with a token naming
+/// it.
 ///
 /// Any payload gets an answer: one that cannot be read at all is an `InvalidInput` failure,
 /// reported to the job when its id can still be found; Lambda's record of a pipeline-entry
@@ -28,8 +34,10 @@ use crate::secrets::Secrets;
 /// reported to that invocation's job.
 pub async fn report_result(
     client: &Client,
+    store: &impl ObjectStore,
     payload: Payload,
     backoff: ExponentialBuilder,
+    budget: Budget,
 ) -> Result<Outcome, WorkflowError> {
     let report = match payload.parse::<ReportRequest>("report-result") {
         Ok(request) if request.request_context.is_some() => Report::of_failed_entry(&request),
@@ -37,7 +45,7 @@ pub async fn report_result(
             state: Some(state),
             retry_count,
             ..
-        }) => Report::of_state(state, retry_count),
+        }) => Report::of_state(&state, retry_count),
         Ok(_) => Report::unreadable(
             &payload,
             WorkflowError::invalid_input(
@@ -47,7 +55,7 @@ pub async fn report_result(
         ),
         Err(error) => Report::unreadable(&payload, error),
     };
-    report.record(client, backoff).await
+    report.record(client, store, backoff, &budget).await
 }
 
 /// A decided outcome, and where to record it.
@@ -57,65 +65,148 @@ struct Report {
     job_id: Option<String>,
     external_execution_id: Option<String>,
     /// The run, for the details of a success or an "in progress" reply.
-    run: Option<Run>,
+    run: Option<RunState>,
     secrets: Secrets,
     /// Whether an earlier invocation may have recorded the result already.
     earlier_attempts: bool,
 }
 
 impl Report {
-    fn of_state(input: ReportInput, retry_count: u32) -> Self {
-        let secrets = input
-            .request
-            .as_ref()
-            .map(Secrets::from_request)
-            .unwrap_or_default();
-        let outcome = decide_outcome(&input, &secrets);
-        let job_id = match &input.run {
-            Some(run) => run.job_id.clone(),
-            // start-invalidation failed before making a run: the job of the execution input.
-            None => input
-                .request
-                .as_ref()
-                .and_then(|request| JobView::of(request).id),
-        }
-        // CodePipeline accepts results only for job ids; the failure is the run's alone.
-        .filter(|id| is_job_id(id));
-        let external_execution_id = input
-            .run
-            .as_ref()
-            .and_then(|run| run.execution_arn.clone())
-            .or_else(|| input.execution.as_ref()?.id.clone());
-        Self {
-            outcome,
-            job_id,
-            external_execution_id,
-            run: input.run,
-            secrets,
-            earlier_attempts: retry_count > 0,
+    /// The state the state machine hands over: a run, with the error a Catch caught if a step
+    /// failed; or, when start-invalidation could not run at all, the execution input and the
+    /// error, which is all there is (read leniently: the input can be anything).
+    fn of_state(state: &RawValue, retry_count: u32) -> Self {
+        let earlier_attempts = retry_count > 0;
+        match from_json_text::<ReportInput>("report-result payload: state", state.get()) {
+            Ok(ReportInput {
+                run: Some(run),
+                error,
+            }) => Self::of_run(run, error, earlier_attempts),
+            Ok(ReportInput {
+                run: None,
+                error: Some(caught),
+            }) => Self::of_failed_start(state.get(), &caught, earlier_attempts),
+            Ok(ReportInput {
+                run: None,
+                error: None,
+            }) => Self::of_failed_start(
+                state.get(),
+                &CaughtError {
+                    error: ErrorKind::InvalidInput.name().to_owned(),
+                    cause: "report-result was given a state with neither a run nor an error"
+                        .to_owned(),
+                },
+                earlier_attempts,
+            ),
+            Err(error) => Self::of_unreadable_state(state.get(), error, earlier_attempts),
         }
     }
 
-    /// A payload nothing could read: its job, if its id can still be found, is told why: the
-    /// error the state machine caught, when that can be read, else why the payload cannot.
-    fn unreadable(payload: &Payload, error: WorkflowError) -> Self {
-        let lenient = LenientState::of(payload.text());
-        let view = lenient.job();
-        let secrets = Secrets::from_view(&view);
-        let (name, cause) = match lenient.caught() {
-            Some(caught) => (caught.error.clone(), caught.message()),
-            None => (error.name().to_owned(), error.message),
+    fn of_run(run: RunState, caught: Option<CaughtError>, earlier_attempts: bool) -> Self {
+        let failure = match (&caught, run.phase, &run.failure) {
+            (Some(caught), _, _) => Some((caught.error.clone(), caught.message())),
+            (None, Phase::Failed, Some(failure)) => {
+                Some((failure.error.name().to_owned(), failure.cause.clone()))
+            }
+            (None, Phase::Completed, _) => None,
+            (None, Phase::ReplyDue, _) if run.job_id.is_some() => None,
+            (None, phase, _) => Some((
+                ErrorKind::InvalidInput.name().to_owned(),
+                format!(
+                    "report-result was given a run in phase {phase:?} with no error; nothing \
+                     is finished to report"
+                ),
+            )),
         };
-        let cause = secrets.redact(&cause);
+        let invalidations = invalidation_reports(&run);
+        let paths = Some(path_report(&run));
+        let outcome = match failure {
+            Some((error, cause)) => {
+                let created = describe_created(run.created());
+                let cause = match created.is_empty() {
+                    true => cause,
+                    false => format!("{cause}; already created: {created}"),
+                };
+                Outcome {
+                    invalidations,
+                    paths,
+                    ..failed_outcome(&error, &cause, "Cache invalidation failed")
+                }
+            }
+            None => {
+                let (status, summary) = match run.phase {
+                    Phase::Completed => (RunStatus::Succeeded, success_summary(&run)),
+                    _ => (RunStatus::Continued, progress_summary(&run)),
+                };
+                Outcome {
+                    status,
+                    error: None,
+                    cause: None,
+                    summary,
+                    invalidations,
+                    code_pipeline: None,
+                    paths,
+                }
+            }
+        };
         Self {
-            outcome: failed_outcome(&name, &cause, "Cache invalidation failed"),
-            job_id: lenient.run_job_id().or(view.id).filter(|id| is_job_id(id)),
-            external_execution_id: lenient.execution_arn(),
+            outcome,
+            job_id: run.job_id.clone().filter(|id| is_job_id(id)),
+            external_execution_id: run.execution_arn.clone(),
+            run: Some(run),
+            // A run state holds no credential.
+            secrets: Secrets::default(),
+            earlier_attempts,
+        }
+    }
+
+    /// start-invalidation could not run: the state is the execution input with the caught
+    /// error beside it. Its job, if it is a job event, hears why.
+    fn of_failed_start(state: &str, caught: &CaughtError, earlier_attempts: bool) -> Self {
+        let view = JobView::of_text(state);
+        let secrets = Secrets::from_view(&view);
+        let cause = secrets.redact(&caught.message());
+        Self {
+            outcome: failed_outcome(&caught.error, &cause, "Cache invalidation failed"),
+            job_id: view.id.filter(|id| is_job_id(id)),
+            external_execution_id: None,
             run: None,
             secrets,
-            // The payload says nothing about earlier attempts; only ours would have recorded.
-            earlier_attempts: lenient.retry_count > 0,
+            earlier_attempts,
         }
+    }
+
+    /// A state that says it holds a run but does not read as one (written by another version of
+    /// the functions, say): what can still be read of it decides.
+    fn of_unreadable_state(state: &str, error: WorkflowError, earlier_attempts: bool) -> Self {
+        let lenient = LenientState::of(state);
+        let mut report = match lenient.caught() {
+            Some(caught) => Self::of_failed_start(state, &caught, earlier_attempts),
+            None => Self::of_failed_start(
+                state,
+                &CaughtError {
+                    error: error.name().to_owned(),
+                    cause: error.message,
+                },
+                earlier_attempts,
+            ),
+        };
+        report.job_id = lenient.run_job_id().or(report.job_id).filter(|id| is_job_id(id));
+        report.external_execution_id = lenient.run_execution_arn();
+        report
+    }
+
+    /// A payload nothing could read: its job, if its id can still be found, is told why.
+    fn unreadable(payload: &Payload, error: WorkflowError) -> Self {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Envelope {
+            state: Option<Box<RawValue>>,
+            retry_count: u32,
+        }
+        let envelope: Envelope = serde_json::from_str(payload.text()).unwrap_or_default();
+        let state = envelope.state.as_ref().map_or("", |state| state.get());
+        Self::of_unreadable_state(state, error, envelope.retry_count > 0)
     }
 
     /// pipeline-entry failed on every attempt (or its event grew too old): the job it was given
@@ -173,7 +264,9 @@ impl Report {
     async fn record(
         self,
         client: &Client,
+        store: &impl ObjectStore,
         backoff: ExponentialBuilder,
+        budget: &Budget,
     ) -> Result<Outcome, WorkflowError> {
         let Self {
             mut outcome,
@@ -186,13 +279,13 @@ impl Report {
         let Some(job_id) = job_id else {
             return Ok(outcome);
         };
-        let result = job_result(&outcome, run.as_ref());
+        let result = job_result(&outcome, run.as_ref(), store, &job_id).await?;
         let target = JobTarget {
             job_id: &job_id,
             external_execution_id: external_execution_id.as_deref(),
             earlier_attempts,
         };
-        let already_recorded = record_job_result(client, target, &result, backoff)
+        let already_recorded = record_job_result(client, target, &result, backoff, budget)
             .await
             .map_err(|error| secrets.redact_error(error))?;
         tracing::info!(
@@ -241,21 +334,13 @@ fn failed_outcome(error: &str, cause: &str, headline: &str) -> Outcome {
     }
 }
 
-/// What can still be read of a state that does not parse: where its job id and execution are.
-/// Every other value is skipped unread (see [`crate::job`]).
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct LenientState {
-    state: Option<LenientInner>,
-    retry_count: u32,
-}
-
+/// What can still be read of a state that does not parse as this version writes it: where its
+/// job id and execution are, and the caught error. Every other value is skipped unread (see
+/// [`crate::job`]).
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
-struct LenientInner {
+struct LenientState {
     run: Option<LenientRun>,
-    request: Option<Box<RawValue>>,
-    execution: Option<LenientExecution>,
     error: Option<Box<RawValue>>,
 }
 
@@ -264,12 +349,6 @@ struct LenientInner {
 struct LenientRun {
     job_id: Option<Box<RawValue>>,
     execution_arn: Option<Box<RawValue>>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct LenientExecution {
-    id: Option<Box<RawValue>>,
 }
 
 fn raw_string(raw: &Option<Box<RawValue>>) -> Option<String> {
@@ -281,87 +360,29 @@ impl LenientState {
         serde_json::from_str(text).unwrap_or_default()
     }
 
-    fn inner(&self) -> Option<&LenientInner> {
-        self.state.as_ref()
-    }
-
-    fn job(&self) -> JobView {
-        self.inner()
-            .and_then(|inner| inner.request.as_ref())
-            .map(|request| JobView::of_text(request.get()))
-            .unwrap_or_default()
-    }
-
     /// The error the state machine caught, if it reads as one.
     fn caught(&self) -> Option<CaughtError> {
-        serde_json::from_str(self.inner()?.error.as_ref()?.get()).ok()
+        serde_json::from_str(self.error.as_ref()?.get()).ok()
     }
 
     fn run_job_id(&self) -> Option<String> {
-        raw_string(&self.inner()?.run.as_ref()?.job_id)
+        raw_string(&self.run.as_ref()?.job_id)
     }
 
-    fn execution_arn(&self) -> Option<String> {
-        let inner = self.inner()?;
-        inner
-            .run
-            .as_ref()
-            .and_then(|run| raw_string(&run.execution_arn))
-            .or_else(|| raw_string(&inner.execution.as_ref()?.id))
+    fn run_execution_arn(&self) -> Option<String> {
+        raw_string(&self.run.as_ref()?.execution_arn)
     }
 }
 
-fn decide_outcome(input: &ReportInput, secrets: &Secrets) -> Outcome {
-    let invalidations = input
-        .run
-        .as_ref()
-        .map(|run| run.invalidations.clone())
-        .unwrap_or_default();
-    let paths = input.run.as_ref().map(path_report);
-    let outcome = |status, summary, error: Option<(String, String)>| {
-        let (error, cause) = error.unzip();
-        Outcome {
-            status,
-            error,
-            cause,
-            summary,
-            invalidations: invalidations.clone(),
-            code_pipeline: None,
-            paths: paths.clone(),
-        }
-    };
-    match (&input.error, &input.run) {
-        (Some(caught), _) => {
-            let cause = secrets.redact(&caught.message());
-            let summary = format!("Cache invalidation failed: {}: {cause}", caught.error);
-            outcome(
-                RunStatus::Failed,
-                summary,
-                Some((caught.error.clone(), cause)),
-            )
-        }
-        (None, Some(run)) if run.all_completed => {
-            outcome(RunStatus::Succeeded, success_summary(run), None)
-        }
-        (None, Some(run)) if run.reply_due && run.job_id.is_some() => {
-            outcome(RunStatus::Continued, progress_summary(run), None)
-        }
-        (None, _) => {
-            let cause = "report-result was called with neither an error nor a finished run";
-            let name = ErrorKind::InvalidInput.name().to_owned();
-            let summary = format!("Cache invalidation failed: {name}: {cause}");
-            outcome(RunStatus::Failed, summary, Some((name, cause.to_owned())))
-        }
-    }
-}
-
-fn progress_summary(run: &Run) -> String {
+fn progress_summary(run: &RunState) -> String {
     let (done, total) = batches_done(run);
-    let created = match run.invalidations.is_empty() {
+    let created = describe_created(run.created());
+    let created = match created.is_empty() {
         true => String::new(),
-        false => format!(" ({})", describe_invalidations(&run.invalidations)),
+        false => format!(" ({created})"),
     };
-    let waiting = match run.pending.len() {
+    let waiting = total - run.created().count();
+    let waiting = match waiting {
         0 => String::new(),
         1 => ", 1 batch not yet submitted".to_owned(),
         n => format!(", {n} batches not yet submitted"),
@@ -374,45 +395,35 @@ fn progress_summary(run: &Run) -> String {
     )
 }
 
-/// Completed invalidations, and all the run will have made once its pending batches are in.
-fn batches_done(run: &Run) -> (usize, usize) {
-    let done = run.earlier_completed
-        + run
-            .invalidations
-            .iter()
-            .filter(|i| i.is_completed())
-            .count();
-    let total = run.earlier_completed + run.invalidations.len() + run.pending.len();
-    (done, total)
+/// Completed invalidations, and all the run will have made once every batch is in.
+fn batches_done(run: &RunState) -> (usize, usize) {
+    let done = run.created().filter(|(_, i)| i.is_completed()).count();
+    (done, run.plan.batches * run.targets.len())
 }
 
-fn path_report(run: &Run) -> PathReport {
-    // Runs from before distribution_count existed: count the distributions named.
-    let named: std::collections::BTreeSet<&str> = run
-        .invalidations
-        .iter()
-        .map(|i| i.distribution_id.as_str())
-        .chain(run.pending.iter().map(|b| b.distribution_id.as_str()))
-        .collect();
-    let distributions = run.distribution_count.max(named.len());
+fn path_report(run: &RunState) -> PathReport {
     PathReport {
-        requested: run.paths_requested,
-        planned: run.path_count,
-        tags: run.tag_count,
+        requested: run.plan.requested,
+        planned: run.plan.items,
+        tags: run.plan.tags,
         batches: batches_done(run).1,
-        estimated_cost_usd: estimated_cost_usd(run.path_count * distributions),
+        estimated_cost_usd: estimated_cost_usd(run.plan.items * run.targets.len()),
     }
 }
 
-fn success_summary(run: &Run) -> String {
-    let paths = items_named(
-        run.path_count - run.tag_count.min(run.path_count),
-        run.tag_count,
-    );
+fn success_summary(run: &RunState) -> String {
+    let plan = &run.plan;
+    let paths = items_named(plan.items - plan.tags.min(plan.items), plan.tags);
     let targets: Vec<String> = run
-        .invalidations
+        .targets
         .iter()
-        .map(|i| format!("{} (invalidation {})", i.distribution_id, i.invalidation_id))
+        .map(|target| {
+            let ids: Vec<&str> = target.invalidations.iter().map(|i| i.id.as_str()).collect();
+            match ids.as_slice() {
+                [one] => format!("{} (invalidation {one})", target.id),
+                many => format!("{} (invalidations {})", target.id, many.join(", ")),
+            }
+        })
         .collect();
     let report = path_report(run);
     format!(
@@ -422,7 +433,7 @@ fn success_summary(run: &Run) -> String {
         targets.join(", "),
         status_checks(run.checks),
         report.estimated_cost_usd,
-        if run.tag_count > 0 {
+        if plan.tags > 0 {
             " (a cache tag is billed as one path)"
         } else {
             ""
@@ -437,9 +448,15 @@ fn status_checks(count: u32) -> String {
     }
 }
 
-fn job_result(outcome: &Outcome, run: Option<&Run>) -> JobResult {
-    let invalidations = run.map(|r| r.invalidations.as_slice()).unwrap_or_default();
-    match outcome.status {
+/// The result to record for the outcome. An "in progress" reply first keeps the run's state in
+/// the state bucket, under a key of this job, for the job CodePipeline creates next.
+async fn job_result(
+    outcome: &Outcome,
+    run: Option<&RunState>,
+    store: &impl ObjectStore,
+    job_id: &str,
+) -> Result<JobResult, WorkflowError> {
+    Ok(match outcome.status {
         RunStatus::Failed => JobResult::Failure {
             failure_type: FailureType::for_error_name(outcome.error.as_deref().unwrap_or("")),
             message: outcome.summary.clone(),
@@ -447,26 +464,17 @@ fn job_result(outcome: &Outcome, run: Option<&Run>) -> JobResult {
         RunStatus::Continued => {
             let run = run.expect("a continued outcome comes from a run");
             let (done, total) = batches_done(run);
-            match Continuation::token(run) {
-                Ok(continuation_token) => JobResult::InProgress {
-                    summary: outcome.summary.clone(),
-                    // Never 100 while something is still in progress.
-                    percent_complete: (done * 100 / total.max(1)).min(99) as i32,
-                    continuation_token,
-                },
-                // The request checks make this unreachable; the job still hears why.
-                Err(error) => JobResult::Failure {
-                    failure_type: error.kind.failure_type(),
-                    message: format!(
-                        "Cache invalidation failed: {}: {}",
-                        error.name(),
-                        error.message
-                    ),
-                },
+            let state = store_continuation(store, run, job_id).await?;
+            JobResult::InProgress {
+                summary: outcome.summary.clone(),
+                // Never 100 while something is still in progress.
+                percent_complete: (done * 100 / total.max(1)).min(99) as i32,
+                continuation_token: Continuation::at(state).token(),
             }
         }
         RunStatus::Succeeded => {
-            let join = |field: fn(&InvalidationState) -> &str| {
+            let invalidations = &outcome.invalidations;
+            let join = |field: fn(&crate::payload::InvalidationReport) -> &str| {
                 invalidations
                     .iter()
                     .map(field)
@@ -481,5 +489,5 @@ fn job_result(outcome: &Outcome, run: Option<&Run>) -> JobResult {
                 ]),
             }
         }
-    }
+    })
 }

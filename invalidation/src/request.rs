@@ -1,69 +1,35 @@
 //! What a person asks for, and the checks it must pass before anything is sent to AWS.
 //!
-//! The execution input takes one of three forms (see the README's input reference):
+//! The execution input takes one of three forms (see the input reference in the docs):
 //! console input (`{"distributionId": …}`), the same keys as the JSON string of a CodePipeline
 //! job's `UserParameters`, or a bare distribution id as `UserParameters`. [`parse_request`]
-//! checks all three without calling AWS; [`read_request`] then reads the paths file of the
-//! job's input artifact, if `pathsFile` names one, and plans the paths into an
-//! [`InvalidationRequest`].
+//! checks all three without calling AWS; [`ParsedRequest::read_and_plan`] then reads the paths
+//! file of the job's input artifact, if `pathsFile` names one, and plans the paths into the
+//! run's [`RunPlan`], which the step that planned keeps in the state bucket.
 
 use aws_lambda_events::event::codepipeline_job::{CodePipelineData, CodePipelineJobEvent};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::artifact::{read_paths, ArtifactCredentials, ArtifactStore, PathsFile};
-use crate::continuation::{token_budget_used, Continuation};
-use crate::error::{shorten, WorkflowError};
+use crate::continuation::Continuation;
+use crate::error::{shorten, ErrorKind, WorkflowError};
 use crate::job::is_job_id;
 use crate::limits::{
     is_distribution_id, is_distribution_tenant_id, MAX_DISTRIBUTIONS, MAX_INPUT_BYTES,
-    MAX_INVALIDATIONS_PER_RUN, MAX_TIMEOUT_SECONDS, MAX_TOKEN_CHARS,
+    MAX_INVALIDATIONS_PER_RUN, MAX_TIMEOUT_SECONDS,
 };
 use crate::payload::{from_json_text, from_value};
 use crate::planning::{is_tag, plan, PlanOptions, TAG_MARK};
+use crate::run::{RunPlan, PLAN_FORMAT};
+use crate::state_bucket::{load_plan, store_plan, ObjectStore};
 
 pub use crate::job::CODEPIPELINE_JOB_KEY;
-/// The key of the execution input, beside `CodePipeline.job`, under which pipeline-entry puts
-/// the paths it read from the job's paths file: `{"file": <pathsFile>, "paths": [...]}`. With
-/// it, the event carries no artifact credentials and no step reads the artifact again.
-pub const PATHS_FROM_FILE_KEY: &str = "pathsFromFile";
-
-/// The paths pipeline-entry read from a paths file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PathsRead {
-    file: String,
-    paths: Vec<String>,
-}
 
 /// Paths invalidated when the request names none.
 pub const DEFAULT_PATHS: [&str; 1] = ["/*"];
 /// How long a run waits for `Completed` when the request does not say.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 3600;
-/// A request that passed every check, with its paths planned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidationRequest {
-    /// The CodePipeline job to report to, when the run was started with a job event.
-    pub job_id: Option<String>,
-    /// The distributions (or distribution tenants) to invalidate, without duplicates, in the
-    /// order given.
-    pub distribution_ids: Vec<String>,
-    /// The paths to invalidate on each distribution, as planned (see [`crate::planning`]):
-    /// normalized, without repeats or paths a wildcard of the request covers, collapsed above
-    /// `collapseAbove` file paths, sorted.
-    pub paths: Vec<String>,
-    /// How many paths the request named (in `paths`, `tags` and the paths file).
-    pub paths_requested: usize,
-    /// How many of [`InvalidationRequest::paths`] are cache tags (`#…`).
-    pub tag_count: usize,
-    /// The planned paths in batches that each fit CloudFront's in-progress limits; the first is
-    /// submitted at once, each next one when the distribution's previous one has completed.
-    pub batches: Vec<Vec<String>>,
-    /// How long to wait for every invalidation to complete.
-    pub timeout_seconds: u64,
-    /// For a job CodePipeline created after an "in progress" reply: the run to resume.
-    pub continuation: Option<Continuation>,
-}
 
 /// A request whose every value was checked, before its paths file is read and its paths are
 /// planned.
@@ -77,16 +43,14 @@ pub struct ParsedRequest {
     pub listed_paths: Option<Vec<String>>,
     /// `tags` as given, each with its `#` (added where the value had none), if given.
     pub listed_tags: Option<Vec<String>>,
-    /// The paths file named by `pathsFile`, with where to read it, unless pipeline-entry read
-    /// it already.
+    /// The paths file named by `pathsFile`, with where to read it.
     pub paths_file: Option<PathsFile>,
-    /// The paths of the `pathsFile` that pipeline-entry read (`pathsFromFile` of the input).
-    pub paths_read: Option<Vec<String>>,
     /// How to plan; `collapseAbove` sets the collapse threshold.
     pub plan_options: PlanOptions,
     /// How long to wait for every invalidation to complete.
     pub timeout_seconds: u64,
-    /// For a job CodePipeline created after an "in progress" reply: the run to resume.
+    /// For a job CodePipeline created after an "in progress" reply: where the run to carry on
+    /// left its state.
     pub continuation: Option<Continuation>,
 }
 
@@ -105,15 +69,6 @@ struct Parameters {
     /// is named in the message.
     collapse_above: Option<Value>,
     timeout_seconds: Option<u64>,
-}
-
-/// Reads a request and plans its paths, reading the paths file from the job's input artifact
-/// when `pathsFile` names one.
-pub async fn read_request(
-    input: &Value,
-    artifacts: &impl ArtifactStore,
-) -> Result<InvalidationRequest, WorkflowError> {
-    parse_request(input)?.read_and_plan(artifacts).await
 }
 
 /// Reads and checks the execution input, in any of its three forms, without calling AWS.
@@ -136,18 +91,11 @@ pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
         let parameters: Parameters = from_value("input", input)?;
         return validate(parameters, None, None);
     }
-    if let Some(other) = fields
-        .keys()
-        .find(|key| *key != CODEPIPELINE_JOB_KEY && *key != PATHS_FROM_FILE_KEY)
-    {
+    if let Some(other) = fields.keys().find(|key| *key != CODEPIPELINE_JOB_KEY) {
         return Err(WorkflowError::invalid_input(format!(
             "input: unknown key `{other}` beside `{CODEPIPELINE_JOB_KEY}`"
         )));
     }
-    let paths_read: Option<PathsRead> = match fields.get(PATHS_FROM_FILE_KEY) {
-        Some(read) => Some(from_value(PATHS_FROM_FILE_KEY, read)?),
-        None => None,
-    };
     // Never format this event with `{:?}`: it holds the artifact credentials.
     let event: CodePipelineJobEvent = from_value("the CodePipeline job event", input)?;
     let job = event.code_pipeline_job;
@@ -176,7 +124,7 @@ pub fn parse_request(input: &Value) -> Result<ParsedRequest, WorkflowError> {
     let mut request = validate(
         parse_user_parameters(&user_parameters)?,
         Some(job_id),
-        Some((&job.data, paths_read)),
+        Some(&job.data),
     )?;
     request.continuation = continuation;
     Ok(request)
@@ -209,7 +157,7 @@ fn parse_user_parameters(text: &str) -> Result<Parameters, WorkflowError> {
 fn validate(
     parameters: Parameters,
     job_id: Option<String>,
-    job: Option<(&CodePipelineData, Option<PathsRead>)>,
+    job: Option<&CodePipelineData>,
 ) -> Result<ParsedRequest, WorkflowError> {
     let distribution_ids = match (parameters.distribution_id, parameters.distribution_ids) {
         (Some(_), Some(_)) => {
@@ -269,13 +217,7 @@ fn validate(
             })
             .collect()
     });
-    let mut paths_read = None;
     let paths_file = match (parameters.paths_file, job) {
-        (None, Some((_, Some(_)))) => {
-            return Err(WorkflowError::invalid_input(format!(
-                "input: `{PATHS_FROM_FILE_KEY}` is given, and UserParameters names no pathsFile"
-            )))
-        }
         (None, _) => {
             if let Some(artifact) = parameters.paths_artifact {
                 return Err(WorkflowError::invalid_input(format!(
@@ -292,19 +234,7 @@ fn validate(
                 shorten(&file)
             )))
         }
-        (Some(file), Some((_, Some(read)))) => {
-            if read.file != file {
-                return Err(WorkflowError::invalid_input(format!(
-                    "input: `{PATHS_FROM_FILE_KEY}` holds the paths of `{}`, and UserParameters \
-                     names pathsFile `{}`",
-                    shorten(&read.file),
-                    shorten(&file)
-                )));
-            }
-            paths_read = Some(read.paths);
-            None
-        }
-        (Some(file), Some((job, None))) => Some(locate_paths_file(
+        (Some(file), Some(job)) => Some(locate_paths_file(
             file,
             parameters.paths_artifact.as_deref(),
             job,
@@ -340,7 +270,6 @@ fn validate(
         listed_paths: parameters.paths,
         listed_tags,
         paths_file,
-        paths_read,
         plan_options,
         timeout_seconds,
         continuation: None,
@@ -402,47 +331,82 @@ fn locate_paths_file(
             "input artifact {name} has no S3 location"
         )));
     };
+    // pipeline-entry starts the run without the credentials, having planned already; only a
+    // step that plans needs them, and reading the file says so if they are missing.
     let credentials = &job.artifact_credentials;
-    let (Some(access_key_id), Some(secret_access_key), Some(session_token)) = (
+    let credentials = match (
         &credentials.access_key_id,
         &credentials.secret_access_key,
         &credentials.session_token,
-    ) else {
-        return Err(WorkflowError::invalid_input(
-            "the job event has no complete artifactCredentials to read pathsFile with",
-        ));
+    ) {
+        (Some(access_key_id), Some(secret_access_key), Some(session_token)) => {
+            Some(ArtifactCredentials {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                session_token: session_token.clone(),
+            })
+        }
+        _ => None,
     };
     Ok(PathsFile {
         file,
         artifact: name,
         bucket: bucket.clone(),
         key: key.clone(),
-        credentials: ArtifactCredentials {
-            access_key_id: access_key_id.clone(),
-            secret_access_key: secret_access_key.clone(),
-            session_token: session_token.clone(),
-        },
+        credentials,
     })
 }
 
 impl ParsedRequest {
-    /// Reads the paths file, if `pathsFile` names one, and plans.
+    /// The plan of the run named `run`: the one the state bucket holds (pipeline-entry planned
+    /// it, or an earlier attempt of this step did), else planned now, reading the paths file,
+    /// and stored. So each run is planned once.
+    pub async fn plan_once(
+        self,
+        store: &impl ObjectStore,
+        artifacts: &impl ArtifactStore,
+        run: &str,
+    ) -> Result<RunPlan, WorkflowError> {
+        if let Some(plan) = load_plan(store, run).await? {
+            if plan.job_id != self.job_id || plan.targets != self.distribution_ids {
+                return Err(WorkflowError::new(
+                    ErrorKind::PlanConflict,
+                    format!(
+                        "the state bucket holds a plan for run {run} of another job or other \
+                         distributions than this input names"
+                    ),
+                ));
+            }
+            tracing::info!(run, "plan read from the state bucket");
+            return Ok(plan);
+        }
+        let plan = self.read_and_plan(artifacts, run).await?;
+        store_plan(store, run, &plan).await?;
+        Ok(plan)
+    }
+
+    /// Reads the paths file, if `pathsFile` names one, and plans. `reference_prefix` is what the
+    /// run's CallerReferences start with when there is no job: the execution name.
     pub async fn read_and_plan(
         self,
         artifacts: &impl ArtifactStore,
-    ) -> Result<InvalidationRequest, WorkflowError> {
-        let from_file = match (&self.paths_read, &self.paths_file) {
-            (Some(read), _) => read.clone(),
-            (None, Some(file)) => read_paths(artifacts, file).await?,
-            (None, None) => Vec::new(),
+        reference_prefix: &str,
+    ) -> Result<RunPlan, WorkflowError> {
+        let from_file = match &self.paths_file {
+            Some(file) => read_paths(artifacts, file).await?,
+            None => Vec::new(),
         };
-        self.plan(from_file)
+        self.plan(from_file, reference_prefix)
     }
 
     /// Plans `paths`, `tags` and the items read from the paths file together; with none of
     /// them, `/*`.
-    pub fn plan(self, from_file: Vec<String>) -> Result<InvalidationRequest, WorkflowError> {
-        let from_a_file = self.paths_file.is_some() || self.paths_read.is_some();
+    pub fn plan(
+        self,
+        from_file: Vec<String>,
+        reference_prefix: &str,
+    ) -> Result<RunPlan, WorkflowError> {
+        let from_a_file = self.paths_file.is_some();
         let requested: Vec<String> = match (self.listed_paths, self.listed_tags, from_a_file) {
             (None, None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
             (paths, tags, _) => paths
@@ -464,25 +428,18 @@ impl ParsedRequest {
                 batches.len()
             )));
         }
-        if self.job_id.is_some() {
-            let used = token_budget_used(&self.distribution_ids, batches.len() > 1);
-            if used > MAX_TOKEN_CHARS {
-                return Err(WorkflowError::invalid_input(format!(
-                    "{} distributions need up to {used} characters in a continuation token, \
-                     more than CodePipeline's {MAX_TOKEN_CHARS}: split them over two actions",
-                    self.distribution_ids.len()
-                )));
-            }
-        }
-        Ok(InvalidationRequest {
+        Ok(RunPlan {
+            v: PLAN_FORMAT,
+            reference_prefix: self
+                .job_id
+                .clone()
+                .unwrap_or_else(|| reference_prefix.to_owned()),
             job_id: self.job_id,
-            distribution_ids: self.distribution_ids,
-            paths: plan.paths,
-            paths_requested: plan.requested,
-            tag_count: plan.tags,
+            targets: self.distribution_ids,
             batches,
+            requested: plan.requested,
+            tags: plan.tags,
             timeout_seconds: self.timeout_seconds,
-            continuation: self.continuation,
         })
     }
 }
@@ -532,9 +489,14 @@ mod tests {
         }})
     }
 
-    /// Parses and plans input that names no paths file.
-    fn planned(input: &Value) -> Result<InvalidationRequest, WorkflowError> {
-        parse_request(input)?.plan(Vec::new())
+    /// Parses and plans input that names no paths file, as the execution `run-42`.
+    fn planned(input: &Value) -> Result<RunPlan, WorkflowError> {
+        parse_request(input)?.plan(Vec::new(), "run-42")
+    }
+
+    /// Every planned item, batch after batch.
+    fn items(plan: &RunPlan) -> Vec<String> {
+        plan.batches.concat()
     }
 
     fn rejection(input: Value) -> String {
@@ -548,15 +510,15 @@ mod tests {
         let request = planned(&json!({"distributionId": "E2QWRUHEXAMPLE"})).unwrap();
         assert_eq!(
             request,
-            InvalidationRequest {
+            RunPlan {
+                v: PLAN_FORMAT,
                 job_id: None,
-                distribution_ids: vec!["E2QWRUHEXAMPLE".into()],
-                paths: vec!["/*".into()],
-                paths_requested: 1,
-                tag_count: 0,
+                reference_prefix: "run-42".into(),
+                targets: vec!["E2QWRUHEXAMPLE".into()],
                 batches: vec![vec!["/*".into()]],
+                requested: 1,
+                tags: 0,
                 timeout_seconds: 3600,
-                continuation: None,
             }
         );
     }
@@ -570,11 +532,11 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            request.distribution_ids,
+            request.targets,
             ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0"]
         );
-        assert_eq!(request.paths, ["/css/*", "/index.html"]);
-        assert_eq!(request.paths_requested, 3);
+        assert_eq!(items(&request), ["/css/*", "/index.html"]);
+        assert_eq!(request.requested, 3);
         assert_eq!(request.timeout_seconds, 900);
     }
 
@@ -587,16 +549,16 @@ mod tests {
         }))
         .unwrap();
         // `tags` values get their `#`; the two spellings of product-123 are one tag.
-        assert_eq!(request.paths, ["#Product-123", "#brand:acme", "/a.html"]);
-        assert_eq!(request.tag_count, 2);
-        assert_eq!(request.paths_requested, 4);
+        assert_eq!(items(&request), ["#Product-123", "#brand:acme", "/a.html"]);
+        assert_eq!(request.tags, 2);
+        assert_eq!(request.requested, 4);
     }
 
     #[test]
     fn tags_alone_invalidate_no_path() {
         let request =
             planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "tags": ["release-42"]})).unwrap();
-        assert_eq!(request.paths, ["#release-42"]);
+        assert_eq!(items(&request), ["#release-42"]);
         assert_eq!(request.batches, [["#release-42"]]);
         let message = rejection(json!({"distributionId": "E2QWRUHEXAMPLE", "tags": []}));
         assert_eq!(
@@ -617,8 +579,8 @@ mod tests {
             request.job_id.as_deref(),
             Some("11111111-abcd-1111-abcd-111111abcdef")
         );
-        assert_eq!(request.distribution_ids, ["E2QWRUHEXAMPLE"]);
-        assert_eq!(request.paths, ["/*"]);
+        assert_eq!(request.targets, ["E2QWRUHEXAMPLE"]);
+        assert_eq!(items(&request), ["/*"]);
     }
 
     #[test]
@@ -627,8 +589,8 @@ mod tests {
             r#"{"distributionIds":["E1U5RQF7T870K0"],"paths":["/a.html"]}"#,
         ))
         .unwrap();
-        assert_eq!(request.distribution_ids, ["E1U5RQF7T870K0"]);
-        assert_eq!(request.paths, ["/a.html"]);
+        assert_eq!(request.targets, ["E1U5RQF7T870K0"]);
+        assert_eq!(items(&request), ["/a.html"]);
     }
 
     #[test]
@@ -694,7 +656,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            request.paths,
+            items(&request),
             ["/docs/Getting%20Started.html", "/img/*", "/index.html"]
         );
     }
@@ -706,8 +668,8 @@ mod tests {
             .collect();
         let request =
             planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files})).unwrap();
-        assert_eq!(request.paths, ["/f/*"]);
-        assert_eq!(request.paths_requested, 3001);
+        assert_eq!(items(&request), ["/f/*"]);
+        assert_eq!(request.requested, 3001);
     }
 
     #[test]
@@ -717,7 +679,7 @@ mod tests {
             planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": wildcards})).unwrap();
         let sizes: Vec<usize> = request.batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [15, 15, 10]);
-        assert_eq!(request.paths.len(), 40);
+        assert_eq!(items(&request).len(), 40);
     }
 
     #[test]
@@ -792,7 +754,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            request.distribution_ids,
+            request.targets,
             ["dt_2wjDZi3hD1ivOXf6rpZJO1AB", "E2QWRUHEXAMPLE"]
         );
         for bad in ["dt_", "dt_abc-def", "DT_abc"] {
@@ -810,8 +772,7 @@ mod tests {
         let count = |collapse: Value| {
             planned(&json!({"distributionId": "E2QWRUHEXAMPLE", "paths": files, "collapseAbove": collapse}))
                 .unwrap()
-                .paths
-                .len()
+                .items()
         };
         assert_eq!(count(json!(100)), 1);
         assert_eq!(count(json!(true)), 1);
@@ -847,10 +808,13 @@ mod tests {
             ),
             ("BuildOutput", "artifacts", "p/Build/k1", "paths.txt")
         );
-        assert_eq!(file.credentials.access_key_id, "AKIAEXAMPLEKEY");
+        assert_eq!(
+            file.credentials.as_ref().map(|c| c.access_key_id.as_str()),
+            Some("AKIAEXAMPLEKEY")
+        );
         // The file's paths are planned with the listed ones; without a listed one, no /*.
-        let request = parsed.plan(vec!["/a.html".into()]).unwrap();
-        assert_eq!(request.paths, ["/a.html"]);
+        let request = parsed.plan(vec!["/a.html".into()], "run-42").unwrap();
+        assert_eq!(items(&request), ["/a.html"]);
 
         let mut two = event.clone();
         two["CodePipeline.job"]["data"]["inputArtifacts"]
@@ -883,16 +847,23 @@ mod tests {
     }
 
     #[test]
-    fn a_job_names_only_as_many_distributions_as_a_continuation_token_holds() {
+    fn a_job_may_name_as_many_distributions_as_console_input() {
         let tenants: Vec<String> = (0..40)
             .map(|i| format!("dt_2wjDZi3hD1ivOXf6rpZJO{i:03}"))
             .collect();
-        let parameters = json!({"distributionIds": tenants}).to_string();
-        let message = rejection(job_event(&parameters));
-        assert!(message.contains("40 distributions need up to"), "{message}");
-        // Console input never writes a token.
-        assert!(planned(&json!({"distributionIds": tenants})).is_ok());
-        let ids: Vec<String> = (0..40).map(|i| format!("E2QWRUHEXAMP{i:02}")).collect();
-        assert!(planned(&job_event(&json!({"distributionIds": ids}).to_string())).is_ok());
+        let parameters = json!({"distributionIds": tenants, "paths": ["/a/*", "/b/*"]});
+        let plan = planned(&job_event(&parameters.to_string())).unwrap();
+        assert_eq!(plan.targets.len(), 40);
+        assert_eq!(plan.reference_prefix, "11111111-abcd-1111-abcd-111111abcdef");
+    }
+
+    #[test]
+    fn the_paths_of_a_former_entry_are_an_unknown_key() {
+        let mut event = job_event("E2QWRUHEXAMPLE");
+        event["pathsFromFile"] = json!({"file": "p.txt", "paths": ["/a"]});
+        assert_eq!(
+            rejection(event),
+            "input: unknown key `pathsFromFile` beside `CodePipeline.job`"
+        );
     }
 }

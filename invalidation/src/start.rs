@@ -1,234 +1,110 @@
-//! start-invalidation: checks the request, then creates one invalidation per distribution.
+//! start-invalidation: checks the request, keeps its plan, then creates one invalidation per
+//! target.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_cloudfront::Client;
 
 use crate::artifact::ArtifactStore;
-use crate::batches::{pending_batches, submit_due_batches};
 use crate::budget::Budget;
-use crate::continuation::Continuation;
 use crate::error::WorkflowError;
-use crate::payload::{describe_invalidations, Payload, Run, StartInput};
-use crate::planning::{check_same_plan, fingerprint};
-use crate::polling::{poll, Polling};
-use crate::request::{parse_request, ParsedRequest};
-use crate::schedule::{checks_within, seconds_before_next_check, seconds_before_next_poll};
+use crate::payload::{Payload, StartInput};
+use crate::polling::{poll, submit_due, PlanAtHand, Polling};
+use crate::request::parse_request;
+use crate::run::RunState;
 use crate::secrets::Secrets;
+use crate::state_bucket::{load_continuation, ObjectStore};
 use crate::status::update_statuses;
-use crate::timestamps::{format_time, parse_time};
 
-/// Validates the execution input and creates the invalidations, idempotently: the same job (or
-/// execution) and distribution always give the same CallerReference, so a retried step or a
-/// redriven run gets the existing invalidation back instead of a second, billed one.
+/// Validates the execution input, makes sure the run's plan is in the state bucket, and creates
+/// the invalidations of each target's first batch, idempotently: the same job (or execution) and
+/// target always give the same CallerReference, so a retried step or a redriven run gets the
+/// existing invalidation back instead of a second, billed one.
 ///
-/// Nothing is sent to CloudFront unless the whole request is valid, the paths file (if
-/// `pathsFile` names one) included, which is read from the job's input artifact through
-/// `artifacts`. No message this returns holds the job event's artifact credentials.
+/// The plan is the one stored under the execution's name (pipeline-entry plans a Lambda invoke
+/// action's job before it starts the run, and an earlier attempt of this step may have), or
+/// planned now and stored, reading the paths file (if `pathsFile` names one) through
+/// `artifacts`. Nothing is sent to CloudFront unless the whole request is valid.
 ///
 /// A job CodePipeline created after an "in progress" reply carries a continuation token: its run
-/// resumes the token's invalidations and deadline and creates nothing. With a job, the run must
-/// reply within `reply_window` of the execution's start (see [`crate::continuation`]).
+/// carries on from the state the token names and creates no first batch again. With a job, the
+/// run must reply within `reply_window` of the execution's start (see [`crate::continuation`]).
 ///
 /// With `polling` on, the step then asks CloudFront until all are completed or its window in
-/// the schedule ends (see [`crate::polling`]); `allCompleted` says whether it saw them finish.
+/// the schedule ends (see [`crate::polling`]). A failure once something may exist is written
+/// into the returned state, not raised. No message this returns holds the job event's artifact
+/// credentials.
 pub async fn start_invalidation(
     client: &Client,
     artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     payload: Payload,
     budget: Budget,
     reply_window: Duration,
     polling: Polling,
-) -> Result<Run, WorkflowError> {
+) -> Result<RunState, WorkflowError> {
     let input: StartInput = payload.parse("start-invalidation")?;
     let secrets = Secrets::from_request(&input.request);
-    start_run(client, artifacts, &input, budget, reply_window, polling)
-        .await
-        .map_err(|error| secrets.redact_error(error))
+    start_run(
+        client,
+        artifacts,
+        store,
+        &input,
+        budget,
+        reply_window,
+        polling,
+    )
+    .await
+    .map_err(|error| secrets.redact_error(error))
 }
 
 async fn start_run(
     client: &Client,
     artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     input: &StartInput,
     budget: Budget,
     reply_window: Duration,
     polling: Polling,
-) -> Result<Run, WorkflowError> {
-    let now = budget.now;
+) -> Result<RunState, WorkflowError> {
+    let execution = &input.execution;
+    execution.check()?;
     let parsed = parse_request(&input.request)?;
-    let started = parse_time("execution.startTime", &input.execution.start_time)?;
-    let reply_by = parsed.job_id.as_ref().map(|_| started + reply_window);
-    if let Some(continuation) = parsed.continuation.clone() {
-        let (mut run, batches) = resume(parsed, continuation, artifacts, reply_by, now).await?;
-        run.execution_arn = input.execution.id.clone();
-        if polling.is_on() {
-            // The token's invalidations have no known status yet: look once, then poll.
-            update_statuses(client, &mut run, &budget).await?;
-            run.checks += 1;
-            if !run.is_finished() {
-                Box::pin(poll(
-                    client,
-                    &mut run,
-                    &mut batches.as_slice(),
-                    &budget,
-                    polling,
-                ))
+    let continued = parsed.continuation.is_some();
+    let (mut run, mut plan) = match (&parsed.continuation, &parsed.job_id) {
+        (Some(continuation), Some(job_id)) => {
+            let stored = load_continuation(store, &continuation.state).await?;
+            tracing::info!(
+                run = %stored.key,
+                invalidations = stored.created().count(),
+                deadline = %stored.deadline,
+                "carrying on the run of an earlier job"
+            );
+            let run = stored.continued(job_id, execution, reply_window);
+            (run, PlanAtHand::in_bucket(store))
+        }
+        _ => {
+            let plan = parsed
+                .plan_once(store, artifacts, &execution.name)
                 .await?;
-            }
+            let run = RunState::new(&plan, &execution.name, execution, reply_window, budget.now);
+            (run, PlanAtHand::read(store, plan))
         }
-        return Ok(settle_start(run, &budget, polling));
-    }
-    let request = parsed.read_and_plan(artifacts).await?;
-    let deadline = started + Duration::from_secs(request.timeout_seconds);
-    let source = request.job_id.as_deref().unwrap_or(&input.execution.name);
-    let mut run = Run {
-        job_id: request.job_id.clone(),
-        execution_arn: input.execution.id.clone(),
-        deadline: format_time(deadline),
-        path_count: request.paths.len(),
-        paths_requested: request.paths_requested,
-        tag_count: request.tag_count,
-        distribution_count: request.distribution_ids.len(),
-        earlier_completed: 0,
-        all_completed: false,
-        pending: request
-            .distribution_ids
-            .iter()
-            .flat_map(|distribution_id| pending_batches(distribution_id, request.batches.len(), 0))
-            .collect(),
-        reference_prefix: source.to_owned(),
-        plan: match request.batches.len() {
-            1 => String::new(),
-            _ => fingerprint(&request.batches),
-        },
-        invalidations: Vec::new(),
-        checks: 0,
-        checks_since_submit: 0,
-        submitted_at: Some(format_time(now)),
-        wait_seconds: 0,
-        reply_by: reply_by.map(format_time),
-        reply_due: false,
     };
-    // Each distribution's first batch, unless another deploy's invalidations hold its limit:
-    // then the batch waits like any other, and check-status submits it.
-    submit_due_batches(client, &mut run, &request.batches, &budget).await?;
+    if continued && polling.is_on() {
+        // What the earlier job saw may have changed since: look once before anything else.
+        update_statuses(client, &mut run, &budget).await;
+        run.checks += 1;
+    }
+    // Each target's next batch, unless another deploy's invalidations hold its limit or
+    // CloudFront fails the call: then the batch waits, and a check submits it.
+    submit_due(client, &mut run, &mut plan, &budget).await?;
     if polling.is_on() && !run.is_finished() {
-        let polled = Box::pin(poll(
-            client,
-            &mut run,
-            &mut request.batches.as_slice(),
-            &budget,
-            polling,
-        ))
-        .await
-        .map_err(|error| {
-            // Say what exists already, so a person knows what the failed step left behind.
-            let created = describe_invalidations(&run.invalidations);
-            error.with_context(format!("already created: {created}"))
-        })?;
-        if polled > 0 {
+        let polled = Box::pin(poll(client, &mut run, &mut plan, &budget, polling)).await?;
+        if polled > 0 && !continued {
             run.checks += 1;
         }
     }
-    Ok(settle_start(run, &budget, polling))
-}
-
-/// Whether the start step saw every invalidation completed, else how long the state machine
-/// waits before the first check: never past the deadline or the reply time. (Unlike a check,
-/// the start step never fails at the deadline; the first check does.)
-fn settle_start(mut run: Run, budget: &Budget, polling: Polling) -> Run {
-    run.all_completed = run.is_finished();
-    if run.all_completed {
-        run.wait_seconds = 0;
-        return run;
-    }
-    let now = budget.current();
-    let until = |time: &str| {
-        parse_time("", time)
-            .ok()
-            .and_then(|time| time.duration_since(now).ok())
-            .unwrap_or_default()
-    };
-    let until_stop = run
-        .reply_by
-        .as_deref()
-        .map_or(until(&run.deadline), |reply_by| {
-            until(reply_by).min(until(&run.deadline))
-        });
-    run.wait_seconds = match (polling.is_on(), run.submitted_at.as_deref()) {
-        (true, Some(submitted)) => {
-            let since = parse_time("", submitted)
-                .ok()
-                .and_then(|submitted| now.duration_since(submitted).ok())
-                .unwrap_or_default();
-            seconds_before_next_poll(since, until_stop)
-        }
-        _ => seconds_before_next_check(run.checks_since_submit, until_stop),
-    };
-    run
-}
-
-/// The run of a job CodePipeline created after an "in progress" reply: the token's
-/// invalidations, deadline and schedule; the plan is read again only when batches are still to
-/// submit (and returned, else empty).
-async fn resume(
-    parsed: ParsedRequest,
-    continuation: Continuation,
-    artifacts: &impl ArtifactStore,
-    reply_by: Option<SystemTime>,
-    now: SystemTime,
-) -> Result<(Run, Vec<Vec<String>>), WorkflowError> {
-    tracing::info!(
-        invalidations = continuation.invalidations.len(),
-        deadline = %continuation.deadline,
-        "resuming the invalidations of an earlier job"
-    );
-    parse_time("continuationToken deadline", &continuation.deadline)?;
-    // Where the schedule had got to: the waits carry on from the last submission.
-    let submitted_at = continuation.submitted_at();
-    let checks_since_submit = match &submitted_at {
-        Some(since) => checks_within(
-            now.duration_since(parse_time("continuationToken since", since)?)
-                .unwrap_or_default(),
-        ),
-        None => 0,
-    };
-    let job_id = parsed.job_id.clone();
-    let distribution_count = parsed.distribution_ids.len();
-    let plan = continuation.plan.clone().unwrap_or_default();
-    let batches = if continuation.next.is_empty() {
-        Vec::new()
-    } else {
-        let batches = parsed.read_and_plan(artifacts).await?.batches;
-        check_same_plan(&plan, &batches)?;
-        batches
-    };
-    let pending = continuation
-        .next
-        .iter()
-        .flat_map(|(distribution_id, next)| pending_batches(distribution_id, batches.len(), *next))
-        .collect();
-    let run = Run {
-        pending,
-        reference_prefix: job_id.clone().unwrap_or_default(),
-        plan,
-        job_id,
-        execution_arn: None,
-        deadline: continuation.deadline.clone(),
-        path_count: continuation.paths,
-        paths_requested: continuation.requested,
-        tag_count: continuation.tags,
-        distribution_count,
-        invalidations: continuation.invalidations(),
-        earlier_completed: continuation.done,
-        checks: continuation.checks,
-        checks_since_submit,
-        submitted_at: Some(submitted_at.unwrap_or_else(|| format_time(now))),
-        all_completed: false,
-        wait_seconds: 0,
-        reply_by: reply_by.map(format_time),
-        reply_due: false,
-    };
-    Ok((run, batches))
+    run.settle(budget.current(), polling.is_on());
+    Ok(run)
 }

@@ -3,12 +3,12 @@
 
 use std::time::SystemTime;
 
-use invalidation::artifact::S3Artifacts;
 use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::polling::Polling;
+use invalidation::state_bucket::StateBucket;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -17,13 +17,13 @@ async fn main() -> Result<(), Error> {
     let polling = Polling::from_env()?;
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
-    // Paths files are read with each job's artifact credentials, not the function's role.
-    let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
+    // Later batches' paths come from the run's plan there.
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(check_status(
             &cloudfront,
-            &artifacts,
+            &state_bucket,
             event.payload,
             budget,
             polling,

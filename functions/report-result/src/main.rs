@@ -1,10 +1,14 @@
 //! report-result: records the outcome on the CodePipeline job, if any, and shapes the
 //! execution's output; the work is [`invalidation::report::report_result`].
 
+use std::time::SystemTime;
+
+use invalidation::budget::Budget;
 use invalidation::codepipeline::report_backoff;
 use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::report::report_result;
+use invalidation::state_bucket::StateBucket;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,11 +16,16 @@ async fn main() -> Result<(), Error> {
     invalidation::logging::init();
     let config = invalidation::sdk::config().await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
+    // A run that replies "in progress" leaves its state there for the next job.
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
+        let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(report_result(
             &codepipeline,
+            &state_bucket,
             event.payload,
             report_backoff(),
+            budget,
         ))
     }))
     .await

@@ -1,5 +1,5 @@
-//! start-invalidation: validates the request and creates the invalidations; the work is
-//! [`invalidation::start::start_invalidation`].
+//! start-invalidation: validates the request, keeps its plan and creates the invalidations; the
+//! work is [`invalidation::start::start_invalidation`].
 
 use std::time::SystemTime;
 
@@ -10,6 +10,7 @@ use invalidation::panics::catching_panics;
 use invalidation::payload::Payload;
 use invalidation::polling::Polling;
 use invalidation::start::start_invalidation;
+use invalidation::state_bucket::StateBucket;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -19,6 +20,7 @@ async fn main() -> Result<(), Error> {
     let polling = Polling::from_env()?;
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
     // Paths files are read with each job's artifact credentials, not the function's role.
     let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
@@ -26,6 +28,7 @@ async fn main() -> Result<(), Error> {
         catching_panics(start_invalidation(
             &cloudfront,
             &artifacts,
+            &state_bucket,
             event.payload,
             budget,
             reply_window,
