@@ -48,7 +48,10 @@ fn kind_of_code(code: &str) -> Option<ErrorKind> {
         | "InvalidToken" => ErrorKind::AccessDenied,
         "TooManyInvalidationsInProgress" => ErrorKind::TooManyInvalidationsInProgress,
         // NoSuchBucket: the state bucket the functions are given does not exist.
-        "InvalidArgument" | "BatchTooLarge" | "InconsistentQuantities" | "MissingBody"
+        "InvalidArgument"
+        | "BatchTooLarge"
+        | "InconsistentQuantities"
+        | "MissingBody"
         | "NoSuchBucket" => ErrorKind::InvalidInput,
         "InvalidationBatchAlreadyExists" => ErrorKind::InvalidationConflict,
         "NoSuchInvalidation" => ErrorKind::InvalidationNotFound,

@@ -49,7 +49,9 @@ pub(crate) async fn submit_due_batches(
     });
     let answers = budget.run_all(sends).await;
 
-    let now = budget.current();
+    // A streak of failures counts from the step that met the first: steps are what the
+    // schedule spaces out.
+    let now = budget.now;
     let mut submitted = false;
     let mut refusal = None;
     for ((index, batch), answer) in due.into_iter().zip(answers) {

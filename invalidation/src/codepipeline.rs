@@ -139,7 +139,9 @@ pub async fn record_job_result(
     let outcome = (|| send(client, target, result, &attempts))
         .retry(backoff)
         .sleep(tokio::time::sleep)
-        .when(|error| error.is_transient() && budget.has_room_for_call_after(REPORT_RETRY_DELAY_CAP))
+        .when(|error| {
+            error.is_transient() && budget.has_room_for_call_after(REPORT_RETRY_DELAY_CAP)
+        })
         .notify(|error, wait| {
             tracing::warn!(
                 job_id,

@@ -73,7 +73,9 @@ impl Continuation {
         struct Version {
             v: Option<u32>,
         }
-        let version = serde_json::from_str::<Version>(token).ok().and_then(|v| v.v);
+        let version = serde_json::from_str::<Version>(token)
+            .ok()
+            .and_then(|v| v.v);
         if version.is_some_and(|v| v < TOKEN_VERSION) {
             return Err(WorkflowError::invalid_input(format!(
                 "the job's continuationToken is of version {}, written before this version of \
@@ -130,7 +132,11 @@ mod tests {
             .unwrap_err()
             .message
             .contains("of version 1, written before"));
-        for token in ["abc", r#"{"v":2,"state":"elsewhere/x.json"}"#, r#"{"v":3,"state":"runs/a.json"}"#] {
+        for token in [
+            "abc",
+            r#"{"v":2,"state":"elsewhere/x.json"}"#,
+            r#"{"v":3,"state":"runs/a.json"}"#,
+        ] {
             let error = Continuation::from_token(token).unwrap_err();
             assert_eq!(error.name(), "InvalidInput", "{token}");
         }

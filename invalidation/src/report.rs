@@ -119,7 +119,8 @@ impl Report {
             )),
         };
         let invalidations = invalidation_reports(&run);
-        let paths = Some(path_report(&run));
+        // A run that never began planned nothing.
+        let paths = (run.plan.batches > 0).then(|| path_report(&run));
         let outcome = match failure {
             Some((error, cause)) => {
                 let created = describe_created(run.created());
@@ -191,7 +192,10 @@ impl Report {
                 earlier_attempts,
             ),
         };
-        report.job_id = lenient.run_job_id().or(report.job_id).filter(|id| is_job_id(id));
+        report.job_id = lenient
+            .run_job_id()
+            .or(report.job_id)
+            .filter(|id| is_job_id(id));
         report.external_execution_id = lenient.run_execution_arn();
         report
     }

@@ -531,10 +531,7 @@ mod tests {
             "timeoutSeconds": 900
         }))
         .unwrap();
-        assert_eq!(
-            request.targets,
-            ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0"]
-        );
+        assert_eq!(request.targets, ["E2QWRUHEXAMPLE", "E1U5RQF7T870K0"]);
         assert_eq!(items(&request), ["/css/*", "/index.html"]);
         assert_eq!(request.requested, 3);
         assert_eq!(request.timeout_seconds, 900);
@@ -854,7 +851,10 @@ mod tests {
         let parameters = json!({"distributionIds": tenants, "paths": ["/a/*", "/b/*"]});
         let plan = planned(&job_event(&parameters.to_string())).unwrap();
         assert_eq!(plan.targets.len(), 40);
-        assert_eq!(plan.reference_prefix, "11111111-abcd-1111-abcd-111111abcdef");
+        assert_eq!(
+            plan.reference_prefix,
+            "11111111-abcd-1111-abcd-111111abcdef"
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{shorten, ErrorKind, WorkflowError};
-use crate::limits::{MAX_DISTRIBUTIONS, MAX_FILE_PATHS, MAX_INVALIDATIONS_PER_RUN, MAX_WILDCARD_PATHS};
+use crate::limits::{
+    MAX_DISTRIBUTIONS, MAX_FILE_PATHS, MAX_INVALIDATIONS_PER_RUN, MAX_WILDCARD_PATHS,
+};
 use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
 use crate::timestamps::Timestamp;
 
@@ -350,6 +352,42 @@ impl RunState {
         }
     }
 
+    /// The state of a run that could not begin (its input was refused, its plan conflicts):
+    /// failed, with nothing created, reported to `job_id` if the input was a job event. So a
+    /// refusal reaches report-result as a small state, never through a Catch that would carry
+    /// the whole execution input.
+    pub fn not_started(
+        execution: &ExecutionContext,
+        job_id: Option<String>,
+        error: WorkflowError,
+        now: SystemTime,
+    ) -> Self {
+        let job_id = job_id.filter(|id| id.chars().count() <= MAX_EXECUTION_NAME_CHARS);
+        let mut run = Self {
+            key: clip(&execution.name, MAX_EXECUTION_NAME_CHARS),
+            reference_prefix: job_id
+                .clone()
+                .unwrap_or_else(|| clip(&execution.name, MAX_EXECUTION_NAME_CHARS)),
+            job_id,
+            execution_arn: execution
+                .id
+                .clone()
+                .filter(|id| id.chars().count() <= MAX_EXECUTION_ARN_CHARS),
+            deadline: execution.start_time,
+            reply_by: None,
+            submitted_at: Timestamp(now),
+            checks: 0,
+            checks_since_submit: 0,
+            plan: PlanCounts::default(),
+            targets: Vec::new(),
+            phase: Phase::InProgress,
+            wait_seconds: 0,
+            failure: None,
+        };
+        run.fail(error);
+        run
+    }
+
     /// The state of a run carried on by a continued job: the same run, targets and deadline,
     /// reported to `job_id` from the execution `execution`, which must reply by its own window.
     pub fn continued(
@@ -633,9 +671,9 @@ mod tests {
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::InvalidationTimedOut);
         assert!(
-            failure
-                .cause
-                .ends_with("after 0 checks: I1 on E1AAAAAA; not yet submitted: batch 2 of 2 for E1AAAAAA"),
+            failure.cause.ends_with(
+                "after 0 checks: I1 on E1AAAAAA; not yet submitted: batch 2 of 2 for E1AAAAAA"
+            ),
             "{}",
             failure.cause
         );
@@ -655,7 +693,11 @@ mod tests {
             run.targets[0].note_failure(at(second), &throttled);
         }
         run.settle(at(60), true);
-        assert_eq!(run.phase, Phase::InProgress, "5 failures in 50 s are a blip");
+        assert_eq!(
+            run.phase,
+            Phase::InProgress,
+            "5 failures in 50 s are a blip"
+        );
         run.settle(at(10 + 600), true);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
@@ -684,9 +726,7 @@ mod tests {
     fn the_largest_run_state_stays_within_its_bound() {
         // GIVEN the most targets with the longest ids, the most invalidations with the longest
         // ids and statuses, and the longest names, ARN and cause.
-        let targets: Vec<String> = (0..BOUND_TARGETS)
-            .map(|n| format!("dt_{n:0>61}"))
-            .collect();
+        let targets: Vec<String> = (0..BOUND_TARGETS).map(|n| format!("dt_{n:0>61}")).collect();
         let names: Vec<&str> = targets.iter().map(String::as_str).collect();
         let per_target = BOUND_INVALIDATIONS / BOUND_TARGETS;
         let mut execution = execution();

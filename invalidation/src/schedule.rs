@@ -18,8 +18,8 @@
 //! beyond, a step polls for a quarter of the time elapsed and the run then waits a quarter (at
 //! most [`MAX_POLLING_WAIT_SECONDS`]), so half the time or more is covered and the median lag
 //! stays under 5 % of the duration, with a handful of checks even for 40 minutes; the cap keeps
-//! the worst lag near 4 minutes however long an invalidation takes. A continued job counts from the same submission (the
-//! continuation token carries its time), so it keeps the backoff it had reached.
+//! the worst lag near 4 minutes however long an invalidation takes. A continued job carries on
+//! the run's state (kept in the state bucket), so it keeps the backoff it had reached.
 //!
 //! With in-function polling off (`POLL_SECONDS=0`), the state machine alone waits: 5 s, then
 //! doubling to a 60 s cap, which notices a fast invalidation within seconds and costs few
@@ -69,21 +69,6 @@ pub fn seconds_before_next_check(checks_done: u32, until_deadline: Duration) -> 
         .min(MAX_WAIT_SECONDS)
         .min(whole_seconds(until_deadline))
         .max(1)
-}
-
-/// How many checks [`seconds_before_next_check`] fits in `elapsed` (with the deadline far):
-/// where a continued job picks up the schedule without in-function polling.
-pub fn checks_within(elapsed: Duration) -> u32 {
-    let far = Duration::from_secs(u64::MAX / 4);
-    let mut checks = 0;
-    let mut waited = 0u64;
-    loop {
-        waited += seconds_before_next_check(checks, far);
-        if waited > elapsed.as_secs() || checks == u32::MAX {
-            return checks;
-        }
-        checks += 1;
-    }
 }
 
 /// How long a step that starts `since_submit` after the last submission polls, with
@@ -153,17 +138,6 @@ mod tests {
     fn the_wait_is_at_least_a_second() {
         assert_eq!(seconds_before_next_check(3, Duration::ZERO), 1);
         assert_eq!(seconds_before_next_poll(AN_HOUR, Duration::ZERO), 1);
-    }
-
-    #[test]
-    fn a_continued_job_picks_up_the_waits_where_the_checks_left_them() {
-        // Checks at 5, 15, 35, 75, 135, 195 s.
-        assert_eq!(checks_within(Duration::from_secs(4)), 0);
-        assert_eq!(checks_within(Duration::from_secs(15)), 2);
-        assert_eq!(checks_within(Duration::from_secs(100)), 4);
-        assert_eq!(checks_within(Duration::from_secs(200)), 6);
-        let resumed = checks_within(Duration::from_secs(1000));
-        assert_eq!(seconds_before_next_check(resumed, AN_HOUR), 60);
     }
 
     #[test]

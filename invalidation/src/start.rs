@@ -8,6 +8,7 @@ use aws_sdk_cloudfront::Client;
 use crate::artifact::ArtifactStore;
 use crate::budget::Budget;
 use crate::error::WorkflowError;
+use crate::job::JobView;
 use crate::payload::{Payload, StartInput};
 use crate::polling::{poll, submit_due, PlanAtHand, Polling};
 use crate::request::parse_request;
@@ -31,9 +32,10 @@ use crate::status::update_statuses;
 /// run must reply within `reply_window` of the execution's start (see [`crate::continuation`]).
 ///
 /// With `polling` on, the step then asks CloudFront until all are completed or its window in
-/// the schedule ends (see [`crate::polling`]). A failure once something may exist is written
-/// into the returned state, not raised. No message this returns holds the job event's artifact
-/// credentials.
+/// the schedule ends (see [`crate::polling`]). A failure is written into the returned state
+/// ([`RunState::not_started`] when the run cannot begin), not raised; only a payload that cannot
+/// be read and a transient failure (which the state machine retries) are. No message this
+/// returns holds the job event's artifact credentials.
 pub async fn start_invalidation(
     client: &Client,
     artifacts: &impl ArtifactStore,
@@ -45,7 +47,7 @@ pub async fn start_invalidation(
 ) -> Result<RunState, WorkflowError> {
     let input: StartInput = payload.parse("start-invalidation")?;
     let secrets = Secrets::from_request(&input.request);
-    start_run(
+    match start_run(
         client,
         artifacts,
         store,
@@ -55,7 +57,18 @@ pub async fn start_invalidation(
         polling,
     )
     .await
-    .map_err(|error| secrets.redact_error(error))
+    {
+        Ok(run) => Ok(run),
+        // Worth another attempt: the state machine retries the step.
+        Err(error) if error.is_transient() => Err(secrets.redact_error(error)),
+        // The run cannot begin: it ends failed, its job (if any) told why.
+        Err(error) => Ok(RunState::not_started(
+            &input.execution,
+            JobView::of(&input.request).id,
+            secrets.redact_error(error),
+            budget.now,
+        )),
+    }
 }
 
 async fn start_run(
@@ -84,9 +97,7 @@ async fn start_run(
             (run, PlanAtHand::in_bucket(store))
         }
         _ => {
-            let plan = parsed
-                .plan_once(store, artifacts, &execution.name)
-                .await?;
+            let plan = parsed.plan_once(store, artifacts, &execution.name).await?;
             let run = RunState::new(&plan, &execution.name, execution, reply_window, budget.now);
             (run, PlanAtHand::read(store, plan))
         }

@@ -130,7 +130,14 @@ impl ObjectStore for StateBucket {
     async fn get(&self, key: &str) -> Result<Option<StoredObject>, WorkflowError> {
         let bucket = self.bucket()?;
         let call = format!("GetObject s3://{bucket}/{key}");
-        let output = match self.client.get_object().bucket(bucket).key(key).send().await {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(output) => output,
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                 return Ok(None)
@@ -205,7 +212,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredObject>> {
-        self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -222,17 +231,18 @@ impl ObjectStore for MemoryStore {
     ) -> Result<Written, WorkflowError> {
         let mut objects = self.lock();
         let current = objects.get(key).map(|object| object.etag.clone());
-        let holds = match (&condition, &current) {
-            (WriteCondition::Always, _) | (WriteCondition::IfAbsent, None) => true,
-            (WriteCondition::IfAbsent, Some(_)) => false,
-            (WriteCondition::IfMatch(wanted), Some(etag)) => wanted == etag,
-            (WriteCondition::IfMatch(_), None) => {
-                return Err(WorkflowError::new(
+        let holds =
+            match (&condition, &current) {
+                (WriteCondition::Always, _) | (WriteCondition::IfAbsent, None) => true,
+                (WriteCondition::IfAbsent, Some(_)) => false,
+                (WriteCondition::IfMatch(wanted), Some(etag)) => wanted == etag,
+                (WriteCondition::IfMatch(_), None) => return Err(WorkflowError::new(
                     ErrorKind::AwsRequestFailed,
-                    format!("PutObject {key}: NoSuchKey (HTTP 404): The specified key does not exist."),
-                ))
-            }
-        };
+                    format!(
+                        "PutObject {key}: NoSuchKey (HTTP 404): The specified key does not exist."
+                    ),
+                )),
+            };
         if !holds {
             return Ok(Written::ConditionFailed);
         }
@@ -418,6 +428,10 @@ mod tests {
     async fn a_missing_plan_is_named_with_its_key() {
         let error = stored_plan(&MemoryStore::new(), "run-9").await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::PlanNotFound);
-        assert!(error.message.contains("runs/run-9/plan.json"), "{}", error.message);
+        assert!(
+            error.message.contains("runs/run-9/plan.json"),
+            "{}",
+            error.message
+        );
     }
 }

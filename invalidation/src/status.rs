@@ -34,7 +34,9 @@ pub(crate) async fn update_statuses(client: &Client, run: &mut RunState, budget:
         invalidation_status(client, &run.targets[*index].id, invalidation_id)
     });
     let answers = budget.run_all(calls).await;
-    let now = budget.current();
+    // A streak of failures counts from the step that met the first: steps are what the
+    // schedule spaces out.
+    let now = budget.now;
     let mut round = Round::default();
     let mut refusal = None;
     for ((index, invalidation_id), answer) in unfinished.into_iter().zip(answers) {

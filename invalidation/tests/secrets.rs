@@ -14,10 +14,11 @@ use invalidation::artifact::{ArtifactStore, PathsFile};
 use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
-use invalidation::payload::Run;
 use invalidation::polling::Polling;
 use invalidation::report::report_result;
+use invalidation::run::{Phase, RunState};
 use invalidation::start::start_invalidation;
+use invalidation::state_bucket::MemoryStore;
 use invalidation::WorkflowError;
 use serde_json::{json, Value};
 
@@ -52,7 +53,7 @@ impl ArtifactStore for Artifact {
                 invalidation::ErrorKind::AccessDenied,
                 format!(
                     "signature of {} did not match",
-                    file.credentials.secret_access_key
+                    file.credentials.as_ref().unwrap().secret_access_key
                 ),
             ));
         }
@@ -89,63 +90,87 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
             .build()
     });
     let cloudfront = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create]);
+    let store = MemoryStore::new();
     let start = json!({
         "request": job_event(),
         "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"}
     });
-    let mut run: Run = start_invalidation(
+    let mut run: RunState = start_invalidation(
         &cloudfront,
         &Artifact { broken: false },
-        start.into(),
-        Budget::of(SystemTime::now(), Duration::from_secs(30)),
+        &store,
+        start.clone().into(),
+        Budget::of(execution_start(), Duration::from_secs(30)),
         Duration::from_secs(900),
         Polling::OFF,
     )
     .await
     .unwrap();
     assert_eq!(
-        run.pending.len(),
-        1,
+        run.plan.batches, 2,
         "20 wildcards from the paths file make two batches"
     );
-    // check-status reads the artifact again for the second batch; its error is redacted.
-    run.invalidations[0].status = "Completed".into();
-    let check_error = check_status(
+    // The plan holds the paths, never the credentials that read them.
+    let stored = store.keys();
+    assert_eq!(stored, ["runs/run-42/plan.json"]);
+    // A start whose artifact read fails with a message quoting the secret: the failed run's
+    // cause is redacted.
+    let refused: RunState = start_invalidation(
         &cloudfront,
         &Artifact { broken: true },
-        json!({"run": run, "request": job_event()}).into(),
-        Budget::of(SystemTime::now(), Duration::from_secs(30)),
+        &MemoryStore::new(),
+        start.into(),
+        Budget::of(execution_start(), Duration::from_secs(30)),
+        Duration::from_secs(900),
         Polling::OFF,
     )
     .await
-    .unwrap_err();
-    assert!(
-        check_error.message.starts_with("signature of [redacted]"),
-        "{check_error}"
-    );
+    .unwrap();
+    assert_eq!(refused.phase, Phase::Failed);
+    let refusal = refused.failure.clone().unwrap().cause;
+    assert!(refusal.starts_with("signature of [redacted]"), "{refusal}");
+    // check-status reads the plan for the second batch; it never sees a credential.
+    run.targets[0].invalidations[0].status = "Completed".into();
+    let checked = check_status(
+        &cloudfront,
+        &store,
+        json!({ "run": run }).into(),
+        Budget::of(execution_start(), Duration::from_secs(30)),
+        Polling::OFF,
+    )
+    .await
+    .unwrap();
+    assert_eq!(checked.created().count(), 2, "{checked:?}");
     // A failure whose cause quotes a credential, as a careless upstream message might.
     let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
         .then_output(|| PutJobFailureResultOutput::builder().build());
     let pipeline = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&put]);
+    let mut crashed_start = job_event();
+    crashed_start["error"] =
+        json!({"Error": "Runtime.ExitError", "Cause": format!("bad key {}", CREDENTIALS[1])});
     let outcome = report_result(
         &pipeline,
-        json!({"state": {
-            "request": job_event(),
-            "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
-            "error": {"Error": "InvalidInput", "Cause": format!("bad key {}", CREDENTIALS[1])}
-        }})
-        .into(),
+        &store,
+        json!({ "state": crashed_start }).into(),
         report_backoff(),
+        Budget::of(SystemTime::now(), Duration::from_secs(60)),
     )
     .await
     .unwrap();
+    let plan = {
+        use invalidation::state_bucket::ObjectStore;
+        let object = store.get("runs/run-42/plan.json").await.unwrap().unwrap();
+        String::from_utf8(object.body).unwrap()
+    };
 
     let everything = format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{}\n{}",
         String::from_utf8(logs.lock().unwrap().clone()).unwrap(),
         serde_json::to_string(&run).unwrap(),
-        check_error,
-        serde_json::to_string(&outcome).unwrap()
+        serde_json::to_string(&refused).unwrap(),
+        serde_json::to_string(&checked).unwrap(),
+        serde_json::to_string(&outcome).unwrap(),
+        plan
     );
     assert!(
         everything.contains("invalidation created"),
@@ -158,6 +183,11 @@ async fn no_credential_of_the_job_event_reaches_logs_outputs_or_errors() {
             "{secret} leaked: {everything}"
         );
     }
+}
+
+/// 2026-11-26T12:00:01Z: a second into the execution the payloads name.
+fn execution_start() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_694_401)
 }
 
 struct LogSink(Arc<Mutex<Vec<u8>>>);

@@ -20,10 +20,12 @@ pub use invalidation::budget::Budget;
 pub use invalidation::check::check_status;
 pub use invalidation::codepipeline::report_backoff;
 pub use invalidation::entry::{start_pipeline_run, EntryOutcome, StateMachineTarget};
-pub use invalidation::payload::{Outcome, Run, RunStatus};
+pub use invalidation::payload::{invalidation_reports, Outcome, RunStatus};
 pub use invalidation::polling::Polling;
 pub use invalidation::report::report_result;
+pub use invalidation::run::{Phase, RunState};
 pub use invalidation::start::start_invalidation;
+pub use invalidation::state_bucket::{MemoryStore, ObjectStore};
 pub use invalidation::{ErrorKind, FailureType, WorkflowError};
 pub use serde_json::{json, Value};
 
@@ -45,14 +47,9 @@ impl ArtifactStore for NoArtifacts {
     }
 }
 
-/// A check-status payload as the state machine builds it, for a run of a one-distribution
-/// request (a run with pending batches needs [`checking_request`] with its own request).
+/// A check-status payload as the state machine builds it: the state, `{"run": …}`.
 pub fn checking(run: impl serde::Serialize) -> Value {
-    checking_request(run, json!({"distributionId": "E2QWRUHEXAMPLE"}))
-}
-
-pub fn checking_request(run: impl serde::Serialize, request: Value) -> Value {
-    json!({"run": run, "request": request})
+    json!({ "run": run })
 }
 
 pub fn event(name: &str) -> Value {
@@ -61,9 +58,14 @@ pub fn event(name: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A start-invalidation payload as the state machine's Prepare state builds it.
+/// A start-invalidation payload as the state machine's StartInvalidation Parameters build it.
 pub fn start_payload(request: Value) -> Value {
-    json!({"request": request, "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"}})
+    start_payload_named(request, "run-42")
+}
+
+/// The same, for an execution of this name (a Lambda invoke action's job runs as `job-<id>`).
+pub fn start_payload_named(request: Value, name: &str) -> Value {
+    json!({"request": request, "execution": {"name": name, "startTime": "2026-11-26T12:00:00.000Z"}})
 }
 
 pub fn at(rfc3339: &str) -> SystemTime {
@@ -192,23 +194,39 @@ pub fn codepipeline_error(code: &str) -> String {
     format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
 }
 
+/// A run of two distributions, one invalidation each: IA on E2QWRUHEXAMPLE in progress, IB on
+/// E1U5RQF7T870K0 completed; one batch each, so no plan is read.
 pub fn run_in_progress(deadline: &str, checks: u32) -> Value {
     json!({
-        "jobId": null,
+        "key": "run-42",
+        "referencePrefix": "run-42",
         "deadline": deadline,
-        "pathCount": 1,
-        "pathsRequested": 1,
-        "invalidations": [
-            {"distributionId": "E2QWRUHEXAMPLE", "invalidationId": "IA", "callerReference": "r-A", "status": "InProgress"},
-            {"distributionId": "E1U5RQF7T870K0", "invalidationId": "IB", "callerReference": "r-B", "status": "Completed"}
-        ],
+        "submittedAt": "2026-11-26T12:00:00Z",
         "checks": checks,
         "checksSinceSubmit": checks,
-        "allCompleted": false,
-        "waitSeconds": 5,
-        "replyBy": null,
-        "replyDue": false
+        "plan": {"requested": 1, "items": 1, "tags": 0, "batches": 1},
+        "targets": [
+            {"id": "E2QWRUHEXAMPLE", "invalidations": [{"id": "IA", "status": "InProgress"}]},
+            {"id": "E1U5RQF7T870K0", "invalidations": [{"id": "IB", "status": "Completed"}]}
+        ],
+        "phase": "InProgress",
+        "waitSeconds": 5
     })
+}
+
+/// (distribution, invalidation id, caller reference) of every invalidation of the run.
+pub fn created(run: &RunState) -> Vec<(String, String, String)> {
+    invalidation_reports(run)
+        .into_iter()
+        .map(|i| (i.distribution_id, i.invalidation_id, i.caller_reference))
+        .collect()
+}
+
+/// The run's failure as (error name, cause), if it failed.
+pub fn failure(run: &RunState) -> Option<(&'static str, String)> {
+    run.failure
+        .as_ref()
+        .map(|failure| (failure.error.name(), failure.cause.clone()))
 }
 
 /// How long a step may run in these tests (check-status's Lambda timeout).
@@ -218,13 +236,15 @@ pub const STEP_TIME: Duration = Duration::from_secs(30);
 pub async fn start(
     client: &aws_sdk_cloudfront::Client,
     artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     payload: Value,
     now: SystemTime,
     reply_window: Duration,
-) -> Result<Run, WorkflowError> {
+) -> Result<RunState, WorkflowError> {
     start_invalidation(
         client,
         artifacts,
+        store,
         payload.into(),
         Budget::of(now, STEP_TIME),
         reply_window,
@@ -236,19 +256,22 @@ pub async fn start(
 /// check-status with this payload at `now`.
 pub async fn check(
     client: &aws_sdk_cloudfront::Client,
-    artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     payload: Value,
     now: SystemTime,
-) -> Result<Run, WorkflowError> {
+) -> Result<RunState, WorkflowError> {
     check_status(
         client,
-        artifacts,
+        store,
         payload.into(),
         Budget::of(now, STEP_TIME),
         Polling::OFF,
     )
     .await
 }
+
+/// How long report-result may run in these tests (its Lambda timeout).
+pub const REPORT_TIME: Duration = Duration::from_secs(60);
 
 /// report-result with the state machine's state, on the step's first attempt.
 pub async fn report(
@@ -263,10 +286,21 @@ pub async fn report_payload(
     client: &aws_sdk_codepipeline::Client,
     payload: Value,
 ) -> Result<Outcome, invalidation::WorkflowError> {
+    report_with_store(client, &MemoryStore::new(), payload).await
+}
+
+/// report-result with this payload and state bucket.
+pub async fn report_with_store(
+    client: &aws_sdk_codepipeline::Client,
+    store: &impl ObjectStore,
+    payload: Value,
+) -> Result<Outcome, invalidation::WorkflowError> {
     report_result(
         client,
+        store,
         payload.into(),
         report_backoff().with_min_delay(Duration::from_millis(1)),
+        Budget::of(SystemTime::now(), REPORT_TIME),
     )
     .await
 }
@@ -302,6 +336,8 @@ pub fn sfn_error(code: &str) -> String {
     format!(r#"{{"__type":"{code}","message":"message of {code}"}}"#)
 }
 
+pub const STATE_MACHINE: &str = "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation";
+
 pub async fn enter(
     sfn: &aws_sdk_sfn::Client,
     pipeline: &aws_sdk_codepipeline::Client,
@@ -310,27 +346,34 @@ pub async fn enter(
     enter_with(
         sfn,
         pipeline,
-        StateMachineTarget::new(Some(
-            "arn:aws:states:us-east-1:111111111111:stateMachine:Invalidation".into(),
-        )),
+        &NoArtifacts,
+        &MemoryStore::new(),
+        StateMachineTarget::new(Some(STATE_MACHINE.into())),
         event,
     )
     .await
 }
 
+/// How long pipeline-entry may run in these tests (its Lambda timeout).
+pub const ENTRY_TIME: Duration = Duration::from_secs(60);
+
 pub async fn enter_with(
     sfn: &aws_sdk_sfn::Client,
     pipeline: &aws_sdk_codepipeline::Client,
+    artifacts: &impl ArtifactStore,
+    store: &impl ObjectStore,
     state_machine: StateMachineTarget,
     event: Value,
 ) -> Result<EntryOutcome, invalidation::WorkflowError> {
     start_pipeline_run(
         sfn,
         pipeline,
-        &NoArtifacts,
+        artifacts,
+        store,
         &state_machine,
         event.into(),
         report_backoff().with_min_delay(Duration::from_millis(1)),
+        Budget::of(SystemTime::now(), ENTRY_TIME),
     )
     .await
 }

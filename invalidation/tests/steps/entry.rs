@@ -30,6 +30,8 @@ async fn a_state_machine_setting_that_is_no_arn_fails_each_job_as_a_configuratio
         let outcome = enter_with(
             &sfn,
             &pipeline,
+            &NoArtifacts,
+            &MemoryStore::new(),
             StateMachineTarget::new(setting.map(str::to_owned)),
             event("codepipeline-job.json"),
         )
@@ -75,6 +77,108 @@ async fn entry_starts_one_execution_named_after_the_job_with_the_event_without_i
     assert_eq!(outcome.execution_name, format!("job-{JOB_ID}"));
     assert!(outcome.execution_arn.is_some() && !outcome.already_started);
     assert_eq!(outcome.failure_reported, None);
+}
+
+#[tokio::test]
+async fn entry_plans_the_job_once_and_keeps_the_plan_under_the_execution_name() {
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .sequence()
+        .output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
+                .start_date(DateTime::from_secs(1_795_000_000))
+                .build()
+                .unwrap()
+        })
+        .http_status(400, Some(sfn_error("ExecutionAlreadyExists")))
+        .build();
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[]);
+    let store = MemoryStore::new();
+    for _delivery in 0..2 {
+        enter_with(
+            &sfn,
+            &pipeline,
+            &NoArtifacts,
+            &store,
+            StateMachineTarget::new(Some(STATE_MACHINE.into())),
+            event("codepipeline-job.json"),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(store.keys(), [format!("runs/job-{JOB_ID}/plan.json")]);
+    assert_eq!(store.writes(), 1, "the redelivered job found its plan");
+    let plan = invalidation::state_bucket::load_plan(&store, &format!("job-{JOB_ID}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.batches, [["/css/*", "/index.html"]]);
+    assert_eq!(plan.reference_prefix, JOB_ID);
+}
+
+#[tokio::test]
+async fn a_five_megabyte_paths_file_is_planned_here_and_no_credential_reaches_step_functions() {
+    // GIVEN a job whose paths file is 5 MB: far more than an execution input may hold
+    let lines: String = (0..160_000)
+        .map(|i| format!("/assets/build-2026-12/file-{i:06}.js\n"))
+        .collect();
+    assert!(lines.len() > 5_000_000, "{}", lines.len());
+    let artifact = ZipArtifact(local_zip("paths.txt", &lines));
+    let mut job = event("codepipeline-job.json");
+    job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = json!(
+        r#"{"distributionId":"E2QWRUHEXAMPLE","pathsFile":"paths.txt","collapseAbove":false}"#
+    );
+    job["CodePipeline.job"]["data"]["inputArtifacts"] = json!([{
+        "location": {"s3Location": {"bucketName": "artifacts", "objectKey": "p/BuildOutput/k.zip"}, "type": "S3"},
+        "revision": null, "name": "BuildOutput"
+    }]);
+    let inputs = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = inputs.clone();
+    let start = mock!(aws_sdk_sfn::Client::start_execution)
+        .match_requests(move |request| {
+            seen.lock()
+                .unwrap()
+                .push(request.input().unwrap().to_owned());
+            true
+        })
+        .then_output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
+                .start_date(DateTime::from_secs(1_795_000_000))
+                .build()
+                .unwrap()
+        });
+    let sfn = step_functions(&[&start]);
+    let pipeline = codepipeline(&[]);
+    let store = MemoryStore::new();
+
+    // WHEN pipeline-entry takes the job
+    let outcome = enter_with(
+        &sfn,
+        &pipeline,
+        &artifact,
+        &store,
+        StateMachineTarget::new(Some(STATE_MACHINE.into())),
+        job,
+    )
+    .await
+    .unwrap();
+
+    // THEN the plan of all 160,000 paths is in the state bucket, and the execution input is the
+    // event without its credentials: small, and holding none of them
+    assert_eq!(outcome.failure_reported, None);
+    let plan = invalidation::state_bucket::load_plan(&store, &format!("job-{JOB_ID}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((plan.items(), plan.batches.len()), (160_000, 54));
+    let inputs = inputs.lock().unwrap();
+    assert_eq!(inputs.len(), 1);
+    assert!(inputs[0].len() < 2_000, "{} bytes", inputs[0].len());
+    for secret in CREDENTIALS {
+        assert!(!inputs[0].contains(secret));
+    }
 }
 
 #[tokio::test]

@@ -96,10 +96,11 @@ async fn start_polling(
     client: &aws_sdk_cloudfront::Client,
     request: Value,
     budget: Duration,
-) -> Result<Run, WorkflowError> {
+) -> Result<RunState, WorkflowError> {
     start_invalidation(
         client,
         &NoArtifacts,
+        &MemoryStore::new(),
         start_payload(request).into(),
         Budget::of(at("2026-11-26T12:00:01Z"), budget),
         WINDOW,
@@ -110,12 +111,13 @@ async fn start_polling(
 
 async fn check_polling(
     client: &aws_sdk_cloudfront::Client,
+    store: &MemoryStore,
     payload: Value,
     now: SystemTime,
-) -> Result<Run, WorkflowError> {
+) -> Result<RunState, WorkflowError> {
     check_status(
         client,
-        &NoArtifacts,
+        store,
         payload.into(),
         Budget::of(now, Duration::from_secs(628)),
         Polling::for_at_most(CHECK_POLL),
@@ -136,12 +138,13 @@ async fn start_polls_every_two_seconds_and_returns_as_soon_as_cloudfront_reports
         .await
         .unwrap();
 
-    assert!(
-        run.all_completed,
+    assert_eq!(
+        run.phase,
+        Phase::Completed,
         "the state machine goes straight to the report"
     );
     assert_eq!(run.wait_seconds, 0);
-    assert_eq!(run.invalidations[0].status, "Completed");
+    assert_eq!(run.targets[0].invalidations[0].status, "Completed");
     assert_eq!(
         began.elapsed(),
         Duration::from_secs(8),
@@ -160,10 +163,10 @@ async fn start_polls_through_the_dense_phase_then_hands_over_to_the_wait_states(
         .await
         .unwrap();
 
-    assert!(!run.all_completed);
+    assert_eq!(run.phase, Phase::InProgress);
     assert_eq!(began.elapsed(), Duration::from_secs(150));
     assert_eq!(cloudfront.get.num_calls(), 75, "30 a minute");
-    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:00:01Z"));
+    assert_eq!(run.submitted_at.to_string(), "2026-11-26T12:00:01Z");
     assert_eq!(
         run.wait_seconds, 38,
         "a quarter of the 150 s since the submission"
@@ -201,30 +204,27 @@ async fn throttling_makes_the_polls_less_frequent_instead_of_failing_the_step() 
         .await
         .unwrap();
 
-    assert!(run.all_completed);
+    assert_eq!(run.phase, Phase::Completed);
     assert_eq!(cloudfront.get.num_calls(), 3);
     assert_eq!(began.elapsed(), Duration::from_secs(14));
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_error_that_is_not_transient_ends_the_step_naming_what_was_created() {
+async fn an_error_that_is_not_transient_fails_the_run_with_what_was_created_in_its_state() {
     let create = create_rule();
     let get = mock!(aws_sdk_cloudfront::Client::get_invalidation)
         .then_http_response(|| cloudfront_error_response(403, "AccessDenied"));
     let client = cloudfront(&[&create, &get]);
+    let began = Instant::now();
 
-    let error = start_polling(&client, console(), Duration::from_secs(178))
+    let run = start_polling(&client, console(), Duration::from_secs(178))
         .await
-        .unwrap_err();
+        .unwrap();
 
-    assert_eq!(error.kind, ErrorKind::AccessDenied);
-    assert!(
-        error
-            .message
-            .ends_with("already created: IE2QWRUHEXAMPLE on E2QWRUHEXAMPLE"),
-        "{}",
-        error.message
-    );
+    assert_eq!(failure(&run).unwrap().0, "AccessDenied");
+    assert_eq!(created(&run)[0].1, "IE2QWRUHEXAMPLE");
+    assert_eq!(get.num_calls(), 1, "polling stops at the failure");
+    assert_eq!(began.elapsed(), Duration::from_secs(2));
 }
 
 #[tokio::test(start_paused = true)]
@@ -233,6 +233,7 @@ async fn without_polling_start_makes_no_status_call() {
     let run = start(
         &cloudfront.client(),
         &NoArtifacts,
+        &MemoryStore::new(),
         start_payload(console()),
         at("2026-11-26T12:00:01Z"),
         WINDOW,
@@ -241,13 +242,13 @@ async fn without_polling_start_makes_no_status_call() {
     .unwrap();
     assert_eq!(cloudfront.get.num_calls(), 0);
     assert_eq!(run.wait_seconds, 5);
-    assert!(!run.all_completed);
+    assert_eq!(run.phase, Phase::InProgress);
 }
 
 /// A run whose invalidation IA on E2QWRUHEXAMPLE went in at `submitted`.
 fn run_submitted(submitted: &str) -> Value {
     let mut run = run_in_progress("2026-11-26T14:00:00Z", 5);
-    run["invalidations"].as_array_mut().unwrap().truncate(1);
+    run["targets"].as_array_mut().unwrap().truncate(1);
     run["submittedAt"] = json!(submitted);
     run
 }
@@ -261,6 +262,7 @@ async fn beyond_the_dense_phase_a_check_polls_a_quarter_of_the_time_since_the_su
     // 400 s after the submission: poll 100 s, then wait (400 + 100) / 4 = 125 s.
     let run = check_polling(
         &cloudfront.client(),
+        &MemoryStore::new(),
         checking(run_submitted("2026-11-26T12:00:00Z")),
         at("2026-11-26T12:06:40Z"),
     )
@@ -285,13 +287,14 @@ async fn a_check_that_sees_the_completion_while_polling_returns_at_once() {
 
     let run = check_polling(
         &cloudfront.client(),
+        &MemoryStore::new(),
         checking(run_submitted("2026-11-26T12:00:00Z")),
         at("2026-11-26T12:06:40Z"),
     )
     .await
     .unwrap();
 
-    assert!(run.all_completed);
+    assert_eq!(run.phase, Phase::Completed);
     assert_eq!(began.elapsed(), Duration::from_secs(30));
 }
 
@@ -306,6 +309,7 @@ async fn a_check_polls_until_the_reply_is_due_then_asks_for_it() {
 
     let run = check_polling(
         &cloudfront.client(),
+        &MemoryStore::new(),
         checking(run),
         at("2026-11-26T12:14:30Z"),
     )
@@ -313,7 +317,7 @@ async fn a_check_polls_until_the_reply_is_due_then_asks_for_it() {
     .unwrap();
 
     assert_eq!(began.elapsed(), Duration::from_secs(30));
-    assert!(run.reply_due);
+    assert_eq!(run.phase, Phase::ReplyDue);
     assert_eq!(run.wait_seconds, 0);
 }
 
@@ -322,19 +326,23 @@ async fn a_check_polls_until_the_deadline_then_fails_naming_what_is_in_progress(
     let cloudfront = FakeCloudFront::new(Duration::from_secs(3600), &[]);
     cloudfront.existing("IA", Duration::from_secs(3000));
 
-    let error = check_polling(
+    let run = check_polling(
         &cloudfront.client(),
+        &MemoryStore::new(),
         checking(run_submitted("2026-11-26T12:00:00Z")),
         at("2026-11-26T13:59:30Z"),
     )
     .await
-    .unwrap_err();
+    .unwrap();
 
-    assert_eq!(error.kind, ErrorKind::InvalidationTimedOut);
     assert_eq!(
-        error.message,
-        "still in progress at the deadline 2026-11-26T14:00:00Z after 6 checks: IA on \
-         E2QWRUHEXAMPLE"
+        failure(&run).unwrap(),
+        (
+            "InvalidationTimedOut",
+            "still in progress at the deadline 2026-11-26T14:00:00Z after 6 checks: IA on \
+             E2QWRUHEXAMPLE"
+                .to_owned()
+        )
     );
 }
 
@@ -356,25 +364,35 @@ async fn the_next_batch_goes_in_while_polling_and_the_dense_phase_starts_again()
     // THEN batch 1 goes in at 40 s and batch 2 at 80 s, each as soon as the one before
     // completed, and the step sees batch 2 complete at 120 s
     assert_eq!(cloudfront.create.num_calls(), 3);
-    assert!(run.pending.is_empty());
-    assert!(run.all_completed);
+    assert_eq!(run.created().count(), 3);
+    assert_eq!(run.phase, Phase::Completed);
     assert_eq!(began.elapsed(), Duration::from_secs(120));
-    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:01:21Z"));
+    assert_eq!(run.submitted_at.to_string(), "2026-11-26T12:01:21Z");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_batch_submitted_while_polling_restarts_the_dense_phase() {
-    // GIVEN a check 200 s after the submission, out of the dense phase
+    // GIVEN a check 200 s after the submission, out of the dense phase, of a run of three
+    // batches whose plan is in the state bucket
     let cloudfront = FakeCloudFront::new(Duration::from_secs(210), &[]);
     cloudfront.existing("IA", Duration::from_secs(200));
+    let store = MemoryStore::new();
+    let plan = invalidation::request::parse_request(&forty_wildcards())
+        .unwrap()
+        .plan(Vec::new(), "run-42")
+        .unwrap();
+    invalidation::state_bucket::store_plan(&store, "run-42", &plan)
+        .await
+        .unwrap();
     let mut run = run_submitted("2026-11-26T12:00:00Z");
-    run["pending"] = json!([{"distributionId": "E2QWRUHEXAMPLE", "batch": 1}]);
+    run["plan"]["batches"] = json!(3);
     let began = Instant::now();
 
     // WHEN IA completes 10 s into the step's 50 s window
     let run = check_polling(
         &cloudfront.client(),
-        checking_request(run, forty_wildcards()),
+        &store,
+        checking(run),
         at("2026-11-26T12:03:20Z"),
     )
     .await
@@ -383,10 +401,10 @@ async fn a_batch_submitted_while_polling_restarts_the_dense_phase() {
     // THEN batch 1 goes in at once, and the step polls it through a new dense phase: 150 s
     // from that submission
     assert_eq!(cloudfront.create.num_calls(), 1);
-    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:03:30Z"));
+    assert_eq!(run.submitted_at.to_string(), "2026-11-26T12:03:30Z");
     assert_eq!(began.elapsed(), Duration::from_secs(160));
     assert_eq!(run.wait_seconds, 38);
-    assert!(!run.all_completed);
+    assert_eq!(run.phase, Phase::InProgress);
 }
 
 #[tokio::test(start_paused = true)]
@@ -408,10 +426,20 @@ async fn many_invalidations_share_four_calls_a_second() {
 
 #[tokio::test(start_paused = true)]
 async fn a_continued_job_keeps_the_backoff_it_had_reached() {
-    let token = r#"{"v":1,"deadline":"2026-11-26T14:00:00Z","paths":2,"checks":9,"since":1795694400,"invalidations":[["E2QWRUHEXAMPLE","IA"]]}"#;
+    // GIVEN a run that replied "in progress" 20 minutes after its submission, 9 checks in
+    let store = MemoryStore::new();
+    let mut earlier: RunState =
+        serde_json::from_value(run_submitted("2026-11-26T12:00:00Z")).unwrap();
+    earlier.job_id = Some(JOB_ID.into());
+    earlier.checks = 9;
+    earlier.checks_since_submit = 9;
+    let key = invalidation::state_bucket::store_continuation(&store, &earlier, JOB_ID)
+        .await
+        .unwrap();
+    let token = invalidation::continuation::Continuation::at(key).token();
     // The new job's execution starts 20 minutes after the submission.
     let continued = || {
-        json!({"request": continued_job(token),
+        json!({"request": continued_job(&token),
                "execution": {"name": "run-43", "startTime": "2026-11-26T12:20:00.000Z"}})
     };
     let now = at("2026-11-26T12:20:00Z");
@@ -421,6 +449,7 @@ async fn a_continued_job_keeps_the_backoff_it_had_reached() {
     let run = start(
         &cloudfront(&[&create]),
         &NoArtifacts,
+        &store,
         continued(),
         now,
         WINDOW,
@@ -428,7 +457,7 @@ async fn a_continued_job_keeps_the_backoff_it_had_reached() {
     .await
     .unwrap();
     assert_eq!(run.wait_seconds, 60);
-    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:00:00Z"));
+    assert_eq!(run.submitted_at.to_string(), "2026-11-26T12:00:00Z");
 
     // With polling, 20 minutes after the submission: a look, polling for start's 150 s (the
     // schedule's window would be 300 s), then a wait of (1200 + 150) / 4 s, cut at the 4 min
@@ -438,6 +467,7 @@ async fn a_continued_job_keeps_the_backoff_it_had_reached() {
     let run = start_invalidation(
         &cloudfront.client(),
         &NoArtifacts,
+        &store,
         continued().into(),
         Budget::of(now, Duration::from_secs(178)),
         WINDOW,

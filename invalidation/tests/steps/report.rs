@@ -2,6 +2,91 @@
 
 use super::common::*;
 
+/// The state a Catch leaves when a check fails: the run it was given, and the error.
+fn caught(error: &str, message: &str) -> Value {
+    let mut state = report_state("report-result-timed-out.json");
+    state["run"]["phase"] = json!("InProgress");
+    state["run"].as_object_mut().unwrap().remove("failure");
+    let document = json!({"errorType": error, "errorMessage": message}).to_string();
+    state["error"] = json!({"Error": error, "Cause": document});
+    state
+}
+
+#[tokio::test]
+async fn a_run_that_failed_in_its_state_is_reported_with_every_invalidation_it_created() {
+    let put = failure_rule(
+        SdkFailureType::JobFailed,
+        "Cache invalidation failed: InvalidationTimedOut: still in progress at the deadline \
+         2026-11-26T13:00:00Z after 63 checks: I2J0I21PCUYOIK on E2QWRUHEXAMPLE; already \
+         created: E2QWRUHEXAMPLE: I2J0I21PCUYOIK",
+    );
+    let client = codepipeline(&[&put]);
+    let outcome = report(&client, report_state("report-result-timed-out.json"))
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.error.as_deref(), Some("InvalidationTimedOut"));
+    assert_eq!(outcome.invalidations[0].invalidation_id, "I2J0I21PCUYOIK");
+}
+
+#[tokio::test]
+async fn a_failure_on_forty_distributions_names_all_forty_invalidations() {
+    // GIVEN a run on 40 distributions, each with its invalidation created, that failed
+    let mut state = report_state("report-result-timed-out.json");
+    let targets: Vec<Value> = (0..40)
+        .map(|n| json!({"id": format!("E{n:0>13}"), "invalidations": [{"id": format!("I{n:0>13}"), "status": "InProgress"}]}))
+        .collect();
+    state["run"]["targets"] = json!(targets);
+    state["run"]["failure"] =
+        json!({"error": "ServiceUnavailable", "cause": "CloudFront's calls failed"});
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+        .match_requests(|request| {
+            let message = request.failure_details().unwrap().message();
+            (0..40).all(|n| message.contains(&format!("E{n:0>13}: I{n:0>13}")))
+        })
+        .then_output(|| PutJobFailureResultOutput::builder().build());
+    let client = codepipeline(&[&put]);
+    // WHEN it is reported
+    let outcome = report(&client, state).await.unwrap();
+    // THEN the job's message and the output name every one of them
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.invalidations.len(), 40);
+}
+
+#[tokio::test]
+async fn a_reply_due_keeps_the_run_in_the_state_bucket_and_the_token_names_it() {
+    let store = MemoryStore::new();
+    let mut state = report_state("report-result-timed-out.json");
+    state["run"]["phase"] = json!("ReplyDue");
+    state["run"].as_object_mut().unwrap().remove("failure");
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .match_requests(|request| {
+            request.continuation_token()
+                == Some(&*format!(
+                    r#"{{"v":2,"state":"runs/job-{JOB_ID}/continued-{JOB_ID}.json"}}"#
+                ))
+                && request.execution_details().unwrap().percent_complete() == Some(0)
+                && request.output_variables().is_none()
+        })
+        .then_output(|| PutJobSuccessResultOutput::builder().build());
+    let client = codepipeline(&[&put]);
+
+    let outcome = report_with_store(&client, &store, json!({"state": state, "retryCount": 0}))
+        .await
+        .unwrap();
+
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.status, RunStatus::Continued);
+    assert_eq!(
+        store.keys(),
+        [format!("runs/job-{JOB_ID}/continued-{JOB_ID}.json")]
+    );
+    let kept = invalidation::state_bucket::load_continuation(&store, &store.keys()[0])
+        .await
+        .unwrap();
+    assert_eq!(kept.targets[0].invalidations[0].id, "I2J0I21PCUYOIK");
+}
+
 #[tokio::test]
 async fn success_is_recorded_with_a_summary_and_output_variables() {
     let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
@@ -71,8 +156,7 @@ async fn the_failure_type_follows_the_cause() {
     for (error_name, sdk_type, failure_type) in cases {
         let put = failure_rule(sdk_type, "Cache invalidation failed: ");
         let client = codepipeline(&[&put]);
-        let mut payload = report_state("report-result-timed-out.json");
-        payload["error"]["Error"] = json!(error_name);
+        let payload = caught(error_name, "it went wrong");
 
         let outcome = report(&client, payload).await.unwrap();
 
@@ -81,7 +165,7 @@ async fn the_failure_type_follows_the_cause() {
         assert_eq!(outcome.error.as_deref(), Some(error_name));
         assert_eq!(
             outcome.cause.as_deref(),
-            Some("still in progress at the deadline 2026-11-26T13:00:00Z after 63 checks: I2J0I21PCUYOIK on E2QWRUHEXAMPLE")
+            Some("it went wrong; already created: E2QWRUHEXAMPLE: I2J0I21PCUYOIK")
         );
         assert_eq!(
             outcome.code_pipeline.unwrap().failure_type,
@@ -98,9 +182,9 @@ async fn a_long_failure_message_is_cut_to_what_codepipeline_accepts() {
         })
         .then_output(|| PutJobFailureResultOutput::builder().build());
     let client = codepipeline(&[&put]);
-    let mut payload = report_state("report-result-timed-out.json");
-    payload["error"]["Cause"] = json!("x".repeat(9000));
-    report(&client, payload).await.unwrap();
+    report(&client, caught("ServiceUnavailable", &"x".repeat(9000)))
+        .await
+        .unwrap();
     assert_eq!(put.num_calls(), 1);
 }
 
@@ -183,7 +267,7 @@ async fn a_rejected_result_is_an_error_not_a_silent_success() {
 async fn without_a_job_nothing_is_sent_and_the_outcome_is_shaped() {
     let client = codepipeline(&[]);
     let mut payload = report_state("report-result.json");
-    payload["run"]["jobId"] = Value::Null;
+    payload["run"].as_object_mut().unwrap().remove("jobId");
     let outcome = report(&client, payload).await.unwrap();
     assert_eq!(outcome.status, RunStatus::Succeeded);
     assert_eq!(outcome.code_pipeline, None);
@@ -201,11 +285,9 @@ async fn a_start_failure_is_reported_to_the_job_found_in_the_original_event() {
         "Cache invalidation failed: InvalidInput: path `index.html` must start with /",
     );
     let client = codepipeline(&[&put]);
-    let payload = json!({
-        "request": event("codepipeline-job.json"),
-        "execution": {"name": "run-42", "startTime": "2026-11-26T12:00:00.000Z"},
-        "error": {"Error": "InvalidInput", "Cause": "{\"errorType\":\"InvalidInput\",\"errorMessage\":\"path `index.html` must start with /\"}"}
-    });
+    // The Catch puts the error beside the execution input, which is the state then.
+    let mut payload = event("codepipeline-job.json");
+    payload["error"] = json!({"Error": "InvalidInput", "Cause": "{\"errorType\":\"InvalidInput\",\"errorMessage\":\"path `index.html` must start with /\"}"});
     let outcome = report(&client, payload).await.unwrap();
     assert_eq!(put.num_calls(), 1);
     assert_eq!(outcome.code_pipeline.unwrap().job_id, JOB_ID);
