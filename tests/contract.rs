@@ -241,7 +241,7 @@ fn when_report_result_cannot_run_the_job_still_gets_a_failure_through_the_sdk_in
         .collect();
     assert_eq!(
         recorders,
-        ["$.request['CodePipeline.job'].id", "$.run.jobId"]
+        ["$['CodePipeline.job'].id", "$.run.jobId"]
             .into_iter()
             .collect()
     );
@@ -338,7 +338,10 @@ fn both_functions_that_create_invalidations_may_create_and_read_them_and_no_more
     let template = template();
     // check-status submits later batches, so it needs CreateInvalidation as much as start does.
     for function in ["StartInvalidationFunction", "CheckStatusFunction"] {
-        let granted = granted_actions(&template, function);
+        let granted: Vec<(String, String)> = granted_actions(&template, function)
+            .into_iter()
+            .filter(|(action, _)| !action.starts_with("s3:"))
+            .collect();
         for (action, resource) in &granted {
             let on = if action.ends_with("ForDistributionTenant") {
                 ":distribution-tenant/"
@@ -360,4 +363,135 @@ fn both_functions_that_create_invalidations_may_create_and_read_them_and_no_more
             "{function}"
         );
     }
+}
+
+/// Every `$`-path a state's Parameters read, as text.
+fn parameter_paths(state: &Value) -> Vec<String> {
+    fn collect(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    match (key.ends_with(".$"), value.as_str()) {
+                        (true, Some(path)) => into.push(path.to_owned()),
+                        _ => collect(value, into),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
+            _ => {}
+        }
+    }
+    let mut paths = Vec::new();
+    collect(&state["Parameters"], &mut paths);
+    paths
+}
+
+#[test]
+fn no_task_receives_the_execution_input_again() {
+    // The run keeps its plan in the state bucket: after StartInvalidation, which is given the
+    // execution input once, no Task reads it again, so no check sees a job's credentials or
+    // plans the request again.
+    let definition = read_repo_json(STATE_MACHINE);
+    for (name, task) in all_tasks(&definition) {
+        for path in parameter_paths(task) {
+            assert!(
+                !path.contains("$$.Execution.Input"),
+                "{name} reads the execution input: {path}"
+            );
+        }
+    }
+    assert_eq!(definition["StartAt"], "StartInvalidation");
+    assert_eq!(
+        definition["States"]["StartInvalidation"]["Parameters"]["request.$"],
+        "$"
+    );
+}
+
+#[test]
+fn the_fallback_failure_message_stays_within_what_codepipeline_accepts() {
+    // PutJobFailureResult takes a message of at most 5,000 characters, and a Catch's Cause may
+    // be 32,768: the fallback names the error and the execution (whose history keeps the
+    // cause), never the cause itself.
+    let definition = read_repo_json(STATE_MACHINE);
+    for (name, task) in all_tasks(&definition) {
+        if task["Resource"] != RECORD_FAILURE {
+            continue;
+        }
+        let message = task["Parameters"]["FailureDetails"]["Message.$"]
+            .as_str()
+            .unwrap();
+        assert!(!message.contains("Cause"), "{name}: {message}");
+        let literal = message.split('\'').nth(1).unwrap();
+        // Step Functions' error names and execution ARNs are each far below 1,000 characters.
+        assert!(
+            literal.chars().count() + 2 * 1000 <= 5000,
+            "{name}: {message}"
+        );
+        assert!(
+            message.ends_with("$.reportError.Error, $$.Execution.Id)"),
+            "{name}: {message}"
+        );
+    }
+}
+
+#[test]
+fn every_function_reads_and_writes_only_the_runs_of_the_state_bucket() {
+    let template = template();
+    for function in [
+        "StartInvalidationFunction",
+        "CheckStatusFunction",
+        "ReportResultFunction",
+        "PipelineEntryFunction",
+    ] {
+        let s3: Vec<(String, String)> = granted_actions(&template, function)
+            .into_iter()
+            .filter(|(action, _)| action.starts_with("s3:"))
+            .collect();
+        let actions: BTreeSet<&str> = s3.iter().map(|(action, _)| action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["s3:GetObject", "s3:PutObject"].into_iter().collect(),
+            "{function}"
+        );
+        for (action, resource) in &s3 {
+            assert!(
+                resource.contains("${StateBucket.Arn}/runs/*"),
+                "{function}: {action} on {resource}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_state_bucket_is_private_encrypted_tls_only_and_expires_runs() {
+    let template = template();
+    let resources = &template["Resources"];
+    let bucket = &resources["StateBucket"]["Properties"];
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    assert!(!bucket["BucketEncryption"].is_badvalue());
+    let rule = &bucket["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(rule["Prefix"].as_str(), Some("runs/"));
+    assert_eq!(
+        rule["ExpirationInDays"].as_str(),
+        Some("RunStateRetentionDays")
+    );
+    let default = template["Parameters"]["RunStateRetentionDays"]["Default"]
+        .as_i64()
+        .unwrap();
+    // A run lasts at most a day (timeoutSeconds ≤ 86400): its plan must outlive it.
+    assert!(default >= 2, "{default}");
+    let policy = &resources["StateBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Effect"].as_str(), Some("Deny"));
+    assert_eq!(
+        policy["Condition"]["Bool"]["aws:SecureTransport"].as_str(),
+        Some("false")
+    );
 }

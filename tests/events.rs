@@ -2,7 +2,8 @@
 //! trip, and (for execution inputs) is accepted by the request checks.
 
 use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
-use invalidation::payload::{CheckInput, ReportRequest, StartInput};
+use invalidation::payload::{ReportInput, ReportRequest, StartInput, StepInput};
+use invalidation::run::Phase;
 use invalidation::request::parse_request;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -78,14 +79,19 @@ fn report_request(file: &str) -> ReportRequest {
 fn function_samples_are_their_payload_types() {
     let start: StartInput = round_trip("events/start-invalidation.json");
     parse_request(&start.request).unwrap();
-    let check: CheckInput = round_trip("events/check-status.json");
-    assert!(!check.run.all_completed);
-    parse_request(&check.request).unwrap();
-    let report = report_request("events/report-result.json");
-    assert!(report.state.unwrap().run.unwrap().all_completed);
-    let report = report_request("events/report-result-timed-out.json");
+    let check: StepInput = round_trip("events/check-status.json");
+    assert_eq!(check.run.phase, Phase::InProgress);
+    let state = |file: &str| -> ReportInput {
+        let text = report_request(file).state.expect("a state").get().to_owned();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+    };
     assert_eq!(
-        report.state.unwrap().error.unwrap().error,
+        state("events/report-result.json").run.unwrap().phase,
+        Phase::Completed
+    );
+    let timed_out = state("events/report-result-timed-out.json").run.unwrap();
+    assert_eq!(
+        timed_out.failure.unwrap().error.name(),
         "InvalidationTimedOut"
     );
 }

@@ -199,9 +199,10 @@ mod tests {
             |_, resource: String, _| async move {
                 Ok(match resource.as_str() {
                     "${StartInvalidationFunctionArn}" => {
-                        json!({"allCompleted": start_done, "replyDue": false, "waitSeconds": 7})
+                        let phase = if start_done { "Completed" } else { "InProgress" };
+                        json!({"phase": phase, "waitSeconds": 7})
                     }
-                    "${CheckStatusFunctionArn}" => json!({"allCompleted": true}),
+                    "${CheckStatusFunctionArn}" => json!({"phase": "Completed"}),
                     _ => json!({"status": "Succeeded"}),
                 })
             },
@@ -226,9 +227,8 @@ mod tests {
         assert_eq!(
             entered(&deployed.definition, true).await,
             [
-                "Prepare",
                 "StartInvalidation",
-                "AllCompleted",
+                "WhatNext",
                 "ReportResult",
                 "RunSucceeded",
                 "Succeeded"
@@ -237,19 +237,18 @@ mod tests {
         assert_eq!(
             entered(&deployed.definition, false).await,
             [
-                "Prepare",
                 "StartInvalidation",
-                "AllCompleted",
+                "WhatNext",
                 "WaitBeforeCheck",
                 "CheckStatus",
-                "AllCompleted",
+                "WhatNext",
                 "ReportResult",
                 "RunSucceeded",
                 "Succeeded"
             ]
         );
-        // Before in-function polling: start went to the Wait state, five states and three per check.
+        // Before in-function polling: start went to the Wait state, four states and three per check.
         let before = deployed.before_polling();
-        assert_eq!(entered(&before.definition, false).await.len(), 5 + 3);
+        assert_eq!(entered(&before.definition, false).await.len(), 4 + 3);
     }
 }

@@ -80,8 +80,8 @@ impl Deployed {
         })
     }
 
-    /// The workflow before in-function polling (up to commit 1496d6d): no POLL_SECONDS, and
-    /// StartInvalidation followed by WaitBeforeCheck rather than AllCompleted.
+    /// The workflow without in-function polling: no POLL_SECONDS, and StartInvalidation
+    /// followed by WaitBeforeCheck rather than WhatNext.
     pub fn before_polling(&self) -> Self {
         let mut before = self.clone();
         before.start.polling = Polling::OFF;

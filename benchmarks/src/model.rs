@@ -23,6 +23,7 @@ use invalidation::codepipeline::report_backoff;
 use invalidation::continuation::DEFAULT_REPLY_WINDOW_SECONDS;
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
+use invalidation::state_bucket::MemoryStore;
 use invalidation::WorkflowError;
 use serde_json::{json, Value};
 
@@ -129,13 +130,16 @@ pub async fn workflow(
     let reported = Rc::new(Cell::new(None));
     let reply_window = Duration::from_secs(DEFAULT_REPLY_WINDOW_SECONDS);
 
+    // The state bucket, in memory: the run's plan is kept there as it is on AWS.
+    let store = Rc::new(MemoryStore::new());
     let invoke = |_: String, resource: String, payload: Value| {
-        let (client, pipeline, usage, warm, reported) = (
+        let (client, pipeline, usage, warm, reported, store) = (
             client.clone(),
             pipeline.clone(),
             usage.clone(),
             warm.clone(),
             reported.clone(),
+            store.clone(),
         );
         async move {
             let began = clock.now();
@@ -145,6 +149,7 @@ pub async fn workflow(
                 "${StartInvalidationFunctionArn}" => start_invalidation(
                     &client,
                     &NoArtifacts,
+                    &*store,
                     payload.into(),
                     budget(&deployed.start),
                     reply_window,
@@ -154,7 +159,7 @@ pub async fn workflow(
                 .map(|run| serde_json::to_value(run).unwrap_or_default()),
                 "${CheckStatusFunctionArn}" => check_status(
                     &client,
-                    &NoArtifacts,
+                    &*store,
                     payload.into(),
                     budget(&deployed.check),
                     deployed.check.polling,
@@ -163,8 +168,14 @@ pub async fn workflow(
                 .map(|run| serde_json::to_value(run).unwrap_or_default()),
                 "${ReportResultFunctionArn}" => {
                     reported.set(Some(began));
-                    report_result(&pipeline, payload.into(), report_backoff())
-                        .await
+                    report_result(
+                        &pipeline,
+                        &*store,
+                        payload.into(),
+                        report_backoff(),
+                        budget(&deployed.report),
+                    )
+                    .await
                         .map(|outcome| serde_json::to_value(outcome).unwrap_or_default())
                 }
                 other => return Err(format!("the model runs no {other}")),
@@ -328,15 +339,15 @@ fn since_completion(cloudfront: &FakeCloudFront, now: SystemTime) -> Duration {
 }
 
 /// An oracle that knows when the invalidation completes and looks once, then: the cheaper of
-/// waiting inside start-invalidation (Prepare, StartInvalidation, AllCompleted and the three
-/// report states) or one Wait state and one check (eight states). Its lag is half a
+/// waiting inside start-invalidation (StartInvalidation, WhatNext and the three report states)
+/// or one Wait state and one check (seven states). Its lag is half a
 /// GetInvalidation round trip: the call reaches CloudFront as the invalidation completes.
 pub fn ideal(takes: Duration, latency: Latency) -> Sample {
     let create_ms = latency.create.as_secs_f64() * 1000.0;
     let get_ms = latency.get.as_secs_f64() * 1000.0;
     let overhead = WARM_OVERHEAD_MS + INIT_MS;
     let mut inside = Usage {
-        transitions: 6,
+        transitions: 5,
         ..Usage::default()
     };
     inside.invoke(
@@ -345,7 +356,7 @@ pub fn ideal(takes: Duration, latency: Latency) -> Sample {
     );
     inside.invoke(Architecture::Arm64, overhead);
     let mut waiting = Usage {
-        transitions: 8,
+        transitions: 7,
         ..Usage::default()
     };
     for millis in [create_ms, get_ms, 0.0] {

@@ -6,6 +6,7 @@ mod common;
 
 mod batches;
 mod check;
+mod deadlines;
 mod entry;
 mod polling;
 mod reply_window;
