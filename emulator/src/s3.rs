@@ -14,7 +14,9 @@
 //! LocalStack's AWS-validated snapshots (`tests/aws/services/s3/*.snapshot.json`,
 //! recorded against S3 in 2026), cited as "S3's recorded answer".
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -719,19 +721,35 @@ fn list_objects_v2(shared: &Shared, route: &Route) -> Result<HttpResponse, ApiEr
         .get(&route.bucket)
         .ok_or_else(|| no_such_bucket(&route.bucket))?;
     let page = listing::page(bucket, &query);
-    let wire = |text: &str| {
+    let wire = |text: &'_ str| -> String {
         if url_encoded {
             s3_url_encode(text)
         } else {
             text.to_string()
         }
     };
-    let keys: Vec<String> = page.contents.iter().map(|(key, _)| wire(key)).collect();
-    let dates: Vec<String> = page
+    let keys: Vec<Cow<'_, str>> = page
         .contents
         .iter()
-        .map(|(_, object)| format_timestamp(object.last_modified))
+        .map(|(key, _)| {
+            if url_encoded {
+                Cow::Owned(s3_url_encode(key))
+            } else {
+                Cow::Borrowed(*key)
+            }
+        })
         .collect();
+    // Objects put in the same second share their date: format it once.
+    let mut dates: Vec<Rc<str>> = Vec::with_capacity(page.contents.len());
+    let mut previous: Option<(std::time::SystemTime, Rc<str>)> = None;
+    for (_, object) in &page.contents {
+        let date = match &previous {
+            Some((time, text)) if *time == object.last_modified => text.clone(),
+            _ => Rc::from(format_timestamp(object.last_modified)),
+        };
+        previous = Some((object.last_modified, date.clone()));
+        dates.push(date);
+    }
     let common_prefixes: Vec<String> = page.common_prefixes.iter().map(|p| wire(p)).collect();
     let (prefix, delimiter) = (wire(prefix), delimiter.map(wire));
     // StartAfter is echoed unless a continuation token took its place.
