@@ -20,7 +20,7 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use crate::common::{always, raw, s3, s3_as, start, state, status, ACCESS_KEY};
+use crate::common::{always, raw, s3, s3_as, start, state, status, ACCESS_KEY, S3_AUTH};
 
 /// The pipeline's artifact bucket.
 const BUCKET: &str = "codepipeline-us-east-1-123456789012";
@@ -28,8 +28,6 @@ const BUCKET: &str = "codepipeline-us-east-1-123456789012";
 const ARTIFACT_KEY: &str = "site-pipeline/SourceArti/Xz9Ab3c";
 /// The job's temporary artifact access key id.
 const ARTIFACT_KEY_ID: &str = "ASIAARTIFACTCREDS01";
-
-const SIGNED: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
 
 /// A deflated zip with a nested entry, as a build stage's output artifact.
 fn site_zip() -> Vec<u8> {
@@ -240,7 +238,7 @@ async fn raw_protocol_edges() {
         &emu,
         "GET",
         &format!("/{BUCKET}/dir/a%20c.txt"),
-        &[SIGNED],
+        &[S3_AUTH],
         "",
     )
     .await;
@@ -250,7 +248,7 @@ async fn raw_protocol_edges() {
         "{}",
         res.body
     );
-    let res = raw(&emu, "GET", "/other-bucket/k", &[SIGNED], "").await;
+    let res = raw(&emu, "GET", "/other-bucket/k", &[S3_AUTH], "").await;
     assert!(
         res.body.contains("<BucketName>other-bucket</BucketName>"),
         "{}",
@@ -260,12 +258,12 @@ async fn raw_protocol_edges() {
     // Bucket operations, ListObjects (v1), CopyObject and subresources are
     // not emulated, and not counted.
     let calls = emu.snapshot().calls;
-    let copy = [SIGNED, ("x-amz-copy-source", "/other/k")];
+    let copy = [S3_AUTH, ("x-amz-copy-source", "/other/k")];
     for (method, path, headers) in [
-        ("PUT", format!("/{BUCKET}"), &[SIGNED][..]),
-        ("GET", format!("/{BUCKET}"), &[SIGNED]),
-        ("GET", format!("/{BUCKET}/k?acl"), &[SIGNED]),
-        ("POST", format!("/{BUCKET}/k?uploads"), &[SIGNED]),
+        ("PUT", format!("/{BUCKET}"), &[S3_AUTH][..]),
+        ("GET", format!("/{BUCKET}"), &[S3_AUTH]),
+        ("GET", format!("/{BUCKET}/k?acl"), &[S3_AUTH]),
+        ("POST", format!("/{BUCKET}/k?uploads"), &[S3_AUTH]),
         ("PUT", format!("/{BUCKET}/k"), &copy),
     ] {
         let res = raw(&emu, method, &path, headers, "").await;
@@ -622,7 +620,7 @@ async fn conditions_s3_refuses_are_not_implemented() {
             "Multiple conditional request headers present in the request",
         ),
     ] {
-        let mut all = vec![SIGNED];
+        let mut all = vec![S3_AUTH];
         all.extend(headers);
         let res = raw(&emu, "PUT", &path, &all, "x").await;
         assert_eq!(res.status, 501, "{header}");
@@ -666,7 +664,7 @@ async fn conditional_deletes() {
         &emu,
         "DELETE",
         &format!("/{STATE}/k"),
-        &[SIGNED, ("x-amz-if-match-size", "2")],
+        &[S3_AUTH, ("x-amz-if-match-size", "2")],
         "",
     )
     .await;
@@ -709,7 +707,7 @@ async fn a_conflict_strikes_conditional_writes_only_and_writes_nothing() {
         &emu,
         "PUT",
         &format!("/{STATE}/runs/job-2/plan.json"),
-        &[SIGNED, ("If-None-Match", "*")],
+        &[S3_AUTH, ("If-None-Match", "*")],
         "v1",
     )
     .await;
@@ -853,7 +851,7 @@ async fn an_object_put_without_a_checksum_gets_crc64nvme() {
             .object(STATE, "seeded", b"seed".to_vec()),
     )
     .await;
-    let res = raw(&emu, "PUT", &format!("/{STATE}/plain"), &[SIGNED], "plain").await;
+    let res = raw(&emu, "PUT", &format!("/{STATE}/plain"), &[S3_AUTH], "plain").await;
     assert_eq!(res.status, 200);
     let crc64 = |data: &[u8]| {
         b64(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, data).to_be_bytes())
@@ -920,7 +918,7 @@ async fn wrong_checksums_and_digests_are_refused_and_nothing_is_stored() {
             "<Message>The Content-MD5 you specified was invalid.</Message><Content-MD5>MTIz</Content-MD5>".to_string(),
         ),
     ] {
-        let res = raw(&emu, "PUT", &path, &[SIGNED, (header, value)], "data").await;
+        let res = raw(&emu, "PUT", &path, &[S3_AUTH, (header, value)], "data").await;
         assert_eq!(res.status, 400, "{header}: {value}");
         assert!(
             res.body.contains(&format!("<Code>{code}</Code>{message}")),
@@ -935,7 +933,7 @@ async fn wrong_checksums_and_digests_are_refused_and_nothing_is_stored() {
         "PUT",
         &path,
         &[
-            SIGNED,
+            S3_AUTH,
             ("Content-MD5", &md5_of_data),
             ("x-amz-checksum-sha1", &b64(sha1::Sha1::digest(b"data"))),
         ],
@@ -989,11 +987,11 @@ async fn chunked_uploads_are_decoded_and_their_trailers_checked() {
     let length = data.len().to_string();
     for (signed, payload) in [
         (true, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
-        (false, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        (false, "STREAMING-UNS3_AUTH-PAYLOAD-TRAILER"),
     ] {
         let key = format!("/{STATE}/{payload}");
         let headers = [
-            SIGNED,
+            S3_AUTH,
             ("Content-Encoding", "aws-chunked"),
             ("x-amz-content-sha256", payload),
             ("x-amz-decoded-content-length", &length),
@@ -1017,7 +1015,7 @@ async fn chunked_uploads_are_decoded_and_their_trailers_checked() {
     }
     // A body shorter than declared, and one that is not aws-chunked at all.
     let headers = [
-        SIGNED,
+        S3_AUTH,
         ("Content-Encoding", "aws-chunked"),
         ("x-amz-decoded-content-length", "99"),
     ];
@@ -1063,7 +1061,7 @@ async fn chunked_uploads_are_decoded_and_their_trailers_checked() {
                 data.len() as u64
             ),
             (
-                "STREAMING-UNSIGNED-PAYLOAD-TRAILER".to_string(),
+                "STREAMING-UNS3_AUTH-PAYLOAD-TRAILER".to_string(),
                 data.len() as u64
             ),
         ]
@@ -1076,7 +1074,7 @@ async fn reads_honour_their_conditions() {
     let client = s3(&emu);
     let etag = put(&client, "k", b"v1").await;
     let path = format!("/{STATE}/k");
-    let last_modified = raw(&emu, "HEAD", &path, &[SIGNED], "")
+    let last_modified = raw(&emu, "HEAD", &path, &[S3_AUTH], "")
         .await
         .header("last-modified")
         .unwrap()
@@ -1094,7 +1092,7 @@ async fn reads_honour_their_conditions() {
         ("GET", "If-Unmodified-Since", long_ago, 412),
         ("GET", "If-Unmodified-Since", last_modified.as_str(), 200),
     ] {
-        let res = raw(&emu, method, &path, &[SIGNED, (condition, value)], "").await;
+        let res = raw(&emu, method, &path, &[S3_AUTH, (condition, value)], "").await;
         assert_eq!(res.status, expected, "{method} {condition}: {value}");
         if expected == 304 {
             assert_eq!(res.header("etag"), Some(etag.as_str()));
@@ -1116,7 +1114,7 @@ async fn reads_honour_their_conditions() {
         "GET",
         &path,
         &[
-            SIGNED,
+            S3_AUTH,
             ("If-Match", &etag),
             ("If-Unmodified-Since", long_ago),
         ],
@@ -1146,7 +1144,7 @@ async fn head_tells_the_length_and_sends_no_body() {
         &emu,
         "HEAD",
         &format!("/{STATE}/a%20b/%C3%BC.txt"),
-        &[SIGNED],
+        &[S3_AUTH],
         "",
     )
     .await;
@@ -1157,7 +1155,7 @@ async fn head_tells_the_length_and_sends_no_body() {
     assert_eq!(res.header("x-amz-server-side-encryption"), Some("AES256"));
     assert_eq!(res.body, "");
     // A missing key: 404 with no body, as S3 answers a HEAD.
-    let res = raw(&emu, "HEAD", &format!("/{STATE}/nope"), &[SIGNED], "").await;
+    let res = raw(&emu, "HEAD", &format!("/{STATE}/nope"), &[S3_AUTH], "").await;
     assert_eq!((res.status, res.body.as_str()), (404, ""));
 }
 

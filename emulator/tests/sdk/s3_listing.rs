@@ -10,12 +10,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::EncodingType;
 use sha2::Digest as _;
 
-use crate::common::{raw, s3, start, status};
+use crate::common::{raw, s3, start, status, S3_AUTH};
 
 /// A site bucket, as a deploy stage syncs a static site into.
 const SITE: &str = "example-site-bucket";
-
-const SIGNED: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
 
 /// A site bucket holding `keys`, each object its own key as bytes, on a
 /// manual clock (so that the objects' time is the emulator's now).
@@ -248,7 +246,7 @@ async fn the_document_is_s3s() {
         &emu,
         "GET",
         &format!("/{SITE}?list-type=2&max-keys=1&fetch-owner=true"),
-        &[SIGNED],
+        &[S3_AUTH],
         "",
     )
     .await;
@@ -277,7 +275,14 @@ async fn the_document_is_s3s() {
     );
     // An empty bucket: no Contents at all.
     let emu = start(Config::default().bucket(SITE)).await;
-    let res = raw(&emu, "GET", &format!("/{SITE}/?list-type=2"), &[SIGNED], "").await;
+    let res = raw(
+        &emu,
+        "GET",
+        &format!("/{SITE}/?list-type=2"),
+        &[S3_AUTH],
+        "",
+    )
+    .await;
     assert!(
         res.body.ends_with("<Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>"),
         "{}",
@@ -312,7 +317,7 @@ async fn parameters_s3_refuses() {
             &emu,
             "GET",
             &format!("/{SITE}?list-type=2&{query}"),
-            &[SIGNED],
+            &[S3_AUTH],
             "",
         )
         .await;
