@@ -17,6 +17,9 @@ const LOCAL_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:"
 /// The ARN a local run gives the state machine.
 pub const LOCAL_STATE_MACHINE_ARN: &str =
     "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine";
+/// The name a local run gives the state bucket (the template's `StateBucket`), as
+/// `events/sam-local-env.json` does.
+pub const LOCAL_STATE_BUCKET: &str = "invalidation-state-local";
 
 /// How the functions are named where they are invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +53,8 @@ pub struct Deployment {
     /// Placeholder name → the function binary it stands for.
     pub functions: BTreeMap<String, String>,
     /// Every function binary of the template → its environment variables, with a `!Ref` to the
-    /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`].
+    /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`] and one to the state bucket by
+    /// [`LOCAL_STATE_BUCKET`].
     pub environments: BTreeMap<String, BTreeMap<String, String>>,
     /// Every function binary of the template → its logical id.
     pub logical_ids: BTreeMap<String, String>,
@@ -99,10 +103,13 @@ impl Deployment {
             let binary = resource["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
                 .ok_or_else(|| missing(&format!("{id}.Metadata.BuildProperties.Binary")))?;
-            let variables = resource["Properties"]["Environment"]["Variables"]
-                .as_hash()
+            // SAM merges the Globals' variables with the function's own (the function's win).
+            let global = template["Globals"]["Function"]["Environment"]["Variables"].as_hash();
+            let own = resource["Properties"]["Environment"]["Variables"].as_hash();
+            let variables = global
                 .into_iter()
                 .flatten()
+                .chain(own.into_iter().flatten())
                 .map(|(key, value)| (scalar(key), scalar(value)))
                 // `!Ref AWS::NoValue` (loaded as the scalar) drops the variable when deployed.
                 .filter(|(_, value)| value != "AWS::NoValue")
@@ -110,6 +117,7 @@ impl Deployment {
                     // `!Ref X` loads as the scalar `X`.
                     let value = match resources[value.as_str()]["Type"].as_str() {
                         Some("AWS::Serverless::StateMachine") => LOCAL_STATE_MACHINE_ARN.to_owned(),
+                        Some("AWS::S3::Bucket") => LOCAL_STATE_BUCKET.to_owned(),
                         _ => value,
                     };
                     (key, value)

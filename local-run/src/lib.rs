@@ -50,7 +50,7 @@ use invalidation::request::parse_request;
 
 use crate::artifacts::Artifact;
 pub use crate::deployment::FunctionNames;
-use crate::deployment::{Deployment, LOCAL_STATE_MACHINE_ARN};
+use crate::deployment::{Deployment, LOCAL_STATE_BUCKET, LOCAL_STATE_MACHINE_ARN};
 pub use crate::hosts::FunctionHost;
 use crate::hosts::{free_port, require, NODE};
 use crate::interpreter::Interpreter;
@@ -246,15 +246,18 @@ impl Settings {
         for id in &self.denied {
             config = config.deny(id.clone());
         }
+        // The state bucket opens to the functions' own credentials; an artifact bucket only to
+        // the job's artifact credentials, when the event carries them.
+        config = config.bucket(LOCAL_STATE_BUCKET);
         for artifact in &self.artifacts {
             config = config.object(
                 artifact.bucket.clone(),
                 artifact.key.clone(),
                 artifact.zip.clone(),
             );
-        }
-        if let Some(key) = &self.artifact_access_key {
-            config = config.s3_access_key(key.clone());
+            if let Some(key) = &self.artifact_access_key {
+                config = config.bucket_access_key(artifact.bucket.clone(), key.clone());
+            }
         }
         if self.fault_rate > 0.0 {
             let spec = FaultSpec {

@@ -59,19 +59,37 @@ fn cause_text(cause: &Value) -> String {
 }
 
 fn describe_exit(name: &str, output: &Value) -> Option<String> {
-    if let Some(invalidations) = output["run"]["invalidations"].as_array() {
-        let statuses: Vec<String> = invalidations
+    if let Some(targets) = output["run"]["targets"].as_array() {
+        let statuses: Vec<String> = targets
             .iter()
-            .map(|i| {
-                format!(
-                    "{} on {}: {}",
-                    i["invalidationId"].as_str().unwrap_or("?"),
-                    i["distributionId"].as_str().unwrap_or("?"),
-                    i["status"].as_str().unwrap_or("?")
-                )
+            .flat_map(|target| {
+                let id = target["id"].as_str().unwrap_or("?");
+                target["invalidations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |i| {
+                        format!(
+                            "{} on {id}: {}",
+                            i["id"].as_str().unwrap_or("?"),
+                            i["status"].as_str().unwrap_or("?")
+                        )
+                    })
             })
             .collect();
-        return Some(format!("  {name}: {}", statuses.join(", ")));
+        let phase = match &output["run"]["failure"] {
+            Value::Object(failure) => format!(
+                " (failed: {}: {})",
+                failure.get("error").and_then(Value::as_str).unwrap_or("?"),
+                failure.get("cause").and_then(Value::as_str).unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        let statuses = match statuses.is_empty() {
+            true => "nothing created yet".to_owned(),
+            false => statuses.join(", "),
+        };
+        return Some(format!("  {name}: {statuses}{phase}"));
     }
     let status = output["status"].as_str()?;
     let recorded = match output["codePipeline"]["result"].as_str() {
