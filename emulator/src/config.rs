@@ -1,7 +1,8 @@
 //! What the emulator is told before it starts: which distributions, tenants,
-//! buckets, objects and state machines exist, who may open which bucket, how long an invalidation takes, which
-//! faults to inject, where Lambda invocations are forwarded, and how soon
-//! CodePipeline continues an action after a continuation token.
+//! buckets, objects and state machines exist, who may open which bucket, how
+//! long an invalidation takes, which faults to inject, where Lambda
+//! invocations are forwarded, and how soon CodePipeline continues an action
+//! after a continuation token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -239,7 +239,7 @@ async fn delimiter_and_prefix_list_a_folder() {
 }
 
 #[tokio::test]
-async fn the_document_is_s3s() {
+async fn the_list_document_is_written_as_s3_writes_it() {
     let keys = ["a.html", "b.html"].map(String::from);
     let emu = start(site(&keys)).await;
     let res = raw(
