@@ -170,9 +170,12 @@ async fn past_the_deadline_the_failure_names_the_invalidation_still_in_progress(
 
     let cause = assert_failed_with(&execution, "InvalidationTimedOut");
     let id = &seen.invalidations[0].id;
+    // The cause names what is still in progress, then every invalidation the run created.
     assert!(
         cause.starts_with("still in progress at the deadline ")
-            && cause.ends_with(&format!("checks: {id} on {DISTRIBUTION}")),
+            && cause.ends_with(&format!(
+                "checks: {id} on {DISTRIBUTION}; already created: {DISTRIBUTION}: {id}"
+            )),
         "{cause}"
     );
     let message = the_failure(&seen, "JobFailed");

@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
 use invalidation::payload::{ReportInput, ReportRequest, StartInput, StepInput};
-use invalidation::run::Phase;
 use invalidation::request::parse_request;
+use invalidation::run::Phase;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use workflow_tests::{read_repo_file, read_repo_json, repo_root};
@@ -82,7 +82,11 @@ fn function_samples_are_their_payload_types() {
     let check: StepInput = round_trip("events/check-status.json");
     assert_eq!(check.run.phase, Phase::InProgress);
     let state = |file: &str| -> ReportInput {
-        let text = report_request(file).state.expect("a state").get().to_owned();
+        let text = report_request(file)
+            .state
+            .expect("a state")
+            .get()
+            .to_owned();
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
     };
     assert_eq!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_emulator::{Operation, Snapshot};
 use local_run::artifacts::{artifact_access_key, attach_paths_file};
-use local_run::deployment::Deployment;
+use local_run::deployment::{Deployment, LOCAL_STATE_BUCKET};
 use local_run::hosts::free_port;
 use local_run::{Environment, FunctionHost, FunctionNames, LambdaEndpoint, Settings};
 use serde_json::{json, Value};
@@ -112,9 +112,18 @@ async fn an_invalidation_that_outlasts_the_reply_window_continues_in_a_new_job()
     assert_eq!(earlier[0].job_id, JOB_ID);
     for reply in earlier {
         assert_eq!(reply.operation, Operation::PutJobSuccessResult);
+        // The token names where the run's state waits in the state bucket.
         let token: Value =
             serde_json::from_str(reply.continuation_token.as_deref().unwrap()).unwrap();
-        assert_eq!(token["invalidations"][0][0], DISTRIBUTION);
+        let state = token["state"].as_str().unwrap();
+        assert_eq!(
+            state,
+            format!("runs/job-{JOB_ID}/continued-{}.json", reply.job_id)
+        );
+        assert!(
+            seen.objects.iter().any(|object| object.key == state),
+            "{state} is kept"
+        );
         let details = reply.execution_details.as_ref().unwrap();
         assert!(details.percent_complete.unwrap() < 100);
         assert!(
@@ -181,8 +190,21 @@ fn with_paths_file(settings: &mut Settings, user_parameters: Value, contents: &s
 }
 
 #[tokio::test]
-async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_one_distribution() {
+async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_planned_once() {
     let mut settings = settings();
+    settings.log_dir = settings.log_dir.join("ten-thousand-paths");
+    let log_dir = settings.log_dir.clone();
+    let _ = std::fs::remove_dir_all(&log_dir);
+    for function in [
+        "pipeline-entry",
+        "start-invalidation",
+        "check-status",
+        "report-result",
+    ] {
+        settings
+            .env_overrides
+            .push((function.into(), "RUST_LOG".into(), "info".into()));
+    }
     let lines: String = (0..10_000)
         .map(|i| format!("/assets/{:02}/file-{i:05}.js\n", i % 40))
         .collect();
@@ -209,9 +231,28 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_on_o
         .map(String::as_str)
         .collect();
     assert_eq!(every_path.len(), 10_000);
-    // 10,000 paths do not fit in the execution input: pipeline-entry read the artifact, then
-    // start-invalidation, and check-status again for each later batch.
-    assert_eq!(seen.calls_of(Operation::GetObject), 5);
+    // pipeline-entry read the artifact and planned, once; the plan went to the state bucket,
+    // and every later step read it there.
+    let artifact_reads = seen
+        .s3_requests_of(Operation::GetObject)
+        .filter(|request| request.bucket != LOCAL_STATE_BUCKET)
+        .count();
+    assert_eq!(artifact_reads, 1);
+    let plan_writes: Vec<&str> = seen
+        .s3_requests_of(Operation::PutObject)
+        .map(|request| request.key.as_str())
+        .collect();
+    assert_eq!(plan_writes, [format!("runs/job-{JOB_ID}/plan.json")]);
+    let logs: String = [
+        "pipeline-entry",
+        "start-invalidation",
+        "check-status",
+        "report-result",
+    ]
+    .iter()
+    .map(|function| std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap())
+    .collect();
+    assert_eq!(logs.matches("request planned").count(), 1, "planned once");
     let result = the_result(&seen, JOB_ID);
     assert_eq!(result.operation, Operation::PutJobSuccessResult);
     assert!(
@@ -256,14 +297,20 @@ async fn a_paths_file_listed_as_json_is_read_once_and_no_credential_reaches_step
     let output = executions[0].output.clone().unwrap();
     assert_eq!(output["paths"]["requested"], 151);
     assert_eq!(output["paths"]["planned"], 2);
-    // pipeline-entry read the file, once, and put its paths in the execution input, which
-    // therefore carries no credential: the run read no artifact.
-    assert_eq!(seen.calls_of(Operation::GetObject), 1);
+    // pipeline-entry read the file, once, and kept the plan in the state bucket; the execution
+    // input is the event without its credentials.
+    let artifact_reads = seen
+        .s3_requests_of(Operation::GetObject)
+        .filter(|request| request.bucket != LOCAL_STATE_BUCKET)
+        .count();
+    assert_eq!(artifact_reads, 1);
     let entry_log = std::fs::read_to_string(log_dir.join("pipeline-entry.log")).unwrap();
     assert!(entry_log.contains("paths file read"), "{entry_log}");
     let execution_input = &seen.executions[0].input;
-    assert!(
-        execution_input.contains("\"pathsFromFile\""),
+    let input: Value = serde_json::from_str(execution_input).unwrap();
+    assert_eq!(
+        input["CodePipeline.job"]["data"]["artifactCredentials"],
+        json!({}),
         "{execution_input}"
     );
     // Neither the logs (verbose ones) nor anything Step Functions holds (the input, every
@@ -446,4 +493,47 @@ async fn fifty_jobs_at_once_each_get_their_own_single_result() {
     // 50 runs of one wildcard each on one distribution: CloudFront's limit of 15 wildcards in
     // progress held some back, and they went in later.
     assert!(seen.calls_of(Operation::CreateInvalidation) > JOBS as u64);
+}
+
+#[tokio::test]
+async fn a_five_megabyte_paths_file_leaves_no_credential_anywhere_step_functions_or_the_emulator_holds(
+) {
+    // GIVEN a job whose paths file is over 5 MB (160,000 paths)
+    let mut settings = settings();
+    let lines: String = (0..160_000)
+        .map(|i| format!("/assets/build-2026-12/{:03}/file-{i:06}.js\n", i % 400))
+        .collect();
+    assert!(lines.len() > 5_000_000);
+    let job = with_paths_file(
+        &mut settings,
+        json!({"distributionId": DISTRIBUTION, "pathsFile": "invalidation-paths.txt"}),
+        &lines,
+    );
+    let environment = Environment::start(settings).await.unwrap();
+
+    // WHEN the pipeline runs it
+    let executions = environment.run_pipeline_job(&job, |_, _| {}).await.unwrap();
+    let seen = environment.snapshot();
+
+    // THEN it succeeds, planned from the whole file, …
+    assert_eq!(executions.len(), 1, "{:#?}", seen.job_results);
+    assert!(executions[0].succeeded(), "{:?}", executions[0].error);
+    let output = executions[0].output.clone().unwrap();
+    assert_eq!(output["paths"]["requested"], 160_000);
+    // … and no credential is in the execution input, any state's input or output (every
+    // interpreter event), or anything the emulator recorded (results, executions, objects,
+    // every S3 request with its body).
+    let history = serde_json::to_string(&executions[0].events).unwrap();
+    let records = serde_json::to_string(&seen).unwrap();
+    assert!(
+        records.contains("plan.json"),
+        "the records hold the plan's write"
+    );
+    for secret in CREDENTIALS {
+        assert!(!history.contains(secret), "a credential is in the history");
+        assert!(
+            !records.contains(secret),
+            "a credential is in the emulator's records"
+        );
+    }
 }

@@ -199,7 +199,11 @@ mod tests {
             |_, resource: String, _| async move {
                 Ok(match resource.as_str() {
                     "${StartInvalidationFunctionArn}" => {
-                        let phase = if start_done { "Completed" } else { "InProgress" };
+                        let phase = if start_done {
+                            "Completed"
+                        } else {
+                            "InProgress"
+                        };
                         json!({"phase": phase, "waitSeconds": 7})
                     }
                     "${CheckStatusFunctionArn}" => json!({"phase": "Completed"}),

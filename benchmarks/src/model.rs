@@ -176,7 +176,7 @@ pub async fn workflow(
                         budget(&deployed.report),
                     )
                     .await
-                        .map(|outcome| serde_json::to_value(outcome).unwrap_or_default())
+                    .map(|outcome| serde_json::to_value(outcome).unwrap_or_default())
                 }
                 other => return Err(format!("the model runs no {other}")),
             };

@@ -428,6 +428,13 @@ impl ParsedRequest {
                 batches.len()
             )));
         }
+        tracing::info!(
+            requested = plan.requested,
+            items = plan.paths.len(),
+            batches = batches.len(),
+            targets = self.distribution_ids.len(),
+            "request planned"
+        );
         Ok(RunPlan {
             v: PLAN_FORMAT,
             reference_prefix: self

@@ -231,18 +231,19 @@ impl ObjectStore for MemoryStore {
     ) -> Result<Written, WorkflowError> {
         let mut objects = self.lock();
         let current = objects.get(key).map(|object| object.etag.clone());
-        let holds =
-            match (&condition, &current) {
-                (WriteCondition::Always, _) | (WriteCondition::IfAbsent, None) => true,
-                (WriteCondition::IfAbsent, Some(_)) => false,
-                (WriteCondition::IfMatch(wanted), Some(etag)) => wanted == etag,
-                (WriteCondition::IfMatch(_), None) => return Err(WorkflowError::new(
+        let holds = match (&condition, &current) {
+            (WriteCondition::Always, _) | (WriteCondition::IfAbsent, None) => true,
+            (WriteCondition::IfAbsent, Some(_)) => false,
+            (WriteCondition::IfMatch(wanted), Some(etag)) => wanted == etag,
+            (WriteCondition::IfMatch(_), None) => {
+                return Err(WorkflowError::new(
                     ErrorKind::AwsRequestFailed,
                     format!(
                         "PutObject {key}: NoSuchKey (HTTP 404): The specified key does not exist."
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if !holds {
             return Ok(Written::ConditionFailed);
         }

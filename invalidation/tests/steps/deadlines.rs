@@ -64,7 +64,12 @@ async fn report_result_gives_up_on_a_silent_codepipeline_by_name_before_its_time
     .await
     .unwrap_err();
 
-    assert_eq!(error.kind, ErrorKind::ServiceUnavailable, "{}", error.message);
+    assert_eq!(
+        error.kind,
+        ErrorKind::ServiceUnavailable,
+        "{}",
+        error.message
+    );
     let took = began.elapsed();
     assert!(
         took + invalidation::budget::ANSWER_MARGIN <= timeout,
@@ -93,7 +98,12 @@ async fn pipeline_entry_gives_up_on_silent_services_by_name_before_its_timeout()
     .unwrap_err();
 
     // Lambda retries the invocation, and its on-failure destination reports to the job.
-    assert_eq!(error.kind, ErrorKind::ServiceUnavailable, "{}", error.message);
+    assert_eq!(
+        error.kind,
+        ErrorKind::ServiceUnavailable,
+        "{}",
+        error.message
+    );
     let took = began.elapsed();
     assert!(
         took + invalidation::budget::ANSWER_MARGIN <= timeout,
@@ -113,6 +123,9 @@ fn each_function_has_room_for_its_work_and_one_whole_call_more() {
     // start and check poll for POLL_SECONDS and stop POLL_RESERVE before their budget, but
     // their first calls (reading and writing the plan) come before the polling.
     for function in ["StartInvalidationFunction", "CheckStatusFunction"] {
-        assert!(template_timeout(function) >= call * 4 + margin, "{function}");
+        assert!(
+            template_timeout(function) >= call * 4 + margin,
+            "{function}"
+        );
     }
 }
