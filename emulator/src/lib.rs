@@ -167,7 +167,7 @@ pub use codepipeline::FAILURE_TYPES;
 pub use config::{
     Config, EventInvokeConfig, FaultCode, FaultSpec, FaultTimes, FunctionFault, FunctionFaultKind,
     Operation, SeedObject, DEFAULT_CONTINUATION_DELAY, DEFAULT_EVENT_RETRY_DELAYS,
-    DEFAULT_LAMBDA_TIMEOUT, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
+    DEFAULT_LAMBDA_TIMEOUT, LONG_ERROR_MESSAGE_CHARS, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
 };
 pub use error::Error;
 pub use lambda::MAX_PAYLOAD;

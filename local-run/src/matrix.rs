@@ -138,7 +138,7 @@ pub fn cases() -> Vec<Case> {
         }
     };
     use FaultTimes::{Always, Once};
-    use FunctionFaultKind::{Crash, CrashAfterWork, Hang};
+    use FunctionFaultKind::{Crash, CrashAfterWork, Hang, LongError};
     for binary in [
         "pipeline-entry",
         "start-invalidation",
@@ -190,6 +190,14 @@ pub fn cases() -> Vec<Case> {
         Expected::Failure("SystemUnavailable"),
     ));
     cases.push(function("report-result", Hang, Always, Expected::Success));
+    // report-result fails on every attempt with a 32,000-character message: the state machine's
+    // own PutJobFailureResult names the error and the execution, within CodePipeline's 5,000.
+    cases.push(function(
+        "report-result",
+        LongError,
+        Always,
+        Expected::Failure("SystemUnavailable"),
+    ));
     // The answer is lost after the work was done: the result recorded, the run started.
     cases.push(function(
         "report-result",
