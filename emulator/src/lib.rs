@@ -8,7 +8,7 @@
 //! unchanged AWS SDK clients (Rust, boto3, the JS SDK) pointed at it with
 //! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
 //!
-//! It serves what the workflow, `local-run`, the tests and the README's
+//! It serves what the workflow, `local-run`, the tests and the documented
 //! standalone uses call, and nothing else: no ListInvalidations, no S3
 //! HeadObject or PutObject (artifacts are put in place by the
 //! configuration), no Lambda `DryRun`.
