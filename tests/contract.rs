@@ -336,8 +336,9 @@ fn the_readme_error_table_gives_each_name_with_its_retry_and_failure_type() {
         }
         match kind {
             ErrorKind::TooManyInvalidationsInProgress => {}
-            // report-result's own errors about the job: the job takes no result, so the
-            // state machine's fallback is refused too and the run ends in ReportFailed.
+            // report-result's own errors about the job: its Task fails, so the run ends in
+            // ReportFailed, having recorded no failure type of its own (the state machine's
+            // fallback records SystemUnavailable where CodePipeline still takes a result).
             ErrorKind::JobAlreadyClosed | ErrorKind::JobReportRejected => assert!(
                 failure_type.starts_with("—") && failure_type.contains("`ReportFailed`"),
                 "{name}: {failure_type}"
