@@ -20,7 +20,7 @@
 //! start ([`Config::bucket`], or a seeded [`Config::object`]), each open to
 //! chosen access keys ([`Config::bucket_access_key`]).
 //!
-//! It serves what the workflow, `local-run`, the tests and the README's
+//! It serves what the workflow, `local-run`, the tests and the documented
 //! standalone uses call, and nothing else: no ListInvalidations, no S3
 //! bucket operations, ListObjects (v1), CopyObject, multipart uploads,
 //! ranges, versions or virtual-hosted addressing, no Lambda `DryRun`.
