@@ -259,16 +259,7 @@ fn settings_for(case: &Case, root: &std::path::Path, number: usize) -> Settings 
         .join(format!("case-{number:02}"));
     settings.seed = case.seed;
     // Verbose logs: what might leak a credential is most likely at trace level.
-    for binary in [
-        "pipeline-entry",
-        "start-invalidation",
-        "check-status",
-        "report-result",
-    ] {
-        settings
-            .env_overrides
-            .push((binary.into(), "RUST_LOG".into(), "trace".into()));
-    }
+    settings.log_functions_at("trace");
     match &case.fault {
         Fault::Calls {
             operations,
