@@ -18,10 +18,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{shorten, ErrorKind, WorkflowError};
-use crate::limits::{
-    MAX_DISTRIBUTIONS, MAX_FILE_PATHS, MAX_INVALIDATIONS_PER_RUN, MAX_WILDCARD_PATHS,
-};
+use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
+use crate::limits::{MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
 use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
 use crate::timestamps::Timestamp;
 
@@ -207,7 +205,7 @@ impl TargetState {
         });
         failing.calls += 1;
         failing.error = error.kind;
-        failing.message = clip(&error.message, MAX_FAILING_MESSAGE_CHARS);
+        failing.message = truncate_chars(&error.message, MAX_FAILING_MESSAGE_CHARS);
     }
 }
 
@@ -364,10 +362,10 @@ impl RunState {
     ) -> Self {
         let job_id = job_id.filter(|id| id.chars().count() <= MAX_EXECUTION_NAME_CHARS);
         let mut run = Self {
-            key: clip(&execution.name, MAX_EXECUTION_NAME_CHARS),
+            key: truncate_chars(&execution.name, MAX_EXECUTION_NAME_CHARS),
             reference_prefix: job_id
                 .clone()
-                .unwrap_or_else(|| clip(&execution.name, MAX_EXECUTION_NAME_CHARS)),
+                .unwrap_or_else(|| truncate_chars(&execution.name, MAX_EXECUTION_NAME_CHARS)),
             job_id,
             execution_arn: execution
                 .id
@@ -448,7 +446,7 @@ impl RunState {
         if self.failure.is_none() {
             self.failure = Some(RunFailure {
                 error: error.kind,
-                cause: clip(&error.message, MAX_CAUSE_CHARS),
+                cause: truncate_chars(&error.message, MAX_CAUSE_CHARS),
             });
         }
         self.phase = Phase::Failed;
@@ -590,23 +588,10 @@ pub fn describe_created<'a>(
         .join("; ")
 }
 
-/// The text cut to at most `max` characters, ending in `…` when cut.
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max.saturating_sub(1)) {
-        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
-        _ => text.to_owned(),
-    }
-}
-
-/// The size bound's inputs that the request checks enforce; here so the bound test and the
-/// checks agree.
-pub const BOUND_TARGETS: usize = MAX_DISTRIBUTIONS;
-/// See [`BOUND_TARGETS`].
-pub const BOUND_INVALIDATIONS: usize = MAX_INVALIDATIONS_PER_RUN;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{MAX_DISTRIBUTIONS, MAX_INVALIDATIONS_PER_RUN};
 
     fn at(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + seconds)
@@ -726,9 +711,11 @@ mod tests {
     fn the_largest_run_state_stays_within_its_bound() {
         // GIVEN the most targets with the longest ids, the most invalidations with the longest
         // ids and statuses, and the longest names, ARN and cause.
-        let targets: Vec<String> = (0..BOUND_TARGETS).map(|n| format!("dt_{n:0>61}")).collect();
+        let targets: Vec<String> = (0..MAX_DISTRIBUTIONS)
+            .map(|n| format!("dt_{n:0>61}"))
+            .collect();
         let names: Vec<&str> = targets.iter().map(String::as_str).collect();
-        let per_target = BOUND_INVALIDATIONS / BOUND_TARGETS;
+        let per_target = MAX_INVALIDATIONS_PER_RUN / MAX_DISTRIBUTIONS;
         let mut execution = execution();
         execution.name = "n".repeat(MAX_EXECUTION_NAME_CHARS);
         execution.id = Some("a".repeat(MAX_EXECUTION_ARN_CHARS));
