@@ -55,6 +55,8 @@ def lay_out(out):
         # Relative to the source template, as sam build records it; move_template then makes it
         # relative to the written one.
         resource.setdefault("Properties", {})["CodeUri"] = os.path.relpath(folder, ROOT)
+        # sam build records each resource it built under this id.
+        resource.setdefault("Metadata", {})["SamResourceId"] = logical_id
     move_template(str(SOURCE_TEMPLATE), str(out / "template.yaml"), template)
     return out / "template.yaml"
 
