@@ -82,6 +82,15 @@ pub enum Phase {
     Failed,
 }
 
+/// Which step settles a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// start-invalidation (and a continued job's first step).
+    Start,
+    /// check-status.
+    Check,
+}
+
 /// Why a run failed, once something may have been created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -454,10 +463,11 @@ impl RunState {
     }
 
     /// What a step hands back once its calls are done, at `now`: completed; failed (an error
-    /// recorded, calls failing too long, or the deadline passed with work left); a reply due;
+    /// recorded, calls failing too long, or, after a check, the deadline passed with work
+    /// left); a reply due;
     /// or, still in progress, how long to wait before the next check, never past the deadline
     /// or the reply time. `polling` says which schedule the waits follow.
-    pub fn settle(&mut self, now: SystemTime, polling_is_on: bool) {
+    pub fn settle(&mut self, step: Step, now: SystemTime, polling_is_on: bool) {
         self.wait_seconds = 0;
         if self.phase == Phase::Failed {
             return;
@@ -471,7 +481,9 @@ impl RunState {
             return;
         }
         let until_deadline = self.deadline.since(now);
-        if until_deadline.is_zero() {
+        // The start step creates and hands on what it created; the check that follows (a
+        // second later) fails the run at the deadline, naming what exists.
+        if until_deadline.is_zero() && step == Step::Check {
             let error = WorkflowError::new(
                 ErrorKind::InvalidationTimedOut,
                 format!(
@@ -484,15 +496,14 @@ impl RunState {
             self.fail(error);
             return;
         }
-        let until_reply = self
-            .reply_by
-            .map_or(until_deadline, |reply_by| reply_by.since(now));
-        if until_reply.is_zero() {
+        // Only a run with a job has a reply to give.
+        let until_reply = self.reply_by.map(|reply_by| reply_by.since(now));
+        if until_reply.is_some_and(|left| left.is_zero()) {
             self.phase = Phase::ReplyDue;
             return;
         }
         self.phase = Phase::InProgress;
-        let until_stop = until_deadline.min(until_reply);
+        let until_stop = until_deadline.min(until_reply.unwrap_or(until_deadline));
         self.wait_seconds = if polling_is_on {
             seconds_before_next_poll(self.submitted_at.until(now), until_stop)
         } else {
@@ -651,7 +662,7 @@ mod tests {
             id: "I1".into(),
             status: IN_PROGRESS.into(),
         });
-        run.settle(at(3600), false);
+        run.settle(Step::Check, at(3600), false);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::InvalidationTimedOut);
@@ -662,6 +673,24 @@ mod tests {
             "{}",
             failure.cause
         );
+    }
+
+    #[test]
+    fn a_start_past_the_deadline_leaves_the_failure_to_the_check_and_a_run_without_a_job_never_replies(
+    ) {
+        let mut plan = plan(&["E1AAAAAA"], 1);
+        plan.job_id = None;
+        let mut run = RunState::new(
+            &plan,
+            "run-1",
+            &execution(),
+            Duration::from_secs(900),
+            at(0),
+        );
+        run.settle(Step::Start, at(7200), false);
+        assert_eq!((run.phase, run.wait_seconds), (Phase::InProgress, 1));
+        run.settle(Step::Check, at(7201), false);
+        assert_eq!(run.failure.unwrap().error, ErrorKind::InvalidationTimedOut);
     }
 
     #[test]
@@ -677,13 +706,13 @@ mod tests {
         for second in [10, 20, 30, 40, 50] {
             run.targets[0].note_failure(at(second), &throttled);
         }
-        run.settle(at(60), true);
+        run.settle(Step::Check, at(60), true);
         assert_eq!(
             run.phase,
             Phase::InProgress,
             "5 failures in 50 s are a blip"
         );
-        run.settle(at(10 + 600), true);
+        run.settle(Step::Check, at(10 + 600), true);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::Throttled);

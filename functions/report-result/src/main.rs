@@ -17,7 +17,9 @@ async fn main() -> Result<(), Error> {
     let config = invalidation::sdk::config().await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     // A run that replies "in progress" leaves its state there for the next job.
-    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::from_conf(
+        invalidation::sdk::s3_config(&config),
+    ));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(report_result(
