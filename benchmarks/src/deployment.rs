@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use invalidation::polling::{Polling, POLL_SECONDS_VARIABLE};
+use invalidation::schedule::Schedule;
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -80,14 +81,32 @@ impl Deployed {
         })
     }
 
-    /// The workflow before in-function polling (up to commit 1496d6d): no POLL_SECONDS, and
-    /// StartInvalidation followed by WaitBeforeCheck rather than AllCompleted.
+    /// The workflow before in-function polling: no POLL_SECONDS, and StartInvalidation followed
+    /// by WaitBeforeCheck rather than AllCompleted.
     pub fn before_polling(&self) -> Self {
         let mut before = self.clone();
         before.start.polling = Polling::OFF;
         before.check.polling = Polling::OFF;
         before.definition["States"]["StartInvalidation"]["Next"] = "WaitBeforeCheck".into();
         before
+    }
+
+    /// The workflow on the previous polling schedule: a dense phase of 150 s (polled by
+    /// start-invalidation, Timeout 180 s and POLL_SECONDS 150), then checks that poll a quarter
+    /// of the time since the submission and waits of a quarter, at most 4 minutes (check-status
+    /// Timeout 630 s and POLL_SECONDS 600).
+    pub fn previous_schedule(&self) -> Self {
+        let mut previous = self.clone();
+        let schedule = Schedule::with_dense_phase(Duration::from_secs(150));
+        previous.start = Function {
+            timeout: Duration::from_secs(180),
+            polling: Polling::for_at_most(Duration::from_secs(150)).following(schedule),
+        };
+        previous.check = Function {
+            timeout: Duration::from_secs(630),
+            polling: Polling::for_at_most(Duration::from_secs(600)).following(schedule),
+        };
+        previous
     }
 
     /// The same functions on a host that gives no Lambda deadline (`cargo lambda watch`, which

@@ -14,7 +14,7 @@ use crate::payload::{describe_invalidations, CheckInput, Payload, Run};
 use crate::planning::check_same_plan;
 use crate::polling::{poll, submitted_at, BatchSource, Polling};
 use crate::request::read_request;
-use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
+use crate::schedule::{reply_now, seconds_before_next_check};
 use crate::secrets::Secrets;
 use crate::status::update_statuses;
 use crate::timestamps::{format_time, parse_time};
@@ -133,8 +133,10 @@ fn settle(mut run: Run, budget: &Budget, polling: Polling) -> Result<Run, Workfl
             .unwrap_or_default(),
         None => until_deadline,
     };
-    if until_reply.is_zero() {
-        // CodePipeline must hear from the run now; report-result sends a continuation token.
+    let reply_soon = polling.is_on() && run.reply_by.is_some() && reply_now(until_reply);
+    if until_reply.is_zero() || reply_soon {
+        // CodePipeline must hear from the run now (or soon: a check until then is not worth
+        // its transitions); report-result sends a continuation token.
         run.reply_due = true;
         run.wait_seconds = 0;
     } else {
@@ -143,7 +145,9 @@ fn settle(mut run: Run, budget: &Budget, polling: Polling) -> Result<Run, Workfl
             let since = now
                 .duration_since(submitted_at(&run, now)?)
                 .unwrap_or_default();
-            seconds_before_next_poll(since, until_stop)
+            polling
+                .schedule()
+                .seconds_before_next_poll(since, until_stop)
         } else {
             seconds_before_next_check(run.checks_since_submit, until_stop)
         };

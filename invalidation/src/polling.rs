@@ -19,7 +19,7 @@ use crate::batches::{any_due, submit_due_batches};
 use crate::budget::Budget;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::payload::Run;
-use crate::schedule::{poll_interval, poll_window, MAX_POLL_INTERVAL};
+use crate::schedule::{poll_interval, Schedule, MAX_POLL_INTERVAL};
 use crate::status::update_statuses;
 use crate::timestamps::{format_time, parse_time};
 
@@ -33,21 +33,36 @@ pub const MAX_POLL_SECONDS: u64 = 840;
 /// calls, the batches it may submit and the answer.
 pub const POLL_RESERVE: Duration = Duration::from_secs(5);
 
-/// How long one step may poll CloudFront itself; zero is off.
+/// How long one step may poll CloudFront itself (zero is off), and on which schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Polling {
     longest: Duration,
+    schedule: Schedule,
 }
 
 impl Polling {
     /// No polling in the functions: the state machine's Wait loop alone.
     pub const OFF: Self = Self {
         longest: Duration::ZERO,
+        schedule: Schedule::DEFAULT,
     };
 
-    /// Polling for at most `longest` per step.
+    /// Polling for at most `longest` per step, on [`Schedule::DEFAULT`].
     pub fn for_at_most(longest: Duration) -> Self {
-        Self { longest }
+        Self {
+            longest,
+            schedule: Schedule::DEFAULT,
+        }
+    }
+
+    /// The same polling on another schedule.
+    pub fn following(self, schedule: Schedule) -> Self {
+        Self { schedule, ..self }
+    }
+
+    /// The schedule the steps follow.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
     }
 
     /// The longest one step polls.
@@ -182,7 +197,7 @@ fn window_end(
     let start = budget.now;
     let from = start.max(submitted);
     let since = from.duration_since(submitted).unwrap_or_default();
-    let mut end = (from + poll_window(since))
+    let mut end = (from + polling.schedule.poll_window(since))
         .min(start + polling.longest())
         .min(budget.end.checked_sub(POLL_RESERVE).unwrap_or(start));
     end = end.min(parse_time("deadline", &run.deadline)?);

@@ -13,9 +13,8 @@ use crate::payload::{describe_invalidations, Payload, Run, StartInput};
 use crate::planning::{check_same_plan, fingerprint};
 use crate::polling::{poll, Polling};
 use crate::request::{parse_request, ParsedRequest};
-use crate::schedule::{checks_within, seconds_before_next_check, seconds_before_next_poll};
+use crate::schedule::{checks_within, reply_now, seconds_before_next_check};
 use crate::secrets::Secrets;
-use crate::status::update_statuses;
 use crate::timestamps::{format_time, parse_time};
 
 /// Validates the execution input and creates the invalidations, idempotently: the same job (or
@@ -63,18 +62,18 @@ async fn start_run(
         let (mut run, batches) = resume(parsed, continuation, artifacts, reply_by, now).await?;
         run.execution_arn = input.execution.id.clone();
         if polling.is_on() {
-            // The token's invalidations have no known status yet: look once, then poll.
-            update_statuses(client, &mut run, &budget).await?;
-            run.checks += 1;
-            if !run.is_finished() {
-                Box::pin(poll(
-                    client,
-                    &mut run,
-                    &mut batches.as_slice(),
-                    &budget,
-                    polling,
-                ))
-                .await?;
+            // The earlier job's run polled until its reply, which may be a moment ago: the
+            // first look waits a poll interval, as any other does (poll's first round).
+            let polled = Box::pin(poll(
+                client,
+                &mut run,
+                &mut batches.as_slice(),
+                &budget,
+                polling,
+            ))
+            .await?;
+            if polled > 0 {
+                run.checks += 1;
             }
         }
         return Ok(settle_start(run, &budget, polling));
@@ -134,9 +133,10 @@ async fn start_run(
     Ok(settle_start(run, &budget, polling))
 }
 
-/// Whether the start step saw every invalidation completed, else how long the state machine
-/// waits before the first check: never past the deadline or the reply time. (Unlike a check,
-/// the start step never fails at the deadline; the first check does.)
+/// Whether the start step saw every invalidation completed, else whether the run should reply
+/// now (polling ended within [`reply_now`]'s margin of the reply time), else how long the state
+/// machine waits before the first check: never past the deadline or the reply time. (Unlike a
+/// check, the start step never fails at the deadline; the first check does.)
 fn settle_start(mut run: Run, budget: &Budget, polling: Polling) -> Run {
     run.all_completed = run.is_finished();
     if run.all_completed {
@@ -150,6 +150,18 @@ fn settle_start(mut run: Run, budget: &Budget, polling: Polling) -> Run {
             .and_then(|time| time.duration_since(now).ok())
             .unwrap_or_default()
     };
+    if polling.is_on()
+        && run
+            .reply_by
+            .as_deref()
+            .is_some_and(|by| reply_now(until(by)))
+    {
+        // The reply is due soon and a check until then is not worth its transitions:
+        // report-result replies "in progress" now, and the next job carries on.
+        run.reply_due = true;
+        run.wait_seconds = 0;
+        return run;
+    }
     let until_stop = run
         .reply_by
         .as_deref()
@@ -162,7 +174,9 @@ fn settle_start(mut run: Run, budget: &Budget, polling: Polling) -> Run {
                 .ok()
                 .and_then(|submitted| now.duration_since(submitted).ok())
                 .unwrap_or_default();
-            seconds_before_next_poll(since, until_stop)
+            polling
+                .schedule()
+                .seconds_before_next_poll(since, until_stop)
         }
         _ => seconds_before_next_check(run.checks_since_submit, until_stop),
     };

@@ -8,10 +8,14 @@ use aws_smithy_mocks::MockResponse;
 use tokio::time::Instant;
 
 use super::common::*;
+use aws_smithy_types::DateTime;
+use invalidation::continuation::Continuation;
 
-/// start-invalidation's and check-status's POLL_SECONDS in template.yaml.
-const START_POLL: Duration = Duration::from_secs(150);
-const CHECK_POLL: Duration = Duration::from_secs(600);
+/// start-invalidation's and check-status's POLL_SECONDS in template.yaml…
+const START_POLL: Duration = Duration::from_secs(840);
+const CHECK_POLL: Duration = Duration::from_secs(840);
+/// …and the budget their Timeout of 900 s gives them (less the answer margin).
+const STEP_BUDGET: Duration = Duration::from_secs(898);
 
 /// A CloudFront whose invalidations complete `takes` after they were created (on tokio's
 /// clock); GetInvalidation answers Throttling on the calls `throttled` names (counted from 1).
@@ -117,7 +121,7 @@ async fn check_polling(
         client,
         &NoArtifacts,
         payload.into(),
-        Budget::of(now, Duration::from_secs(628)),
+        Budget::of(now, STEP_BUDGET),
         Polling::for_at_most(CHECK_POLL),
     )
     .await
@@ -132,7 +136,7 @@ async fn start_polls_every_two_seconds_and_returns_as_soon_as_cloudfront_reports
     let cloudfront = FakeCloudFront::new(Duration::from_secs(7), &[]);
     let began = Instant::now();
 
-    let run = start_polling(&cloudfront.client(), console(), Duration::from_secs(178))
+    let run = start_polling(&cloudfront.client(), console(), STEP_BUDGET)
         .await
         .unwrap();
 
@@ -152,21 +156,21 @@ async fn start_polls_every_two_seconds_and_returns_as_soon_as_cloudfront_reports
 }
 
 #[tokio::test(start_paused = true)]
-async fn start_polls_through_the_dense_phase_then_hands_over_to_the_wait_states() {
+async fn start_polls_its_whole_poll_seconds_then_a_check_carries_on_at_the_polling_pace() {
     let cloudfront = FakeCloudFront::new(Duration::from_secs(3600), &[]);
     let began = Instant::now();
 
-    let run = start_polling(&cloudfront.client(), console(), Duration::from_secs(178))
+    let run = start_polling(&cloudfront.client(), console(), STEP_BUDGET)
         .await
         .unwrap();
 
     assert!(!run.all_completed);
-    assert_eq!(began.elapsed(), Duration::from_secs(150));
-    assert_eq!(cloudfront.get.num_calls(), 75, "30 a minute");
+    assert_eq!(began.elapsed(), Duration::from_secs(840));
+    assert_eq!(cloudfront.get.num_calls(), 420, "30 a minute");
     assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:00:01Z"));
     assert_eq!(
-        run.wait_seconds, 38,
-        "a quarter of the 150 s since the submission"
+        run.wait_seconds, 2,
+        "within the hour after the submission, the checks chain"
     );
 }
 
@@ -197,7 +201,7 @@ async fn throttling_makes_the_polls_less_frequent_instead_of_failing_the_step() 
     let cloudfront = FakeCloudFront::new(Duration::from_secs(5), &[1, 2]);
     let began = Instant::now();
 
-    let run = start_polling(&cloudfront.client(), console(), Duration::from_secs(178))
+    let run = start_polling(&cloudfront.client(), console(), STEP_BUDGET)
         .await
         .unwrap();
 
@@ -213,7 +217,7 @@ async fn an_error_that_is_not_transient_ends_the_step_naming_what_was_created() 
         .then_http_response(|| cloudfront_error_response(403, "AccessDenied"));
     let client = cloudfront(&[&create, &get]);
 
-    let error = start_polling(&client, console(), Duration::from_secs(178))
+    let error = start_polling(&client, console(), STEP_BUDGET)
         .await
         .unwrap_err();
 
@@ -253,27 +257,28 @@ fn run_submitted(submitted: &str) -> Value {
 }
 
 #[tokio::test(start_paused = true)]
-async fn beyond_the_dense_phase_a_check_polls_a_quarter_of_the_time_since_the_submission() {
-    let cloudfront = FakeCloudFront::new(Duration::from_secs(3600), &[]);
-    cloudfront.existing("IA", Duration::from_secs(400));
+async fn past_the_hour_a_check_polls_its_whole_poll_seconds_then_waits_four_minutes() {
+    let cloudfront = FakeCloudFront::new(Duration::from_secs(7200), &[]);
+    cloudfront.existing("IA", Duration::from_secs(3700));
     let began = Instant::now();
 
-    // 400 s after the submission: poll 100 s, then wait (400 + 100) / 4 = 125 s.
+    // 3700 s after the submission: the quarter, 925 s, is cut at POLL_SECONDS; then the wait,
+    // a quarter of 4540 s, is cut at 4 minutes.
     let run = check_polling(
         &cloudfront.client(),
         checking(run_submitted("2026-11-26T12:00:00Z")),
-        at("2026-11-26T12:06:40Z"),
+        at("2026-11-26T13:01:40Z"),
     )
     .await
     .unwrap();
 
-    assert_eq!(began.elapsed(), Duration::from_secs(100));
+    assert_eq!(began.elapsed(), Duration::from_secs(840));
     assert_eq!(
         cloudfront.get.num_calls(),
-        51,
+        421,
         "one at once, then every 2 s"
     );
-    assert_eq!(run.wait_seconds, 125);
+    assert_eq!(run.wait_seconds, 240);
     assert_eq!(run.checks, 6);
 }
 
@@ -345,13 +350,9 @@ async fn the_next_batch_goes_in_while_polling_and_the_dense_phase_starts_again()
     let began = Instant::now();
 
     // WHEN start polls
-    let run = start_polling(
-        &cloudfront.client(),
-        forty_wildcards(),
-        Duration::from_secs(178),
-    )
-    .await
-    .unwrap();
+    let run = start_polling(&cloudfront.client(), forty_wildcards(), STEP_BUDGET)
+        .await
+        .unwrap();
 
     // THEN batch 1 goes in at 40 s and batch 2 at 80 s, each as soon as the one before
     // completed, and the step sees batch 2 complete at 120 s
@@ -364,28 +365,28 @@ async fn the_next_batch_goes_in_while_polling_and_the_dense_phase_starts_again()
 
 #[tokio::test(start_paused = true)]
 async fn a_batch_submitted_while_polling_restarts_the_dense_phase() {
-    // GIVEN a check 200 s after the submission, out of the dense phase
-    let cloudfront = FakeCloudFront::new(Duration::from_secs(210), &[]);
-    cloudfront.existing("IA", Duration::from_secs(200));
+    // GIVEN a check 3700 s after the submission, past the dense phase
+    let cloudfront = FakeCloudFront::new(Duration::from_secs(3710), &[]);
+    cloudfront.existing("IA", Duration::from_secs(3700));
     let mut run = run_submitted("2026-11-26T12:00:00Z");
     run["pending"] = json!([{"distributionId": "E2QWRUHEXAMPLE", "batch": 1}]);
     let began = Instant::now();
 
-    // WHEN IA completes 10 s into the step's 50 s window
+    // WHEN IA completes 10 s into the step's window
     let run = check_polling(
         &cloudfront.client(),
         checking_request(run, forty_wildcards()),
-        at("2026-11-26T12:03:20Z"),
+        at("2026-11-26T13:01:40Z"),
     )
     .await
     .unwrap();
 
-    // THEN batch 1 goes in at once, and the step polls it through a new dense phase: 150 s
-    // from that submission
+    // THEN batch 1 goes in at once, the step polls it for the rest of its POLL_SECONDS, and the
+    // next check follows at the polling pace: a new dense phase counts from that submission
     assert_eq!(cloudfront.create.num_calls(), 1);
-    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:03:30Z"));
-    assert_eq!(began.elapsed(), Duration::from_secs(160));
-    assert_eq!(run.wait_seconds, 38);
+    assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T13:01:50Z"));
+    assert_eq!(began.elapsed(), Duration::from_secs(840));
+    assert_eq!(run.wait_seconds, 2);
     assert!(!run.all_completed);
 }
 
@@ -397,24 +398,24 @@ async fn many_invalidations_share_four_calls_a_second() {
     start_polling(
         &cloudfront.client(),
         json!({"distributionIds": ids}),
-        Duration::from_secs(178),
+        STEP_BUDGET,
     )
     .await
     .unwrap();
 
-    // 12 invalidations: a round every 3 s for 150 s, 50 rounds.
-    assert_eq!(cloudfront.get.num_calls(), 12 * 50);
+    // 12 invalidations: a round every 3 s for 840 s, 280 rounds.
+    assert_eq!(cloudfront.get.num_calls(), 12 * 280);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_continued_job_keeps_the_backoff_it_had_reached() {
     let token = r#"{"v":1,"deadline":"2026-11-26T14:00:00Z","paths":2,"checks":9,"since":1795694400,"invalidations":[["E2QWRUHEXAMPLE","IA"]]}"#;
-    // The new job's execution starts 20 minutes after the submission.
+    // The new job's execution starts 70 minutes after the submission, past the dense phase.
     let continued = || {
         json!({"request": continued_job(token),
-               "execution": {"name": "run-43", "startTime": "2026-11-26T12:20:00.000Z"}})
+               "execution": {"name": "run-43", "startTime": "2026-11-26T13:10:00.000Z"}})
     };
-    let now = at("2026-11-26T12:20:00Z");
+    let now = at("2026-11-26T13:10:00Z");
 
     // Without polling, the first wait is the schedule's 60 s, not 5 s again.
     let create = create_rule();
@@ -430,22 +431,138 @@ async fn a_continued_job_keeps_the_backoff_it_had_reached() {
     assert_eq!(run.wait_seconds, 60);
     assert_eq!(run.submitted_at.as_deref(), Some("2026-11-26T12:00:00Z"));
 
-    // With polling, 20 minutes after the submission: a look, polling for start's 150 s (the
-    // schedule's window would be 300 s), then a wait of (1200 + 150) / 4 s, cut at the 4 min
-    // cap.
-    let cloudfront = FakeCloudFront::new(Duration::from_secs(3600), &[]);
-    cloudfront.existing("IA", Duration::from_secs(1200));
+    // With polling (and a reply window of 20 minutes): polling from a poll interval on for
+    // start's 840 s (the schedule's quarter would be 1050 s), then a wait of (4200 + 840) / 4 s,
+    // cut at the 4 min cap.
+    let cloudfront = FakeCloudFront::new(Duration::from_secs(7200), &[]);
+    cloudfront.existing("IA", Duration::from_secs(4200));
     let run = start_invalidation(
         &cloudfront.client(),
         &NoArtifacts,
         continued().into(),
-        Budget::of(now, Duration::from_secs(178)),
+        Budget::of(now, STEP_BUDGET),
+        Duration::from_secs(1200),
+        Polling::for_at_most(START_POLL),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cloudfront.get.num_calls(), 420);
+    assert_eq!(run.checks, 10);
+    assert!(!run.reply_due);
+    assert_eq!(run.wait_seconds, 240);
+}
+
+/// What a chain of steps showed: when each began (seconds after the first) and what it left
+/// the state machine to wait, and the run it ended with.
+struct Chain {
+    steps: Vec<(f64, u64)>,
+    run: Run,
+}
+
+/// One job's run as the state machine chains its steps, on the paused clock and with
+/// template.yaml's timeouts and POLL_SECONDS: start-invalidation now (the execution's start),
+/// then a check after each wait, until all are completed or the reply is due. The clock read
+/// `origin` at `began`.
+async fn chain(
+    cloudfront: &FakeCloudFront,
+    request: Value,
+    began: Instant,
+    origin: SystemTime,
+) -> Chain {
+    let client = cloudfront.client();
+    let now = || origin + began.elapsed();
+    let since = || began.elapsed().as_secs_f64();
+    let start_time = DateTime::from(now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    let payload =
+        json!({"request": request, "execution": {"name": "run-42", "startTime": start_time}});
+    let mut steps = vec![(since(), 0)];
+    let mut run = start_invalidation(
+        &client,
+        &NoArtifacts,
+        payload.into(),
+        Budget::of(now(), STEP_BUDGET),
         WINDOW,
         Polling::for_at_most(START_POLL),
     )
     .await
     .unwrap();
-    assert_eq!(cloudfront.get.num_calls(), 1 + 75);
-    assert_eq!(run.checks, 10);
-    assert_eq!(run.wait_seconds, 240);
+    while !run.all_completed && !run.reply_due {
+        steps.last_mut().unwrap().1 = run.wait_seconds;
+        tokio::time::sleep(Duration::from_secs(run.wait_seconds)).await;
+        steps.push((since(), 0));
+        run = check_status(
+            &client,
+            &NoArtifacts,
+            checking_request(&run, request.clone()).into(),
+            Budget::of(now(), STEP_BUDGET),
+            Polling::for_at_most(CHECK_POLL),
+        )
+        .await
+        .unwrap();
+    }
+    Chain { steps, run }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forty_minute_invalidation_is_seen_within_a_poll_interval_by_checks_that_chain() {
+    // GIVEN an invalidation that completes 40 minutes and 1 s after its creation
+    let cloudfront = FakeCloudFront::new(Duration::from_secs(2401), &[]);
+    let began = Instant::now();
+
+    // WHEN the state machine runs the steps for console input (no job, no reply window)
+    let chain = chain(&cloudfront, console(), began, at("2026-11-26T12:00:00Z")).await;
+
+    // THEN start polls 840 s, two checks follow 2 s after each step, the second sees the
+    // completion at its first poll after it, and GetInvalidation is asked every 2 s throughout
+    assert!(chain.run.all_completed);
+    assert_eq!(
+        chain.steps,
+        [(0.0, 2), (842.0, 2), (1684.0, 0)],
+        "(began, then waited) per step"
+    );
+    let lag = began.elapsed() - Duration::from_secs(2401);
+    assert_eq!(lag, Duration::from_secs(1), "seen at 2402 s");
+    assert_eq!(
+        cloudfront.get.num_calls(),
+        2402 / 2,
+        "one every 2 s, 30 a minute"
+    );
+    assert_eq!(chain.run.checks, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forty_minute_invalidation_of_a_job_is_watched_across_its_continuations_without_pause() {
+    // GIVEN a CodePipeline job whose invalidation completes 40 minutes and 1 s after its
+    // creation, and CodePipeline invoking the function with each new job at once
+    let cloudfront = FakeCloudFront::new(Duration::from_secs(2401), &[]);
+    let began = Instant::now();
+    let first_start = at("2026-11-26T12:00:00Z");
+
+    // WHEN each job's run goes as far as its reply, and the next job resumes from its token
+    let mut request = event("codepipeline-job.json");
+    let mut jobs = Vec::new();
+    let run = loop {
+        assert!(jobs.len() < 5, "a job too many: {jobs:?}");
+        let chain = chain(&cloudfront, request.clone(), began, first_start).await;
+        jobs.push(chain.steps);
+        if !chain.run.reply_due {
+            break chain.run;
+        }
+        let token = Continuation::token(&chain.run).unwrap();
+        request = continued_job(&token);
+    };
+
+    // THEN each job is a start step that polls 840 s and replies, 60 s before its reply time
+    // (no check for the last minute); the continued runs poll on from the same submission, and
+    // the third sees the completion within a poll interval
+    assert!(run.all_completed);
+    let starts: Vec<f64> = jobs.iter().map(|steps| steps[0].0).collect();
+    assert_eq!(starts, [0.0, 840.0, 1680.0]);
+    assert!(jobs.iter().all(|steps| steps.len() == 1), "{jobs:?}");
+    let lag = began.elapsed() - Duration::from_secs(2401);
+    assert!(lag <= Duration::from_secs(2), "{lag:?}");
+    // A continued run's first look waits a poll interval, so no minute sees more than 30 calls.
+    assert_eq!(cloudfront.get.num_calls(), 420 + 420 + 361);
 }
