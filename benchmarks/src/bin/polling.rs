@@ -15,6 +15,7 @@ use benchmarks::prices::{self, Architecture, Usage};
 use benchmarks::stats::{duration_text, label, Summary};
 use clap::Parser;
 use invalidation::continuation::DEFAULT_REPLY_WINDOW_SECONDS;
+use invalidation::schedule::EARLY_REPLY_SECONDS;
 
 #[derive(Parser)]
 #[command(name = "polling")]
@@ -130,11 +131,7 @@ fn run(flags: &Flags) -> Result<bool, String> {
     let lambda = Action::LambdaInvoke {
         reinvocation: Duration::from_secs(flags.reinvocation_seconds),
     };
-    let paused = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let paused = paused_runtime()?;
     print_assumptions(flags, &deployed, &previous);
     println!(
         "| invalidation | strategy | lag median | lag p95 | lag max | gave up | transitions | \
@@ -153,37 +150,32 @@ fn run(flags: &Flags) -> Result<bool, String> {
             .collect();
         let mut summaries = Vec::new();
         for strategy in strategies(duration, lambda) {
-            let mut samples: Vec<Sample> = Vec::new();
-            for (index, takes) in completions.iter().enumerate() {
-                let takes = *takes;
+            let samples = sample_all(&completions, |paused, index, takes| {
                 let latency = Latency::MODEL;
-                let sample =
-                    match strategy {
-                        Strategy::Ideal => model::ideal(takes, latency),
-                        Strategy::ThisProject(action) => {
-                            paused.block_on(model::workflow(&deployed, takes, latency, action))?
-                        }
-                        Strategy::Previous(action) => {
-                            paused.block_on(model::workflow(&previous, takes, latency, action))?
-                        }
-                        Strategy::WaitLoop => paused.block_on(model::workflow(
-                            &wait_loop,
-                            takes,
-                            latency,
-                            Action::Direct,
-                        ))?,
-                        Strategy::CliWaiter => paused
-                            .block_on(model::fixed_delay_waiter(CLI_WAITER, takes, latency))?,
-                        Strategy::CdkWaiter => paused
-                            .block_on(model::fixed_delay_waiter(CDK_WAITER, takes, latency))?,
-                        Strategy::SdkWaiter => paused.block_on(model::sdk_waiter(
-                            takes,
-                            latency,
-                            flags.seed.wrapping_mul(1_000_003) ^ (seconds << 20) ^ index as u64,
-                        ))?,
-                    };
-                samples.push(sample);
-            }
+                match strategy {
+                    Strategy::Ideal => Ok(model::ideal(takes, latency)),
+                    Strategy::ThisProject(action) => {
+                        paused.block_on(model::workflow(&deployed, takes, latency, action))
+                    }
+                    Strategy::Previous(action) => {
+                        paused.block_on(model::workflow(&previous, takes, latency, action))
+                    }
+                    Strategy::WaitLoop => {
+                        paused.block_on(model::workflow(&wait_loop, takes, latency, Action::Direct))
+                    }
+                    Strategy::CliWaiter => {
+                        paused.block_on(model::fixed_delay_waiter(CLI_WAITER, takes, latency))
+                    }
+                    Strategy::CdkWaiter => {
+                        paused.block_on(model::fixed_delay_waiter(CDK_WAITER, takes, latency))
+                    }
+                    Strategy::SdkWaiter => paused.block_on(model::sdk_waiter(
+                        takes,
+                        latency,
+                        flags.seed.wrapping_mul(1_000_003) ^ (seconds << 20) ^ index as u64,
+                    )),
+                }
+            })?;
             let summary = Summary::of(&samples);
             print_row(duration, strategy, &summary);
             summaries.push((strategy, summary));
@@ -227,6 +219,48 @@ fn run(flags: &Flags) -> Result<bool, String> {
     Ok(all_met || !flags.check)
 }
 
+/// A runtime on tokio's paused clock, for the model.
+fn paused_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `one(runtime, index, completion)` for every completion time, in order, on as many threads as
+/// the machine has cores, each with its own paused runtime (the runs are independent, and each
+/// is seeded by its index).
+fn sample_all(
+    completions: &[Duration],
+    one: impl Fn(&tokio::runtime::Runtime, usize, Duration) -> Result<Sample, String> + Sync,
+) -> Result<Vec<Sample>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = completions.len().div_ceil(threads).max(1);
+    let one = &one;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = completions
+            .chunks(chunk)
+            .enumerate()
+            .map(|(part, takes)| {
+                scope.spawn(move || {
+                    let paused = paused_runtime()?;
+                    takes
+                        .iter()
+                        .enumerate()
+                        .map(|(offset, takes)| one(&paused, part * chunk + offset, *takes))
+                        .collect::<Result<Vec<Sample>, String>>()
+                })
+            })
+            .collect();
+        let mut samples = Vec::with_capacity(completions.len());
+        for handle in handles {
+            samples.extend(handle.join().map_err(|_| "a model thread panicked")??);
+        }
+        Ok(samples)
+    })
+}
+
 fn print_assumptions(flags: &Flags, deployed: &Deployed, previous: &Deployed) {
     println!(
         "Model ({} runs per duration, completion times uniform over ±20 %, seed {}):\n\
@@ -236,12 +270,15 @@ fn print_assumptions(flags: &Flags, deployed: &Deployed, previous: &Deployed) {
          POLL_SECONDS {}, a dense phase of {} s; \"previous schedule\": the same code with a \
          dense phase of {} s, then checks that poll a quarter of the time since the submission \
          and waits of a quarter (at most 4 min), with start-invalidation Timeout {} s and \
-         POLL_SECONDS {}, check-status Timeout {} s and POLL_SECONDS {}; \"Wait loop only\": \
+         POLL_SECONDS {}, check-status Timeout {} s and POLL_SECONDS {} (the rest of today's \
+         code: a continued run's first look a poll interval in, the early reply below); \
+         \"Wait loop only\": \
          POLL_SECONDS 0 and StartInvalidation → WaitBeforeCheck;\n\
          - \"Lambda action\": CodePipeline's Lambda invoke action, for durations whose \
          completions can fall past the {} s reply window: pipeline-entry starts the run for the \
-         job, the run replies \"in progress\" at the window, and CodePipeline invokes \
-         pipeline-entry with a new job {} s after that reply (--reinvocation-seconds; AWS \
+         job, the run replies \"in progress\" by the end of the window (a step that ends \
+         within {} s of it replies then), and CodePipeline invokes pipeline-entry with a new \
+         job {} s after that reply (--reinvocation-seconds; AWS \
          documents no delay): a completion that falls in that delay waits for the new run's \
          first look;\n\
          - CloudFront: GetInvalidation {} ms and CreateInvalidation {} ms round trips, \
@@ -271,6 +308,7 @@ fn print_assumptions(flags: &Flags, deployed: &Deployed, previous: &Deployed) {
         previous.check.timeout.as_secs(),
         previous.check.polling.longest().as_secs(),
         DEFAULT_REPLY_WINDOW_SECONDS,
+        EARLY_REPLY_SECONDS,
         flags.reinvocation_seconds,
         Latency::MODEL.get.as_millis(),
         Latency::MODEL.create.as_millis(),
@@ -442,30 +480,33 @@ fn write_charts(
     let p95 = series(&|s| seconds(s.p95()));
     let workflow = series(&|s| Some(s.cost_usd));
     let whole = series(&|s| s.whole_cost_usd);
-    let shortest = results
-        .iter()
-        .map(|(d, _)| d.as_secs_f64())
-        .fold(f64::MAX, f64::min);
-    let longest = results
-        .iter()
-        .map(|(d, _)| d.as_secs_f64())
-        .fold(0.0, f64::max);
-    let durations = (shortest * 0.8, longest * 1.25);
+    // The durations, as axis labels far enough apart to read (25 s, not also 30 s).
+    let mut durations: Vec<f64> = Vec::new();
+    for (duration, _) in results {
+        let seconds = duration.as_secs_f64();
+        if durations.last().is_none_or(|last| seconds >= last * 1.5) {
+            durations.push(seconds);
+        }
+    }
+    let lag_ticks = [0.1, 1.0, 2.0, 4.0, 10.0, 60.0, 240.0, 600.0];
+    let dollar_ticks = [0.0001, 0.0003, 0.001, 0.003, 0.01];
     charts::draw(
         &directory.join("polling-lag.svg"),
-        durations,
+        &durations,
         &[
             Panel {
                 title: "median lag (completion to report)",
                 unit: "lag",
-                range: (0.05, 1200.0),
+                range: (0.03, 1500.0),
+                ticks: &lag_ticks,
                 format: charts::lag_label,
                 series: &median,
             },
             Panel {
                 title: "p95 lag",
                 unit: "lag",
-                range: (0.05, 1200.0),
+                range: (0.03, 1500.0),
+                ticks: &lag_ticks,
                 format: charts::lag_label,
                 series: &p95,
             },
@@ -473,19 +514,21 @@ fn write_charts(
     )?;
     charts::draw(
         &directory.join("polling-cost.svg"),
-        durations,
+        &durations,
         &[
             Panel {
                 title: "the workflow's cost per run",
                 unit: "dollars per run",
-                range: (0.00002, 0.02),
+                range: (0.00002, 0.012),
+                ticks: &dollar_ticks,
                 format: charts::dollar_label,
                 series: &workflow,
             },
             Panel {
                 title: "with the V2 pipeline minutes of the lag",
                 unit: "dollars per run",
-                range: (0.00002, 0.02),
+                range: (0.00002, 0.012),
+                ticks: &dollar_ticks,
                 format: charts::dollar_label,
                 series: &whole,
             },
