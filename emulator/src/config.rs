@@ -1,7 +1,8 @@
 //! What the emulator is told before it starts: which distributions, tenants,
-//! objects and state machines exist, how long an invalidation takes, which
-//! faults to inject, where Lambda invocations are forwarded, and how soon
-//! CodePipeline continues an action after a continuation token.
+//! buckets, objects and state machines exist, who may open which bucket, how
+//! long an invalidation takes, which faults to inject, where Lambda
+//! invocations are forwarded, and how soon CodePipeline continues an action
+//! after a continuation token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -40,13 +41,21 @@ pub enum Operation {
     GetInvalidationForDistributionTenant,
     /// S3 `GetObject`.
     GetObject,
+    /// S3 `PutObject`.
+    PutObject,
+    /// S3 `HeadObject`.
+    HeadObject,
+    /// S3 `DeleteObject`.
+    DeleteObject,
+    /// S3 `ListObjectsV2`.
+    ListObjectsV2,
 }
 
 impl Operation {
     /// Every operation fault injection applies to (all but
     /// [`Operation::Invoke`]), service by service: CloudFront's four,
-    /// CodePipeline's two, Step Functions' two, S3's one.
-    pub const ALL: [Operation; 9] = [
+    /// CodePipeline's two, Step Functions' two, S3's five.
+    pub const ALL: [Operation; 13] = [
         Operation::CreateInvalidation,
         Operation::GetInvalidation,
         Operation::CreateInvalidationForDistributionTenant,
@@ -56,6 +65,10 @@ impl Operation {
         Operation::StartExecution,
         Operation::DescribeExecution,
         Operation::GetObject,
+        Operation::PutObject,
+        Operation::HeadObject,
+        Operation::DeleteObject,
+        Operation::ListObjectsV2,
     ];
 
     /// The operation's AWS name, e.g. `CreateInvalidation`.
@@ -75,6 +88,10 @@ impl Operation {
                 "GetInvalidationForDistributionTenant"
             }
             Operation::GetObject => "GetObject",
+            Operation::PutObject => "PutObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::ListObjectsV2 => "ListObjectsV2",
         }
     }
 }
@@ -96,6 +113,15 @@ pub enum FaultCode {
     InternalError,
     /// 503 `ServiceUnavailable`.
     ServiceUnavailable,
+    /// S3 only, and only for a conditional write: a `PutObject` with
+    /// `If-None-Match` or `If-Match`, or a `DeleteObject` with `If-Match`.
+    /// 409 `ConditionalRequestConflict`, what S3 answers when another write to
+    /// the key won a race with this one, which did not take effect
+    /// ([conditional writes](https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)).
+    /// Drawn for any call of the operation; one without a condition is then
+    /// served as if nothing had been drawn, as S3 only reports a conflict to a
+    /// conditional request.
+    ConditionalRequestConflict,
 }
 
 impl FaultCode {
@@ -106,6 +132,7 @@ impl FaultCode {
             FaultCode::Throttling => 400,
             FaultCode::InternalError => 500,
             FaultCode::ServiceUnavailable => 503,
+            FaultCode::ConditionalRequestConflict => 409,
         }
     }
 }
@@ -116,6 +143,8 @@ pub struct FaultSpec {
     /// Probability in `0.0..=1.0` that a call fails with one of `codes`.
     pub error_rate: f64,
     /// The faults drawn from (uniformly) when a call is chosen to fail.
+    /// [`FaultCode::ConditionalRequestConflict`] is for `PutObject` and
+    /// `DeleteObject` only.
     pub codes: Vec<FaultCode>,
     /// Probability in `0.0..=1.0` that a call which succeeded loses its
     /// answer: the operation has taken effect (an invalidation is created, a
@@ -390,12 +419,24 @@ pub struct Config {
     pub continuation_delay: Duration,
     /// S3 objects in place at start, in order (a later one with the same
     /// bucket and key replaces an earlier one); the buckets that hold them
-    /// are the ones that exist.
+    /// exist, beside [`Config::buckets`](Config#structfield.buckets).
     pub objects: Vec<SeedObject>,
-    /// If set, S3 only serves requests signed with one of these access key
-    /// ids; any other gets `AccessDenied`. A CodePipeline artifact bucket
-    /// opens to the job's temporary artifact credentials, not to the
-    /// function's own role, so a test can prove which ones a function used.
+    /// S3 buckets that exist at start, empty unless a seeded object is in
+    /// them (a state bucket, a site bucket). Any other bucket gets
+    /// `NoSuchBucket`; buckets are neither created nor deleted over the API.
+    pub buckets: BTreeSet<String>,
+    /// Who may open a bucket, per bucket: requests for a bucket named here
+    /// are served only when signed with one of its access key ids, any other
+    /// signer gets `AccessDenied`. A CodePipeline artifact bucket opens to the
+    /// job's temporary artifact credentials, a state or site bucket to the
+    /// functions' own role, so a test can prove which credentials a function
+    /// used where. Each bucket named must exist.
+    pub bucket_access_keys: BTreeMap<String, BTreeSet<String>>,
+    /// Who may open every bucket that has no entry in
+    /// [`Config::bucket_access_keys`](Config#structfield.bucket_access_keys),
+    /// and every name that is no bucket: only signers with one of these access
+    /// key ids (any other gets `AccessDenied`, even for a bucket that does not
+    /// exist, and so learns nothing of which do). Unset: any signed request.
     pub s3_access_keys: Option<BTreeSet<String>>,
     /// The clock everything time-based runs on: invalidation completion, the
     /// times the emulator reports, continuation delays, and the retries and
@@ -445,6 +486,8 @@ impl Default for Config {
             continuation_delay: DEFAULT_CONTINUATION_DELAY,
             tenants: BTreeSet::new(),
             objects: Vec::new(),
+            buckets: BTreeSet::new(),
+            bucket_access_keys: BTreeMap::new(),
             s3_access_keys: None,
             clock: ClockMode::Real,
             function_faults: BTreeMap::new(),
@@ -545,13 +588,39 @@ impl Config {
         self
     }
 
-    /// Opens S3 to requests signed with access key id `id` only (repeat to
-    /// allow more); without any, S3 serves every signed request.
+    /// Makes bucket `name` exist at start, empty (seeded objects may fill it).
+    pub fn bucket(mut self, name: impl Into<String>) -> Self {
+        self.buckets.insert(name.into());
+        self
+    }
+
+    /// Opens bucket `bucket` to requests signed with access key id `id` only
+    /// (repeat to allow more), whatever [`Config::s3_access_key`] allows.
+    pub fn bucket_access_key(mut self, bucket: impl Into<String>, id: impl Into<String>) -> Self {
+        self.bucket_access_keys
+            .entry(bucket.into())
+            .or_default()
+            .insert(id.into());
+        self
+    }
+
+    /// Opens the buckets without access keys of their own
+    /// ([`Config::bucket_access_key`]) to requests signed with access key id
+    /// `id` only (repeat to allow more); without any, they serve every signed
+    /// request.
     pub fn s3_access_key(mut self, id: impl Into<String>) -> Self {
         self.s3_access_keys
             .get_or_insert_with(BTreeSet::new)
             .insert(id.into());
         self
+    }
+
+    /// The access key ids that may open `bucket` (its own, or those of every
+    /// bucket without its own); `None`: any signer.
+    pub fn s3_access_keys_for(&self, bucket: &str) -> Option<&BTreeSet<String>> {
+        self.bucket_access_keys
+            .get(bucket)
+            .or(self.s3_access_keys.as_ref())
     }
 
     /// Gives distribution (or distribution tenant) `id` a `CacheTagConfig`,
@@ -629,8 +698,13 @@ impl Config {
         self.clock(ClockMode::Manual)
     }
 
-    /// Every bucket that exists: those holding a seeded object.
-    pub fn buckets(&self) -> BTreeSet<&str> {
-        self.objects.iter().map(|o| o.bucket.as_str()).collect()
+    /// Every bucket that exists at start: those declared and those holding a
+    /// seeded object.
+    pub fn existing_buckets(&self) -> BTreeSet<&str> {
+        self.buckets
+            .iter()
+            .map(String::as_str)
+            .chain(self.objects.iter().map(|o| o.bucket.as_str()))
+            .collect()
     }
 }

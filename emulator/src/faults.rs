@@ -64,10 +64,11 @@ const LOST_RESPONSE_STREAMS: u64 = 200;
 
 /// The stream an operation's error faults are drawn from (1 and up; 0 and
 /// 101..=104 are used elsewhere). Fixed per operation rather than taken from
-/// its place in [`Operation::ALL`], so that removing an operation leaves the
-/// faults a seed gives every other one as they were: the numbers of removed
-/// operations (3 ListInvalidations, 10 its tenant twin, 12 HeadObject, 13
-/// PutObject) are not reused.
+/// its place in [`Operation::ALL`], so that adding or removing an operation
+/// leaves the faults a seed gives every other one as they were: the numbers
+/// of removed operations (3 ListInvalidations, 10 its tenant twin) are not
+/// given to others, and HeadObject and PutObject, served again, have theirs
+/// (12, 13) back.
 fn fault_stream(op: Operation) -> u64 {
     match op {
         Operation::CreateInvalidation => 1,
@@ -79,8 +80,12 @@ fn fault_stream(op: Operation) -> u64 {
         Operation::CreateInvalidationForDistributionTenant => 8,
         Operation::GetInvalidationForDistributionTenant => 9,
         Operation::GetObject => 11,
+        Operation::HeadObject => 12,
+        Operation::PutObject => 13,
         // Never faulted: the config refuses faults on Invoke.
         Operation::Invoke => 14,
+        Operation::DeleteObject => 15,
+        Operation::ListObjectsV2 => 16,
     }
 }
 

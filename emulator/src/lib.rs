@@ -2,16 +2,28 @@
 //! invalidations of distributions and of distribution tenants, by path and
 //! by cache tag (REST-XML, API 2020-05-31), CodePipeline job results (JSON 1.1), Step Functions
 //! `StartExecution` and `DescribeExecution` (JSON 1.0, API 2016-11-23), S3
-//! `GetObject` of the CodePipeline artifacts it is given (REST-XML,
-//! path-style) and Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a
-//! local host of the functions) — speaking their wire protocols, so that
-//! unchanged AWS SDK clients (Rust, boto3, the JS SDK) pointed at it with
+//! `GetObject`, `HeadObject`, `PutObject`, `DeleteObject` and `ListObjectsV2`
+//! (REST-XML, API 2006-03-01, path-style) on the buckets it is given, and
+//! Lambda `Invoke` (REST-JSON, API 2015-03-31, forwarded to a local host of
+//! the functions) — speaking their wire protocols, so that unchanged AWS SDK
+//! clients (Rust, boto3, the JS SDK) pointed at it with
 //! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT` work against it.
 //!
-//! It serves what the workflow, `local-run`, the tests and the README's
+//! S3 is played for a CodePipeline artifact bucket, a state bucket and a
+//! site bucket: objects are put with S3's conditional writes (`If-None-Match:
+//! *`, `If-Match`, and a 409 conflict as an injected fault) and its checksums
+//! (CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256, `Content-MD5`, in headers or in
+//! `aws-chunked` trailers, verified), read with conditions, deleted, and
+//! listed a page at a time in key order from ordered maps, so that a page
+//! costs the same in a bucket of 100,000 objects as in one of 1,000
+//! (`examples/s3_listing.rs` measures it). Buckets exist from the
+//! start ([`Config::bucket`], or a seeded [`Config::object`]), each open to
+//! chosen access keys ([`Config::bucket_access_key`]).
+//!
+//! It serves what the workflow, `local-run`, the tests and the documented
 //! standalone uses call, and nothing else: no ListInvalidations, no S3
-//! HeadObject or PutObject (artifacts are put in place by the
-//! configuration), no Lambda `DryRun`.
+//! bucket operations, ListObjects (v1), CopyObject, multipart uploads,
+//! ranges, versions or virtual-hosted addressing, no Lambda `DryRun`.
 //!
 //! Everything it decides by time runs on its own clock, real by default or
 //! manual ([`ClockMode`]): a test starts it with [`Config::manual_clock`] and
@@ -24,8 +36,8 @@
 //! (throttling, 500, 503) before a call takes effect, and lost responses (the
 //! call takes effect, the caller gets a 500), per operation. Signatures are not
 //! verified, but a call without an `Authorization` header is refused, as AWS
-//! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and S3 can
-//! be opened to chosen access key ids only. Those faults never apply to
+//! would refuse it (S3 refuses it as an anonymous `AccessDenied`), and each
+//! bucket can be opened to chosen access key ids only. Those faults never apply to
 //! Lambda `Invoke`; instead, chosen functions can be made to crash or
 //! hang, once or always ([`Config::function_faults`]), and asynchronous
 //! invocations are run as Lambda runs them: a function error is retried after
@@ -63,13 +75,19 @@
 //! root only re-exports; a test here reads each module's `crate::` paths and
 //! holds them to this order.
 //!
-//! 1. Plain pieces (`http` uses `error`; the others nothing of the crate):
+//! 1. Plain pieces (`http` uses `error`, `chunked` uses `wire`; the others
+//!    nothing of the crate):
 //!    - `error`: [`Error`] (why the emulator could not start) and `ApiError`
 //!      (an error answer before a protocol shapes it).
-//!    - `wire`: percent decoding, query strings, RFC 3339 and HTTP dates,
-//!      S3's MD5 `ETag`, clipping of echoed values.
+//!    - `wire`: percent decoding, query strings, S3's URL encoding of listed
+//!      keys, RFC 3339 and HTTP dates, clipping of echoed values.
+//!    - `checksum`: S3's checksums (CRC32, CRC32C, CRC64NVME, SHA-1,
+//!      SHA-256), `Content-MD5`, the MD5 `ETag`, base64.
+//!    - `chunked`: decoding an `aws-chunked` upload and its trailers.
+//!    - `listing`: one ListObjectsV2 page of an ordered map (prefix,
+//!      delimiter, start, page size) as a range query.
 //!    - `xml`: reading `InvalidationBatch`, writing CloudFront's documents
-//!      and S3's error document.
+//!      and S3's error and `ListBucketResult` documents.
 //!    - `clock`: [`ClockMode`], the emulator's clock (real, or manual and
 //!      moved by [`EmulatorHandle::advance_clock`]) and the register of
 //!      background work that waits on it ([`EmulatorHandle::settle`]).
@@ -85,8 +103,8 @@
 //!    - `records`: the [`Snapshot`] and its record types, job-result details,
 //!      [`StartedExecution`] and [`ExecutionOutcome`].
 //! 3. `state`: the in-memory store every handler shares (stored
-//!    invalidations, objects, executions, job events), ids, sequence numbers,
-//!    and the snapshot made of it.
+//!    invalidations, buckets and their objects, executions, job events, S3
+//!    calls), ids, sequence numbers, and the snapshot made of it.
 //! 4. One module per service, each using layers 1 to 3 only, but for
 //!    `codepipeline`:
 //!    - `lambda`: Invoke — function-name parsing, forwarding to
@@ -100,8 +118,9 @@
 //!      references.
 //!    - `stepfunctions`: StartExecution, DescribeExecution — validation,
 //!      idempotency, executions ended by the embedder.
-//!    - `s3`: GetObject — path-style addressing, the access-key gate, S3's
-//!      error document.
+//!    - `s3`: GetObject, HeadObject, PutObject, DeleteObject, ListObjectsV2 —
+//!      path-style addressing, the per-bucket access-key gate, conditional
+//!      writes and reads, checksums, S3's error document.
 //!    - `codepipeline`: PutJobSuccessResult, PutJobFailureResult — validation
 //!      against the service model, job state, recording — and continuations,
 //!      which it sends through `lambda` (the one service that uses another).
@@ -120,6 +139,8 @@
 //! reads `Shared::now` and waits with `clock::Work`; a new value a test
 //! should see goes in `records` and is filled in by `state`.
 
+mod checksum;
+mod chunked;
 mod clock;
 mod cloudfront;
 mod codepipeline;
@@ -128,6 +149,7 @@ mod error;
 mod faults;
 mod http;
 mod lambda;
+mod listing;
 mod records;
 mod s3;
 mod server;
@@ -152,18 +174,21 @@ pub use lambda::MAX_PAYLOAD;
 pub use records::{
     DiscardedEvent, ExecutionDetails, ExecutionOutcome, ExecutionRecord, FailureDetails,
     InjectedFault, InvalidationRecord, JobRecord, JobResult, LambdaInvocation, ObjectRecord,
-    Snapshot, StartedExecution, COMPLETED, IN_PROGRESS, JOB_EVENT_KEY,
+    S3Request, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS, JOB_EVENT_KEY,
 };
-pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEY_LEN};
+pub use s3::{DEFAULT_CONTENT_TYPE, MAX_KEYS, MAX_KEY_LEN, MAX_OBJECT_SIZE};
 pub use server::{start, EmulatorHandle};
 pub use stepfunctions::{MAX_EXECUTION_INPUT, MAX_EXECUTION_NAME};
 
 #[cfg(test)]
 mod tests {
     /// Every module, in the order the Layout above lists them.
-    const LAYOUT: [&str; 16] = [
+    const LAYOUT: [&str; 19] = [
         "error",
         "wire",
+        "checksum",
+        "chunked",
+        "listing",
         "xml",
         "clock",
         "http",

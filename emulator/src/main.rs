@@ -12,10 +12,12 @@ use clap::Parser;
 /// Local emulator of the CloudFront invalidation (distributions and
 /// distribution tenants) and CodePipeline job-result APIs, of Step Functions
 /// StartExecution/DescribeExecution (executions stay RUNNING: the binary runs
-/// no state machine), of S3 GetObject, and of Lambda Invoke (forwarded to
+/// no state machine), of S3 GetObject, HeadObject, PutObject (conditional
+/// writes, checksums), DeleteObject and ListObjectsV2 on the buckets given by
+/// --bucket and --object (path-style), and of Lambda Invoke (forwarded to
 /// --lambda-backend). Point clients at it with AWS_ENDPOINT_URL=<printed URL>.
-/// Faults, function faults and the rest of what local-run sets are in the
-/// library (aws_emulator::Config), not here.
+/// Faults, function faults, per-bucket access keys and the rest of what
+/// local-run sets are in the library (aws_emulator::Config), not here.
 #[derive(Parser, Debug)]
 #[command(name = "aws-emulator", version, about, long_about = None)]
 struct Args {
@@ -52,6 +54,10 @@ struct Args {
     /// arn:aws:states:us-east-1:123456789012:stateMachine:Name (repeatable).
     #[arg(long = "state-machine", value_name = "ARN", value_delimiter = ',')]
     state_machines: Vec<String>,
+    /// An S3 bucket that exists at start, empty (repeatable, or
+    /// comma-separated). Any other bucket answers NoSuchBucket.
+    #[arg(long = "bucket", value_name = "NAME", value_delimiter = ',')]
+    buckets: Vec<String>,
     /// An S3 object in place at start, from a local file:
     /// BUCKET/KEY=PATH (repeatable); its bucket exists. The key runs to the
     /// first `=`.
@@ -100,6 +106,7 @@ impl Args {
             lambda_backend: self.lambda_backend,
             lambda_timeout: Duration::from_secs_f64(self.lambda_timeout_seconds),
             state_machines: self.state_machines.into_iter().collect(),
+            buckets: self.buckets.into_iter().collect(),
             clock: if self.manual_clock {
                 ClockMode::Manual
             } else {
@@ -205,6 +212,8 @@ mod tests {
             "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine",
             "--object",
             &object,
+            "--bucket",
+            "state-bucket,site-bucket",
         ])
         .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
@@ -214,6 +223,10 @@ mod tests {
         assert_eq!(config.tenants.len(), 1);
         assert_eq!(config.denied.len(), 1);
         assert_eq!(config.state_machines.len(), 1);
+        assert_eq!(
+            config.existing_buckets().into_iter().collect::<Vec<_>>(),
+            ["artifacts", "site-bucket", "state-bucket"]
+        );
         let seeded = &config.objects[0];
         assert_eq!(
             (
@@ -241,6 +254,7 @@ mod tests {
                 vec!["--object", "bucket-only=/x"],
                 "--object bucket-only=/x",
             ),
+            (vec!["--bucket", "Not_A_Bucket"], "Not_A_Bucket"),
         ] {
             let err = config(&args).unwrap_err().to_string();
             assert!(err.contains(flag), "{args:?}: {err}");

@@ -62,6 +62,11 @@ pub struct Snapshot {
     /// Every S3 object, by bucket then key; never their bytes.
     #[serde(default)]
     pub objects: Vec<ObjectRecord>,
+    /// Every S3 call that named an emulated operation, in the order they were
+    /// answered, with what it carried and the status it got (faulted and
+    /// refused calls included).
+    #[serde(default)]
+    pub s3_requests: Vec<S3Request>,
 }
 
 impl Snapshot {
@@ -78,6 +83,11 @@ impl Snapshot {
     /// Responses of `op` lost so far.
     pub fn lost_responses_of(&self, op: Operation) -> u64 {
         self.lost_responses.get(op.name()).copied().unwrap_or(0)
+    }
+
+    /// The S3 calls of `op` so far, in order.
+    pub fn s3_requests_of(&self, op: Operation) -> impl Iterator<Item = &S3Request> {
+        self.s3_requests.iter().filter(move |r| r.operation == op)
     }
 }
 
@@ -117,6 +127,58 @@ pub struct ObjectRecord {
     pub size: u64,
     /// The `ETag` clients see, quotes included (the hex MD5 of the bytes).
     pub etag: String,
+}
+
+/// One S3 call, as seen in a [`Snapshot`]: what it asked and carried (so a
+/// test can look for a value, a credential say, in everything written) and
+/// how it was answered. The signature and the signer are not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Request {
+    /// Position among all recorded results, faults, invocations and S3
+    /// calls, starting at 1; taken when the call was answered.
+    pub sequence: u64,
+    /// `GetObject`, `PutObject`, `HeadObject`, `DeleteObject` or `ListObjectsV2`.
+    pub operation: Operation,
+    /// The bucket named.
+    pub bucket: String,
+    /// The object key, decoded; empty for `ListObjectsV2`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// The query parameters, decoded (`prefix`, `continuation-token`…); the
+    /// Rust SDK's `x-id` marker left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// `PutObject`: its user metadata (`x-amz-meta-*` headers, names
+    /// lowercase without the prefix).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// `PutObject`: the bytes it carried (an `aws-chunked` body decoded), as
+    /// text, a byte that is not UTF-8 as U+FFFD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The HTTP status the caller got.
+    pub status: u16,
+    /// The error code the caller got, if any (`NoSuchKey`, `PreconditionFailed`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// When it was answered, RFC 3339 in UTC with milliseconds, on the
+    /// emulator's clock.
+    pub at: String,
+}
+
+impl S3Request {
+    /// Whether `text` occurs in anything the call carried: key, parameters,
+    /// metadata or body.
+    pub fn carries(&self, text: &str) -> bool {
+        self.key.contains(text)
+            || self
+                .parameters
+                .iter()
+                .chain(&self.metadata)
+                .any(|(name, value)| name.contains(text) || value.contains(text))
+            || self.body.as_deref().is_some_and(|body| body.contains(text))
+    }
 }
 
 /// One recorded `PutJobSuccessResult` or `PutJobFailureResult`.

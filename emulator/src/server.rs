@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http_body_util::{BodyExt, Limited};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, HOST, LOCATION};
+use hyper::header::{HeaderMap, AUTHORIZATION, HOST, LOCATION};
 use hyper::service::service_fn;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -29,7 +30,7 @@ use crate::cloudfront::{self, API_PREFIX};
 use crate::codepipeline;
 use crate::config::{Config, FaultCode, Operation};
 use crate::error::{ApiError, Error};
-use crate::http::{self, response, set_header, HttpResponse, MAX_BODY};
+use crate::http::{self, response, set_header, Credential, HttpResponse, MAX_BODY};
 use crate::lambda;
 use crate::records::{ExecutionOutcome, Snapshot, StartedExecution};
 use crate::s3;
@@ -77,6 +78,9 @@ fn fault_error(kind: FaultCode, protocol: Protocol) -> ApiError {
                 "ServiceUnavailable",
                 "Service is unable to handle request.",
             ),
+            FaultCode::ConditionalRequestConflict => {
+                (409, "ConditionalRequestConflict", s3::CONFLICT_MESSAGE)
+            }
         };
         return ApiError::new(status, code, message);
     }
@@ -95,6 +99,10 @@ fn fault_error(kind: FaultCode, protocol: Protocol) -> ApiError {
             "ServiceUnavailable",
             "The service is unavailable. Please try again later.",
         ),
+        // The configuration refuses it for these services' operations.
+        (FaultCode::ConditionalRequestConflict, _) => {
+            ("ConditionalRequestConflict", s3::CONFLICT_MESSAGE)
+        }
     };
     ApiError::new(kind.status(), code, message)
 }
@@ -332,7 +340,7 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
             cloudfront::route(&method, &path).map(|r| (r.operation(), Route::CloudFront(r)))
         }
         Protocol::S3 => {
-            s3::route(&method, &path, query).map(|r| (Operation::GetObject, Route::S3(r)))
+            s3::route(&method, &path, query, &parts.headers).map(|r| (r.operation, Route::S3(r)))
         }
         Protocol::Json11 if method == "POST" && path == "/" => {
             codepipeline::operation_for_target(target.as_deref().unwrap_or_default())
@@ -353,29 +361,94 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
         Err(err) => return error_response(protocol, &err, &request_id),
     };
 
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    let limit = if protocol == Protocol::S3 {
+        s3::MAX_BODY
+    } else {
+        MAX_BODY
+    };
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let err = ApiError::new(
-                400,
-                "InvalidRequest",
-                format!("Could not read the request body: {e}"),
-            );
+            let err = if protocol == Protocol::S3 && e.downcast_ref::<LengthLimitError>().is_some()
+            {
+                s3::too_large(None)
+            } else {
+                ApiError::new(
+                    400,
+                    "InvalidRequest",
+                    format!("Could not read the request body: {e}"),
+                )
+            };
             return error_response(protocol, &err, &request_id);
         }
     };
 
     shared.lock().count_call(op);
+    // What an S3 call asked and carried, recorded with its answer.
+    let s3_record = match &route {
+        Route::S3(route) => Some(s3::request_record(route, &parts.headers, &body)),
+        _ => None,
+    };
+    let call = Call {
+        protocol,
+        op,
+        route,
+        headers: &parts.headers,
+        credential: credential.as_ref(),
+        body: &body,
+        host: &host,
+        request_id: &request_id,
+    };
+    let (resp, error_code) = match serve_call(&shared, call) {
+        Ok(resp) => (resp, None),
+        Err(err) => {
+            let resp = error_response(protocol, &err, &request_id);
+            (resp, Some(err.code.into_owned()))
+        }
+    };
+    if let Some(mut record) = s3_record {
+        record.status = resp.status().as_u16();
+        record.error_code = error_code;
+        record.at = format_timestamp(shared.now());
+        shared.lock().record_s3_request(record);
+    }
+    resp
+}
 
+/// A recognised, counted call, and what serving it needs.
+struct Call<'a> {
+    protocol: Protocol,
+    op: Operation,
+    route: Route,
+    headers: &'a HeaderMap,
+    credential: Option<&'a Credential>,
+    body: &'a Bytes,
+    host: &'a str,
+    request_id: &'a str,
+}
+
+/// Serves a recognised call: the authorization-header check, injected
+/// faults, the service, a lost response. `Err` is the error the caller gets.
+fn serve_call(shared: &Arc<Shared>, call: Call<'_>) -> Result<HttpResponse, ApiError> {
+    let Call {
+        protocol,
+        op,
+        route,
+        headers,
+        credential,
+        body,
+        host,
+        request_id,
+    } = call;
     // Real AWS refuses unsigned calls; the signature itself is not checked.
     // S3 takes an unsigned request as anonymous, which a private bucket
     // refuses.
     let signed = match protocol {
         Protocol::S3 => credential.is_some(),
-        _ => parts.headers.contains_key(AUTHORIZATION),
+        _ => headers.contains_key(AUTHORIZATION),
     };
     if !signed {
-        let err = match protocol {
+        return Err(match protocol {
             Protocol::RestXml => ApiError::new(
                 403,
                 "MissingAuthenticationToken",
@@ -387,46 +460,53 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
                 "Missing Authentication Token",
             ),
             Protocol::S3 => s3::access_denied(),
-        };
-        return error_response(protocol, &err, &request_id);
+        });
     }
 
     // Error faults strike before the call has any effect, so a retry meets
     // the state the first attempt saw; a lost response strikes after it, so
     // a retry meets the effect.
     if let Some(kind) = shared.faults.draw(op) {
-        let err = fault_error(kind, protocol);
-        shared
-            .lock()
-            .record_fault(op, kind, &err.code, err.status, shared.now());
-        tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
-        return error_response(protocol, &err, &request_id);
+        let err = match (kind, &route) {
+            // A conflict is S3's answer to a conditional request only; any
+            // other call is served as if nothing had been drawn.
+            (FaultCode::ConditionalRequestConflict, Route::S3(route)) => s3::conflict(route),
+            _ => Some(fault_error(kind, protocol)),
+        };
+        if let Some(err) = err {
+            shared
+                .lock()
+                .record_fault(op, kind, &err.code, err.status, shared.now());
+            tracing::warn!(operation = %op, code = %err.code, status = err.status, %request_id, "injected fault");
+            return Err(err);
+        }
     }
 
     let outcome = match route {
-        Route::CloudFront(route) => {
-            cloudfront::handle(&shared, &route, &body, &host).map(|reply| {
-                let mut resp = response(reply.status, "text/xml", reply.body);
-                if let Some(location) = &reply.location {
-                    set_header(&mut resp, LOCATION.as_str(), location);
-                }
-                set_header(&mut resp, "x-amz-request-id", &request_id);
+        Route::CloudFront(route) => cloudfront::handle(shared, &route, body, host).map(|reply| {
+            let mut resp = response(reply.status, "text/xml", reply.body);
+            if let Some(location) = &reply.location {
+                set_header(&mut resp, LOCATION.as_str(), location);
+            }
+            set_header(&mut resp, "x-amz-request-id", request_id);
+            resp
+        }),
+        Route::S3(route) => {
+            s3::handle(shared, &route, headers, credential, body).map(|mut resp| {
+                s3::set_request_ids(&mut resp, request_id);
                 resp
             })
         }
-        Route::S3(route) => s3::handle(&shared, &route, credential.as_ref()).map(|mut resp| {
-            s3::set_request_ids(&mut resp, &request_id);
-            resp
-        }),
-        Route::Json if protocol == Protocol::Json10 => stepfunctions::handle(&shared, op, &body)
-            .map(|answer| {
+        Route::Json if protocol == Protocol::Json10 => {
+            stepfunctions::handle(shared, op, body).map(|answer| {
                 let mut resp = response(200, protocol.json_content_type(), answer.to_string());
-                set_header(&mut resp, "x-amzn-RequestId", &request_id);
+                set_header(&mut resp, "x-amzn-RequestId", request_id);
                 resp
-            }),
-        Route::Json => codepipeline::handle(&shared, op, &body).map(|()| {
+            })
+        }
+        Route::Json => codepipeline::handle(shared, op, body).map(|()| {
             let mut resp = response(200, protocol.json_content_type(), "{}");
-            set_header(&mut resp, "x-amzn-RequestId", &request_id);
+            set_header(&mut resp, "x-amzn-RequestId", request_id);
             resp
         }),
     };
@@ -438,14 +518,14 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> HttpResponse {
                 .lock()
                 .record_lost_response(op, &err.code, err.status, shared.now());
             tracing::warn!(operation = %op, code = %err.code, %request_id, "injected lost response: the call took effect");
-            return error_response(protocol, &err, &request_id);
+            Err(err)
         }
-        _ => {}
+        Ok(resp) => Ok(resp),
+        Err(err) => {
+            tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
+            Err(err)
+        }
     }
-    outcome.unwrap_or_else(|err| {
-        tracing::info!(operation = %op, code = %err.code, status = err.status, "answered with an error");
-        error_response(protocol, &err, &request_id)
-    })
 }
 
 /// What a recognised call is, per protocol.

@@ -12,15 +12,16 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::checksum::{etag, ChecksumAlgorithm};
 use crate::clock::Clock;
 use crate::config::{Config, FaultCode, Operation};
 use crate::faults::{FaultInjector, Rng};
 use crate::records::{
     DiscardedEvent, ExecutionRecord, InjectedFault, InvalidationRecord, JobRecord, JobResult,
-    LambdaInvocation, ObjectRecord, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS,
+    LambdaInvocation, ObjectRecord, S3Request, Snapshot, StartedExecution, COMPLETED, IN_PROGRESS,
     JOB_EVENT_KEY,
 };
-use crate::wire::{format_timestamp, md5_hex};
+use crate::wire::{format_timestamp, whole_seconds};
 
 /// Everything the request handlers share.
 #[derive(Debug)]
@@ -62,10 +63,11 @@ pub(crate) struct Inner {
     /// Job id to its event and function, for continuations; dropped when the
     /// job has its final result.
     job_events: HashMap<String, JobEvent>,
-    /// Buckets that exist: those of the seeded objects.
-    pub buckets: BTreeSet<String>,
-    /// S3 objects by (bucket, key).
-    pub objects: BTreeMap<(String, String), StoredObject>,
+    /// Every bucket, by name, and its objects by key: ordered maps, so that a
+    /// listing page is a range query (UTF-8 binary order, as S3 lists).
+    pub buckets: BTreeMap<String, Bucket>,
+    /// Every S3 call, in the order answered.
+    s3_requests: Vec<S3Request>,
     id_rng: Rng,
     request_rng: Rng,
     job_rng: Rng,
@@ -81,7 +83,8 @@ impl fmt::Debug for Inner {
             .field("lambda_invocations", &self.lambda_invocations.len())
             .field("executions", &self.executions.len())
             .field("jobs", &self.jobs.len())
-            .field("objects", &self.objects.len())
+            .field("buckets", &self.buckets.len())
+            .field("s3_requests", &self.s3_requests.len())
             .field("sequence", &self.sequence)
             .finish_non_exhaustive()
     }
@@ -133,13 +136,26 @@ impl StoredInvalidation {
     }
 }
 
-/// An object as stored: put in place by the configuration.
+/// A bucket's objects, by key.
+pub(crate) type Bucket = BTreeMap<String, StoredObject>;
+
+/// An object as stored: put in place by the configuration or by PutObject.
 #[derive(Clone)]
 pub(crate) struct StoredObject {
     pub body: Bytes,
     /// Quoted hex MD5 of `body`, as S3 gives an object put in one piece.
     pub etag: String,
+    /// On the emulator's clock, to the whole second (S3's precision).
     pub last_modified: SystemTime,
+    /// The `Content-Type` it was put with, if any.
+    pub content_type: Option<String>,
+    /// User metadata: `x-amz-meta-` header names (lowercase) and values.
+    pub metadata: Vec<(String, String)>,
+    /// The checksum S3 keeps with it: the one it was uploaded with, or
+    /// CRC64NVME, S3's default for an upload that sent none.
+    pub checksum_algorithm: ChecksumAlgorithm,
+    /// Base64 of the digest.
+    pub checksum: String,
 }
 
 impl std::fmt::Debug for StoredObject {
@@ -152,11 +168,21 @@ impl std::fmt::Debug for StoredObject {
 }
 
 impl StoredObject {
-    fn new(body: Vec<u8>, last_modified: SystemTime) -> Self {
+    /// An object of `body` stored at `at`, with no type or metadata, and the
+    /// given checksum (`None`: S3's default, CRC64NVME, computed here).
+    pub fn new(body: Bytes, at: SystemTime, checksum: Option<(ChecksumAlgorithm, String)>) -> Self {
+        let (checksum_algorithm, checksum) = checksum.unwrap_or_else(|| {
+            let default = ChecksumAlgorithm::Crc64Nvme;
+            (default, default.compute(&body))
+        });
         StoredObject {
-            etag: format!("\"{}\"", md5_hex(&body)),
-            body: Bytes::from(body),
-            last_modified,
+            etag: etag(&body),
+            body,
+            last_modified: whole_seconds(at),
+            content_type: None,
+            metadata: Vec::new(),
+            checksum_algorithm,
+            checksum,
         }
     }
 }
@@ -199,17 +225,20 @@ impl Shared {
     pub fn new(config: Config) -> Self {
         let faults = FaultInjector::new(config.seed, &config.faults);
         let (started_tx, started_rx) = mpsc::unbounded_channel();
-        let buckets = config.buckets().into_iter().map(str::to_owned).collect();
         let clock = Arc::new(Clock::new(config.clock));
         let seeded_at = clock.now();
-        let objects = config
-            .objects
-            .iter()
-            .map(|seed| {
-                let object = StoredObject::new(seed.body.clone(), seeded_at);
-                ((seed.bucket.clone(), seed.key.clone()), object)
-            })
+        let mut buckets: BTreeMap<String, Bucket> = config
+            .existing_buckets()
+            .into_iter()
+            .map(|name| (name.to_owned(), Bucket::new()))
             .collect();
+        for seed in &config.objects {
+            let object = StoredObject::new(Bytes::from(seed.body.clone()), seeded_at, None);
+            buckets
+                .entry(seed.bucket.clone())
+                .or_default()
+                .insert(seed.key.clone(), object);
+        }
         let inner = Inner {
             invalidations: Vec::new(),
             finished_jobs: HashMap::new(),
@@ -229,7 +258,7 @@ impl Shared {
             jobs: Vec::new(),
             job_events: HashMap::new(),
             buckets,
-            objects,
+            s3_requests: Vec::new(),
             id_rng: Rng::new(config.seed, 101),
             request_rng: Rng::new(config.seed, 102),
             job_rng: Rng::new(config.seed, 103),
@@ -303,15 +332,18 @@ impl Shared {
                 .collect(),
             jobs: inner.jobs.clone(),
             objects: inner
-                .objects
+                .buckets
                 .iter()
-                .map(|((bucket, key), object)| ObjectRecord {
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    size: object.body.len() as u64,
-                    etag: object.etag.clone(),
+                .flat_map(|(bucket, objects)| {
+                    objects.iter().map(move |(key, object)| ObjectRecord {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        size: object.body.len() as u64,
+                        etag: object.etag.clone(),
+                    })
                 })
                 .collect(),
+            s3_requests: inner.s3_requests.clone(),
         }
     }
 }
@@ -405,6 +437,13 @@ impl Inner {
     pub fn record_invocation(&mut self, mut invocation: LambdaInvocation) {
         invocation.sequence = self.next_sequence();
         self.lambda_invocations.push(invocation);
+    }
+
+    /// Records an answered S3 call under the next sequence number (its own
+    /// `sequence` is replaced).
+    pub fn record_s3_request(&mut self, mut request: S3Request) {
+        request.sequence = self.next_sequence();
+        self.s3_requests.push(request);
     }
 
     /// Records a discarded event under the next sequence number (its own

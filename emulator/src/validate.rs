@@ -1,7 +1,7 @@
 //! Checking a [`Config`] before the emulator starts: each value against the
 //! rules of the service it configures, so this sits above the services.
 
-use crate::config::{Config, Operation, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS};
+use crate::config::{Config, FaultCode, Operation, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS};
 use crate::error::Error;
 use crate::lambda::Backend;
 use crate::s3::MAX_KEY_LEN;
@@ -17,10 +17,23 @@ impl Config {
                 )));
             }
         }
-        for bucket in self.buckets() {
+        let buckets = self.existing_buckets();
+        for bucket in &buckets {
             if !is_bucket_name(bucket) {
                 return Err(Error::InvalidConfig(format!(
                     "bucket `{bucket}`: expected 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+                )));
+            }
+        }
+        for (bucket, keys) in &self.bucket_access_keys {
+            if !buckets.contains(bucket.as_str()) {
+                return Err(Error::InvalidConfig(format!(
+                    "access keys for bucket `{bucket}`: no such bucket (declare it, or seed an object in it)"
+                )));
+            }
+            if keys.is_empty() {
+                return Err(Error::InvalidConfig(format!(
+                    "access keys for bucket `{bucket}`: the list is empty, so nobody could open it"
                 )));
             }
         }
@@ -118,6 +131,12 @@ impl Config {
                     "{op}: an error rate needs at least one fault code"
                 )));
             }
+            let conditional = matches!(op, Operation::PutObject | Operation::DeleteObject);
+            if !conditional && spec.codes.contains(&FaultCode::ConditionalRequestConflict) {
+                return Err(Error::InvalidConfig(format!(
+                    "{op}: ConditionalRequestConflict is S3's answer to a conditional write, so it applies to PutObject and DeleteObject only"
+                )));
+            }
         }
         Ok(())
     }
@@ -157,7 +176,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::config::{
-        Config, FaultSpec, Operation, DEFAULT_CONTINUATION_DELAY, DEFAULT_LAMBDA_TIMEOUT,
+        Config, FaultCode, FaultSpec, Operation, DEFAULT_CONTINUATION_DELAY, DEFAULT_LAMBDA_TIMEOUT,
     };
 
     #[test]
@@ -199,10 +218,33 @@ mod tests {
             .s3_access_key("ASIAARTIFACT");
         assert!(ok.validate().is_ok());
         assert_eq!(
-            ok.buckets().into_iter().collect::<Vec<_>>(),
+            ok.existing_buckets().into_iter().collect::<Vec<_>>(),
             ["artifacts.example", "codepipeline-us-east-1-123456789012"]
         );
-        assert_eq!(ok.s3_access_keys.unwrap().len(), 1);
+        assert_eq!(ok.s3_access_keys.as_ref().unwrap().len(), 1);
+        let with_state = ok
+            .bucket("state-bucket")
+            .bucket_access_key("state-bucket", "AKIAFUNCTIONS");
+        assert!(with_state.validate().is_ok());
+        assert_eq!(with_state.existing_buckets().len(), 3);
+        assert_eq!(
+            with_state
+                .s3_access_keys_for("state-bucket")
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            ["AKIAFUNCTIONS"]
+        );
+        assert!(with_state
+            .s3_access_keys_for("artifacts.example")
+            .unwrap()
+            .contains("ASIAARTIFACT"));
+        let err = Config::default()
+            .bucket_access_key("nowhere", "AKIA")
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("`nowhere`"), "{err}");
+        assert!(Config::default().bucket("Bad_Name").validate().is_err());
         for bad in ["E2QWRUHAPOMQZL", "dt_", "dt-abc", "dt_a-b"] {
             assert!(Config::default().tenant(bad).validate().is_err(), "{bad}");
         }
@@ -227,6 +269,23 @@ mod tests {
         );
         assert!(debug.contains("size: 999"), "{debug}");
         assert!(!debug.contains("7, 7"), "{debug}");
+    }
+
+    #[test]
+    fn conflicts_are_faults_of_conditional_writes_only() {
+        let conflict = || FaultSpec {
+            error_rate: 1.0,
+            codes: vec![FaultCode::ConditionalRequestConflict],
+            ..FaultSpec::default()
+        };
+        for op in [Operation::PutObject, Operation::DeleteObject] {
+            assert!(Config::default().fault(op, conflict()).validate().is_ok());
+        }
+        let err = Config::default()
+            .fault(Operation::GetObject, conflict())
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("GetObject"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,11 @@
 //! How values are spelled on the wire, shared by every protocol: percent
-//! escapes in paths and query strings, the two date forms, S3's `ETag`
-//! digest, and shortening of values echoed in messages. Libraries do the
-//! decoding (`percent-encoding`), the dates (`chrono`) and the digest
-//! (`md-5`).
+//! escapes in paths and query strings, S3's URL encoding of listed keys, the
+//! two date forms, and shortening of values echoed in messages. Libraries do
+//! the decoding (`percent-encoding`) and the dates (`chrono`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use md5::{Digest, Md5};
 
 /// Shortens a value echoed in an error message to `max` characters: a 4000-character path or a
 /// 5000-character message need not come back whole.
@@ -44,6 +42,36 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How ListObjectsV2 writes a key (and a prefix, delimiter or start-after)
+/// when asked for `encoding-type=url`: a space as `+`, `/` and the characters
+/// `A-Z a-z 0-9 - _ . *` as they are, every other byte of the UTF-8 as `%XX`.
+/// Observed on S3: `a b.txt` as `a+b.txt`, `a+b.txt` as `a%2Bb.txt`,
+/// `한글/x.txt` as `%ED%95%9C%EA%B8%80/x.txt` (github.com/brekkylab/backlot
+/// issue 178, measured 2026-09-14; github.com/versity/versitygw issue 2169),
+/// `date=2026-03-01/` as `date%3D2026-03-01/` (LocalStack's AWS-validated
+/// `test_list_objects_v2_continuation_token_safe_chars`), `test_file(3).png`
+/// as `test_file%283%29.png` (the SDKs' `EncodingType` documentation). boto3
+/// decodes it with `unquote_plus`.
+pub(crate) fn s3_url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// `t` cut to the whole second: the precision of S3's `Last-Modified`.
+pub(crate) fn whole_seconds(t: SystemTime) -> SystemTime {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + Duration::from_secs(since.as_secs())
+}
+
 /// `t` in UTC, to the millisecond (the precision CloudFront and the JSON
 /// protocols report).
 fn utc(t: SystemTime) -> DateTime<Utc> {
@@ -63,20 +91,17 @@ pub(crate) fn format_http_date(t: SystemTime) -> String {
     utc(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// The hex MD5 of `data`: S3's `ETag` of an object put in one piece, which
-/// tools such as `aws s3 sync` compare with a local file's. Not for anything
-/// that needs a secure hash.
-pub(crate) fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+/// Reads an HTTP date (`If-Modified-Since`, `If-Unmodified-Since`): the
+/// IMF-fixdate form every client sends, or RFC 2822's.
+pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
+    let parsed = DateTime::parse_from_rfc2822(text.trim()).ok()?;
+    let secs = u64::try_from(parsed.timestamp()).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn formats_timestamps() {
@@ -112,13 +137,28 @@ mod tests {
     }
 
     #[test]
-    fn digests_match_rfc_1321() {
-        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+    fn reads_http_dates_to_the_second() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_283_600_123);
         assert_eq!(
-            md5_hex(b"The quick brown fox jumps over the lazy dog"),
-            "9e107d9d372bb6826bd81d3542a419d6"
+            parse_http_date(&format_http_date(t)),
+            Some(whole_seconds(t))
         );
+        assert_eq!(
+            parse_http_date("Fri, 01 Mar 2024 09:00:00 +0000"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_709_283_600))
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn url_encodes_keys_as_s3_lists_them() {
+        assert_eq!(s3_url_encode("a b.txt"), "a+b.txt");
+        assert_eq!(s3_url_encode("a+b.txt"), "a%2Bb.txt");
+        assert_eq!(s3_url_encode("100%.csv"), "100%25.csv");
+        assert_eq!(s3_url_encode("한글/x.txt"), "%ED%95%9C%EA%B8%80/x.txt");
+        assert_eq!(s3_url_encode("date=2026-03-01/"), "date%3D2026-03-01/");
+        assert_eq!(s3_url_encode("test_file(3).png"), "test_file%283%29.png");
+        assert_eq!(s3_url_encode("a\u{1}~*"), "a%01%7E*");
     }
 
     #[test]

@@ -10,6 +10,7 @@ checks does not depend on how fast the machine is):
     aws-emulator --distribution E2QWRUHAPOMQZL --denied EDENIED0000000 \
         --tenant dt_2wjDZi3hD1ivOXf6rpZJO1AB \
         --object "codepipeline-us-east-1-123456789012/boto3 pipeline/SourceArti/artifact.zip=artifact.zip" \
+        --bucket boto3-state-bucket \
         --invalidation-seconds 1 --manual-clock \
         --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine
 
@@ -23,6 +24,7 @@ make it safe to run twice against the same emulator.
 """
 
 import argparse
+import base64
 import hashlib
 import io
 import json
@@ -32,6 +34,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
+import zlib
 
 import boto3
 from botocore.config import Config
@@ -126,6 +129,11 @@ def main():
         "--tenant",
         default="dt_2wjDZi3hD1ivOXf6rpZJO1AB",
         help="a distribution tenant id the emulator was started with (--tenant)",
+    )
+    parser.add_argument(
+        "--bucket",
+        default="boto3-state-bucket",
+        help="an empty bucket the emulator was started with (--bucket), for the put, list and delete checks",
     )
     parser.add_argument(
         "--artifact",
@@ -436,6 +444,112 @@ def main():
             raise AssertionError("no error")
         expect_error(lambda: s3.get_object(Bucket="no-such-bucket-boto3", Key="k"), "NoSuchBucket", 404)
 
+    state_bucket = args.bucket
+    # A prefix of its own, so that a second run against the same emulator
+    # starts from nothing.
+    run_prefix = f"runs/{uuid.uuid4()}/"
+    plan_key = run_prefix + "plan.json"
+    plan = json.dumps({"batches": [["/index.html", "/a b.html"]]}).encode()
+    put_etags = {}
+
+    @check("s3 put_object with boto3's default checksum (CRC32), ETag is the MD5")
+    def _():
+        out = s3.put_object(Bucket=state_bucket, Key=plan_key, Body=plan, ContentType="application/json")
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 200, out["ResponseMetadata"]
+        assert out["ETag"] == f'"{hashlib.md5(plan).hexdigest()}"', out["ETag"]
+        crc32 = base64.b64encode(zlib.crc32(plan).to_bytes(4, "big")).decode()
+        assert out.get("ChecksumCRC32") == crc32, out
+        assert out.get("ChecksumType") == "FULL_OBJECT", out
+        put_etags["plan"] = out["ETag"]
+
+    @check("s3 get_object and head_object read it back (checksum validated)")
+    def _():
+        got = s3.get_object(Bucket=state_bucket, Key=plan_key, ChecksumMode="ENABLED")
+        assert got["Body"].read() == plan
+        assert got["ETag"] == put_etags["plan"], got["ETag"]
+        assert got["ContentType"] == "application/json", got["ContentType"]
+        assert "ChecksumCRC32" in got, got
+        head = s3.head_object(Bucket=state_bucket, Key=plan_key)
+        assert head["ContentLength"] == len(plan), head["ContentLength"]
+        assert head["ETag"] == put_etags["plan"]
+        try:
+            s3.head_object(Bucket=state_bucket, Key=run_prefix + "missing")
+        except ClientError as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        else:
+            raise AssertionError("no error")
+
+    @check("s3 put_object IfNoneMatch='*' creates once, then PreconditionFailed")
+    def _():
+        lock = run_prefix + "lock"
+        s3.put_object(Bucket=state_bucket, Key=lock, Body=b"first", IfNoneMatch="*")
+        e = expect_error(
+            lambda: s3.put_object(Bucket=state_bucket, Key=lock, Body=b"second", IfNoneMatch="*"),
+            "PreconditionFailed",
+            412,
+        )
+        assert e.response["Error"].get("Condition") == "If-None-Match", e.response["Error"]
+        assert s3.get_object(Bucket=state_bucket, Key=lock)["Body"].read() == b"first"
+
+    @check("s3 put_object IfMatch replaces only the version read; NoSuchKey without one")
+    def _():
+        out = s3.put_object(Bucket=state_bucket, Key=plan_key, Body=plan + b" ", IfMatch=put_etags["plan"])
+        expect_error(
+            lambda: s3.put_object(Bucket=state_bucket, Key=plan_key, Body=b"stale", IfMatch=put_etags["plan"]),
+            "PreconditionFailed",
+            412,
+        )
+        put_etags["plan"] = out["ETag"]
+        expect_error(
+            lambda: s3.put_object(Bucket=state_bucket, Key=run_prefix + "none", Body=b"x", IfMatch=out["ETag"]),
+            "NoSuchKey",
+            404,
+        )
+
+    @check("s3 put_object with a SHA256 checksum and with Content-MD5")
+    def _():
+        body = b"checked twice"
+        out = s3.put_object(Bucket=state_bucket, Key=run_prefix + "sha", Body=body, ChecksumAlgorithm="SHA256")
+        assert out.get("ChecksumSHA256") == base64.b64encode(hashlib.sha256(body).digest()).decode(), out
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+        out = s3.put_object(Bucket=state_bucket, Key=run_prefix + "md5", Body=body, ContentMD5=md5)
+        assert out["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+
+    listed_keys = [f"{run_prefix}site/{i:03d}.html" for i in range(117)] + [
+        f"{run_prefix}site/a b+c.html",
+        f"{run_prefix}site/naïve/日本.html",
+    ]
+
+    @check("s3 list_objects_v2 paginator: pages of 50, keys decoded (encoding-type=url)")
+    def _():
+        for key in listed_keys:
+            s3.put_object(Bucket=state_bucket, Key=key, Body=b"x")
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=state_bucket, Prefix=run_prefix + "site/", PaginationConfig={"PageSize": 50}
+        )
+        seen, sizes = [], []
+        for page in pages:
+            sizes.append(page["KeyCount"])
+            seen += [o["Key"] for o in page.get("Contents", [])]
+        assert seen == sorted(listed_keys, key=lambda k: k.encode()), seen[-3:]
+        assert sizes == [50, 50, 19], sizes
+
+    @check("s3 list_objects_v2 Delimiter rolls up CommonPrefixes")
+    def _():
+        out = s3.list_objects_v2(Bucket=state_bucket, Prefix=run_prefix, Delimiter="/")
+        prefixes = [p["Prefix"] for p in out.get("CommonPrefixes", [])]
+        assert prefixes == [run_prefix + "site/"], prefixes
+        files = [o["Key"] for o in out.get("Contents", [])]
+        assert files == [run_prefix + k for k in ("lock", "md5", "plan.json", "sha")], files
+
+    @check("s3 delete_object is 204 and idempotent; NoSuchBucket for another bucket")
+    def _():
+        for _ in range(2):
+            out = s3.delete_object(Bucket=state_bucket, Key=plan_key)
+            assert out["ResponseMetadata"]["HTTPStatusCode"] == 204, out["ResponseMetadata"]
+        expect_error(lambda: s3.get_object(Bucket=state_bucket, Key=plan_key), "NoSuchKey", 404)
+        expect_error(lambda: s3.list_objects_v2(Bucket="no-such-bucket-boto3"), "NoSuchBucket", 404)
+
     @check("emulator state endpoint")
     def _():
         with urllib.request.urlopen(args.endpoint.rstrip("/") + "/_emulator/state", timeout=10) as resp:
@@ -452,7 +566,13 @@ def main():
         assert state["calls"]["StartExecution"] >= 3
         tenants = [i for i in state["invalidations"] if i["id"] == tenant_inv["id"]]
         assert [(i["distributionId"], i["tenant"]) for i in tenants] == [(tenant, True)], tenants
-        assert state["objects"] == [{"bucket": bucket, "key": key, "size": len(data), "etag": etag}], state["objects"]
+        artifact = [o for o in state["objects"] if o["bucket"] == bucket]
+        assert artifact == [{"bucket": bucket, "key": key, "size": len(data), "etag": etag}], artifact
+        mine = [r for r in state["s3Requests"] if r.get("key", "").startswith(run_prefix)]
+        puts = [r for r in mine if r["operation"] == "PutObject" and r["status"] == 200]
+        assert len(puts) == 5 + len(listed_keys), len(puts)
+        assert puts[0]["body"] == plan.decode(), puts[0]
+        assert [r["status"] for r in mine if r["operation"] == "DeleteObject"] == [204, 204], mine[-4:]
 
     passed = sum(ok for _, ok in results)
     failed = len(results) - passed

@@ -5,8 +5,8 @@
 //! exactly one terminal result, no invalidation may be created twice, and no credential of the
 //! job event may appear in any log, output, result or recorded request.
 //!
-//! `cargo run -p local-run --bin fault-matrix` prints the matrix as a table; the test
-//! `tests/matrix.rs` runs it and asserts each case. Runs are in virtual time.
+//! `cargo run -p local-run --bin fault-matrix` prints the matrix as a table and exits 1 when a
+//! case does not end as it must; `scripts/test` runs it. Runs are in virtual time.
 
 use std::time::{Duration, Instant};
 

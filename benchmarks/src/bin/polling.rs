@@ -46,7 +46,7 @@ struct Flags {
     /// invalidations of these seconds, and compare their lag with the model's.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "5,25,40")]
     measured: Option<Vec<u64>>,
-    /// Exit 1 when a target is not met.
+    /// Exit 1 when one of the targets printed at the end (lag, cost, call rate) is not met.
     #[arg(long)]
     check: bool,
 }

@@ -261,6 +261,10 @@ pub async fn raw(
     }
 }
 
+/// `Authorization` of a raw S3 call, signed by [`ACCESS_KEY`] (the signature
+/// is not checked).
+pub const S3_AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
+
 /// `Authorization` of a raw Lambda call (signed for us-east-1; the signature
 /// is not checked).
 pub const LAMBDA_AUTH: (&str, &str) = ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00");

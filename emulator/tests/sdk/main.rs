@@ -12,5 +12,6 @@ mod function_faults;
 mod http;
 mod lambda;
 mod s3;
+mod s3_listing;
 mod stepfunctions;
 mod tenants;
