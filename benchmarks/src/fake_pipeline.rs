@@ -16,6 +16,23 @@ use serde_json::{json, Value};
 
 use crate::clock::VirtualClock;
 
+/// A client of the SDK crate `$sdk` that sends its requests to `$fake`, on its clock (the two
+/// crates' configuration types differ, so this is a macro rather than a function).
+macro_rules! sdk_client {
+    ($sdk:ident, $fake:expr) => {{
+        use $sdk::config::{BehaviorVersion, Credentials, Region};
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("model", "model", None, None, "model"))
+                .http_client($fake.clone())
+                .time_source($fake.clock)
+                .build(),
+        )
+    }};
+}
+
 /// An execution pipeline-entry started.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartedExecution {
@@ -63,30 +80,12 @@ impl FakePipeline {
 
     /// A real CodePipeline client that talks to this fake.
     pub fn codepipeline(&self) -> aws_sdk_codepipeline::Client {
-        use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_codepipeline::Client::from_conf(
-            aws_sdk_codepipeline::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("model", "model", None, None, "model"))
-                .http_client(self.clone())
-                .time_source(self.clock)
-                .build(),
-        )
+        sdk_client!(aws_sdk_codepipeline, self)
     }
 
     /// A real Step Functions client that talks to this fake.
     pub fn step_functions(&self) -> aws_sdk_sfn::Client {
-        use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_sfn::Client::from_conf(
-            aws_sdk_sfn::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("model", "model", None, None, "model"))
-                .http_client(self.clone())
-                .time_source(self.clock)
-                .build(),
-        )
+        sdk_client!(aws_sdk_sfn, self)
     }
 
     /// The execution started last, taken out.

@@ -486,6 +486,50 @@ mod tests {
     }
 
     #[test]
+    fn a_job_past_the_reply_window_is_carried_on_by_a_new_job_without_losing_the_completion() {
+        // GIVEN a 20-minute invalidation, so a job's run replies "in progress" once
+        let deployed = Deployed::load(&local_run::repo_root()).unwrap();
+        let takes = Duration::from_secs(20 * 60);
+
+        // WHEN CodePipeline's Lambda invoke action runs it, re-invoking at once or 30 s later
+        let at_once = paused()
+            .block_on(workflow(
+                &deployed,
+                takes,
+                Latency::MODEL,
+                Action::LambdaInvoke {
+                    reinvocation: Duration::ZERO,
+                },
+            ))
+            .unwrap();
+        let later = paused()
+            .block_on(workflow(
+                &deployed,
+                takes,
+                Latency::MODEL,
+                Action::LambdaInvoke {
+                    reinvocation: Duration::from_secs(30),
+                },
+            ))
+            .unwrap();
+
+        // THEN two executions of six states each (start replies after its 840 s), pipeline-entry
+        // twice, and the second job's run sees the completion within a poll interval
+        assert_eq!(at_once.usage.transitions, 12);
+        assert_eq!(
+            at_once.usage.invocations, 6,
+            "entry, start and report, twice"
+        );
+        assert!(
+            at_once.lag.unwrap() <= Duration::from_secs(2),
+            "{at_once:?}"
+        );
+        assert!(at_once.max_calls_per_minute <= 30);
+        // The delay moves the second job later; the completion still falls in its watch.
+        assert!(later.lag.unwrap() <= Duration::from_secs(2), "{later:?}");
+    }
+
+    #[test]
     fn the_waiters_poll_every_20_s_and_give_up_after_their_attempts() {
         let runtime = paused();
         let quick = runtime
