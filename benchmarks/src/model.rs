@@ -3,7 +3,10 @@
 //! This project's strategy is not modelled but run: the real start-invalidation,
 //! check-status and report-result library functions, with the real SDK client, against
 //! [`FakeCloudFront`], on tokio's paused clock, invoked as [`crate::asl::walk`] walks the real
-//! state machine definition, with template.yaml's timeouts and POLL_SECONDS. The Rust SDK
+//! state machine definition, with template.yaml's timeouts and POLL_SECONDS; for the Lambda
+//! invoke action, pipeline-entry's real function starts each job's run, against
+//! [`FakePipeline`]'s CodePipeline and Step Functions, and each "in progress" reply is followed
+//! by a new job carrying the token, as CodePipeline creates it. The Rust SDK
 //! waiter is the SDK's own `wait_until_invalidation_completed`, its jitter drawn from a seeded
 //! generator. The AWS CLI and CDK waiters are botocore's fixed-delay loop (poll, then sleep
 //! `Delay` between polls, `MaxAttempts` polls), against the same fake.
