@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use invalidation::polling::{Polling, POLL_SECONDS_VARIABLE};
+use invalidation::schedule::Schedule;
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -26,6 +27,8 @@ pub struct Deployed {
     pub check: Function,
     /// report-result.
     pub report: Function,
+    /// pipeline-entry.
+    pub entry: Function,
     /// `statemachine/invalidation.asl.json`.
     pub definition: Value,
 }
@@ -75,6 +78,7 @@ impl Deployed {
             start: function("StartInvalidationFunction")?,
             check: function("CheckStatusFunction")?,
             report: function("ReportResultFunction")?,
+            entry: function("PipelineEntryFunction")?,
             definition: serde_json::from_str(&definition_text)
                 .map_err(|e| format!("{definition_path}: {e}"))?,
         })
@@ -90,12 +94,35 @@ impl Deployed {
         before
     }
 
+    /// The workflow on the previous polling schedule: a dense phase of 150 s (polled by
+    /// start-invalidation, Timeout 180 s and POLL_SECONDS 150), then checks that poll a quarter
+    /// of the time since the submission and waits of a quarter, at most 4 minutes (check-status
+    /// Timeout 630 s and POLL_SECONDS 600).
+    pub fn previous_schedule(&self) -> Self {
+        let mut previous = self.clone();
+        let schedule = Schedule::with_dense_phase(Duration::from_secs(150));
+        previous.start = Function {
+            timeout: Duration::from_secs(180),
+            polling: Polling::for_at_most(Duration::from_secs(150)).following(schedule),
+        };
+        previous.check = Function {
+            timeout: Duration::from_secs(630),
+            polling: Polling::for_at_most(Duration::from_secs(600)).following(schedule),
+        };
+        previous
+    }
+
     /// The same functions on a host that gives no Lambda deadline (`cargo lambda watch`, which
     /// local runs use): every step gets the library's fallback budget.
     pub fn on_local_host(&self) -> Self {
         let mut local = self.clone();
         let fallback = invalidation::budget::FALLBACK_LENGTH + invalidation::budget::ANSWER_MARGIN;
-        for function in [&mut local.start, &mut local.check, &mut local.report] {
+        for function in [
+            &mut local.start,
+            &mut local.check,
+            &mut local.report,
+            &mut local.entry,
+        ] {
             function.timeout = fallback;
         }
         local

@@ -7,18 +7,23 @@
 //! - [`prices`]: AWS prices with their sources, and a run's cost.
 //! - [`clock`]: the model's time, tokio's paused clock read as wall-clock time.
 //! - [`fake_cloudfront`]: CloudFront's invalidation API behind the real SDK client, with latency.
+//! - [`fake_pipeline`]: CodePipeline's job results and Step Functions' StartExecution, for runs
+//!   of the Lambda invoke action.
 //! - [`asl`]: walks the deployed state machine definition for one execution.
 //! - [`deployment`]: what template.yaml deploys: timeouts, POLL_SECONDS, the definition.
 //! - [`model`]: one modelled run of each strategy (this project's runs its real functions).
 //! - [`stats`]: samples summed up.
+//! - [`charts`]: the polling benchmark's lag and cost charts, as SVG.
 //! - [`measured`]: real local runs, read from their own timeline.
 //! - [`footprint`]: a function binary started as Lambda starts it, for its init, overhead and
 //!   memory; [`loopback_http`], the HTTP server it runs as Lambda and as AWS.
 
 pub mod asl;
+pub mod charts;
 pub mod clock;
 pub mod deployment;
 pub mod fake_cloudfront;
+pub mod fake_pipeline;
 pub mod footprint;
 pub mod loopback_http;
 pub mod measured;

@@ -3,7 +3,10 @@
 //! This project's strategy is not modelled but run: the real start-invalidation,
 //! check-status and report-result library functions, with the real SDK client, against
 //! [`FakeCloudFront`], on tokio's paused clock, invoked as [`crate::asl::walk`] walks the real
-//! state machine definition, with template.yaml's timeouts and POLL_SECONDS. The Rust SDK
+//! state machine definition, with template.yaml's timeouts and POLL_SECONDS; for the Lambda
+//! invoke action, pipeline-entry's real function starts each job's run, against
+//! [`FakePipeline`]'s CodePipeline and Step Functions, and each "in progress" reply is followed
+//! by a new job carrying the token, as CodePipeline creates it. The Rust SDK
 //! waiter is the SDK's own `wait_until_invalidation_completed`, its jitter drawn from a seeded
 //! generator. The AWS CLI and CDK waiters are botocore's fixed-delay loop (poll, then sleep
 //! `Delay` between polls, `MaxAttempts` polls), against the same fake.
@@ -21,6 +24,7 @@ use invalidation::budget::Budget;
 use invalidation::check::check_status;
 use invalidation::codepipeline::report_backoff;
 use invalidation::continuation::DEFAULT_REPLY_WINDOW_SECONDS;
+use invalidation::entry::{start_pipeline_run, StateMachineTarget};
 use invalidation::report::report_result;
 use invalidation::start::start_invalidation;
 use invalidation::state_bucket::MemoryStore;
@@ -31,6 +35,7 @@ use crate::asl;
 use crate::clock::{model_epoch, VirtualClock};
 use crate::deployment::{Deployed, Function};
 use crate::fake_cloudfront::{FakeCloudFront, Latency};
+use crate::fake_pipeline::{FakePipeline, RecordedResult};
 use crate::prices::{Architecture, Usage};
 
 /// The billed time of a function's cold start, once per function and run (pipelines run
@@ -107,40 +112,93 @@ fn rfc3339(time: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// One execution of the deployed workflow for an invalidation that takes `takes`.
+/// How a modelled run is started, and so whether it has a CodePipeline job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The state machine started with console input, as CodePipeline's StepFunctions action
+    /// also starts it: no job, no reply window.
+    Direct,
+    /// CodePipeline's Lambda invoke action: pipeline-entry starts the run for the job; past the
+    /// reply window the run replies "in progress" with a continuation token, and CodePipeline
+    /// invokes pipeline-entry with a new job `reinvocation` after that reply.
+    LambdaInvoke {
+        /// CodePipeline's delay between the "in progress" reply and the new job's invocation
+        /// (AWS documents none).
+        reinvocation: Duration,
+    },
+}
+
+/// The round trip the model gives CodePipeline's and Step Functions' calls (assumed, as
+/// CloudFront's).
+pub const PIPELINE_ROUND_TRIP: Duration = Duration::from_millis(100);
+
+/// The state machine's ARN in the model.
+const STATE_MACHINE_ARN: &str =
+    "arn:aws:states:us-east-1:123456789012:stateMachine:InvalidationStateMachine";
+
+/// The `n`-th job of a modelled Lambda invoke action (a UUID, as CodePipeline's job ids are).
+fn job_id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// The event CodePipeline sends pipeline-entry for the `n`-th job, with the model's input as
+/// UserParameters and, for a continued job, the token.
+fn job_event(n: u32, continuation_token: Option<&str>) -> Value {
+    let mut data = json!({
+        "actionConfiguration": {"configuration": {
+            "FunctionName": "pipeline-entry",
+            "UserParameters": model_input().to_string(),
+        }},
+        "inputArtifacts": [],
+        "outputArtifacts": [],
+        "artifactCredentials": {
+            "accessKeyId": "AKIAMODEL",
+            "secretAccessKey": "model",
+            "sessionToken": "model",
+        },
+    });
+    if let Some(token) = continuation_token {
+        data["continuationToken"] = token.into();
+    }
+    json!({"CodePipeline.job": {"id": job_id(n), "accountId": "123456789012", "data": data}})
+}
+
+/// One run of the deployed workflow for an invalidation that takes `takes`: one execution, or
+/// with a Lambda invoke action, one per job until the result is recorded.
 pub async fn workflow(
     deployed: &Deployed,
     takes: Duration,
     latency: Latency,
+    action: Action,
 ) -> Result<Sample, String> {
     let clock = VirtualClock::starting_at(model_epoch());
     let cloudfront = FakeCloudFront::new(clock, takes, latency);
     let client = cloudfront.client();
-    // report-result calls CodePipeline only for a job; the model's runs have none.
-    let pipeline = aws_sdk_codepipeline::Client::from_conf(
-        aws_sdk_codepipeline::Config::builder()
-            .behavior_version(aws_sdk_codepipeline::config::BehaviorVersion::latest())
-            .region(aws_sdk_codepipeline::config::Region::new("us-east-1"))
-            .build(),
-    );
-    let input = model_input();
-    let context = asl::context("model", &rfc3339(clock.now()), &input);
+    let services = FakePipeline::new(clock, PIPELINE_ROUND_TRIP);
+    let pipeline = services.codepipeline();
     let usage = Rc::new(RefCell::new(Usage::default()));
     let warm: Rc<RefCell<HashSet<String>>> = Rc::default();
     let reported = Rc::new(Cell::new(None));
     let reply_window = Duration::from_secs(DEFAULT_REPLY_WINDOW_SECONDS);
+    // Bills one invocation that began at `began`, the first of its function in the run cold.
+    let bill = |function: &str, began: SystemTime| {
+        let cold = warm.borrow_mut().insert(function.to_owned());
+        let ran = clock.now().duration_since(began).unwrap_or_default();
+        let millis =
+            ran.as_secs_f64() * 1000.0 + WARM_OVERHEAD_MS + if cold { INIT_MS } else { 0.0 };
+        usage.borrow_mut().invoke(Architecture::Arm64, millis);
+    };
 
     // The state bucket, in memory: the run's plan is kept there as it is on AWS.
     let store = Rc::new(MemoryStore::new());
     let invoke = |_: String, resource: String, payload: Value| {
-        let (client, pipeline, usage, warm, reported, store) = (
+        let (client, pipeline, reported, store) = (
             client.clone(),
             pipeline.clone(),
-            usage.clone(),
-            warm.clone(),
             reported.clone(),
             store.clone(),
         );
+        let bill = &bill;
         async move {
             let began = clock.now();
             let budget =
@@ -180,27 +238,69 @@ pub async fn workflow(
                 }
                 other => return Err(format!("the model runs no {other}")),
             };
-            let cold = warm.borrow_mut().insert(resource.clone());
-            let ran = clock.now().duration_since(began).unwrap_or_default();
-            let millis =
-                ran.as_secs_f64() * 1000.0 + WARM_OVERHEAD_MS + if cold { INIT_MS } else { 0.0 };
-            usage.borrow_mut().invoke(Architecture::Arm64, millis);
+            bill(&resource, began);
             result.map_err(|e| format!("{resource}: {}: {}", e.name(), e.message))
         }
     };
-    let walk = asl::walk(
-        &deployed.definition,
-        input.clone(),
-        &context,
-        invoke,
-        tokio::time::sleep,
-    )
-    .await?;
-    if walk.ended_in != "Succeed" {
-        return Err(format!("the run ended in {}", walk.ended_in));
+    let execute = |name: String, input: Value| {
+        let context = asl::context(&name, &rfc3339(clock.now()), &input);
+        let invoke = &invoke;
+        async move {
+            let walk = asl::walk(
+                &deployed.definition,
+                input,
+                &context,
+                invoke,
+                tokio::time::sleep,
+            )
+            .await?;
+            match walk.ended_in.as_str() {
+                "Succeed" => Ok(walk.entered.len() as u32),
+                other => Err(format!("the run ended in {other}")),
+            }
+        }
+    };
+
+    let mut transitions = 0;
+    match action {
+        Action::Direct => transitions += execute("model".to_owned(), model_input()).await?,
+        Action::LambdaInvoke { reinvocation } => {
+            let step_functions = services.step_functions();
+            let state_machine = StateMachineTarget::new(Some(STATE_MACHINE_ARN.to_owned()));
+            let mut token: Option<String> = None;
+            for job in 0.. {
+                let began = clock.now();
+                start_pipeline_run(
+                    &step_functions,
+                    &pipeline,
+                    &NoArtifacts,
+                    &*store,
+                    &state_machine,
+                    job_event(job, token.as_deref()).into(),
+                    report_backoff(),
+                    Budget::until_deadline(began, began + deployed.entry.timeout),
+                )
+                .await
+                .map_err(|e| format!("pipeline-entry: {}: {}", e.name(), e.message))?;
+                bill("pipeline-entry", began);
+                let started = services
+                    .take_started()
+                    .ok_or("pipeline-entry started no run")?;
+                transitions += execute(started.name, started.input).await?;
+                match services.result_of(&job_id(job)) {
+                    Some(RecordedResult::Continued(next)) => {
+                        token = Some(next);
+                        tokio::time::sleep(reinvocation).await;
+                    }
+                    Some(RecordedResult::Succeeded) => break,
+                    Some(RecordedResult::Failed) => return Err("the job failed".into()),
+                    None => return Err("the run recorded no result on its job".into()),
+                }
+            }
+        }
     }
     let mut usage = *usage.borrow();
-    usage.transitions = walk.entered.len() as u32;
+    usage.transitions = transitions;
     let completed = cloudfront
         .completion_times()
         .into_iter()
@@ -391,7 +491,12 @@ mod tests {
     fn the_workflow_sees_a_quick_invalidation_complete_in_the_start_step() {
         let deployed = Deployed::load(&local_run::repo_root()).unwrap();
         let sample = paused()
-            .block_on(workflow(&deployed, Duration::from_secs(7), Latency::MODEL))
+            .block_on(workflow(
+                &deployed,
+                Duration::from_secs(7),
+                Latency::MODEL,
+                Action::Direct,
+            ))
             .unwrap();
         let lag = sample.lag.unwrap();
         assert!(lag <= Duration::from_secs(2), "{lag:?}");
@@ -399,6 +504,51 @@ mod tests {
         assert_eq!((sample.usage.transitions, sample.usage.invocations), (5, 2));
         // Polls 2 s apart from 0.3 s, the creation's round trip, until the first after 7 s.
         assert_eq!(sample.get_calls, 4);
+    }
+
+    #[test]
+    fn a_job_past_the_reply_window_is_carried_on_by_a_new_job_without_losing_the_completion() {
+        // GIVEN a 20-minute invalidation, so a job's run replies "in progress" once
+        let deployed = Deployed::load(&local_run::repo_root()).unwrap();
+        let takes = Duration::from_secs(20 * 60);
+
+        // WHEN CodePipeline's Lambda invoke action runs it, re-invoking at once or 30 s later
+        let at_once = paused()
+            .block_on(workflow(
+                &deployed,
+                takes,
+                Latency::MODEL,
+                Action::LambdaInvoke {
+                    reinvocation: Duration::ZERO,
+                },
+            ))
+            .unwrap();
+        let later = paused()
+            .block_on(workflow(
+                &deployed,
+                takes,
+                Latency::MODEL,
+                Action::LambdaInvoke {
+                    reinvocation: Duration::from_secs(30),
+                },
+            ))
+            .unwrap();
+
+        // THEN two executions of five states each (start replies after its 840 s),
+        // pipeline-entry twice, and the second job's run sees the completion within a poll
+        // interval
+        assert_eq!(at_once.usage.transitions, 10);
+        assert_eq!(
+            at_once.usage.invocations, 6,
+            "entry, start and report, twice"
+        );
+        assert!(
+            at_once.lag.unwrap() <= Duration::from_secs(2),
+            "{at_once:?}"
+        );
+        assert!(at_once.max_calls_per_minute <= 30);
+        // The delay moves the second job later; the completion still falls in its watch.
+        assert!(later.lag.unwrap() <= Duration::from_secs(2), "{later:?}");
     }
 
     #[test]

@@ -12,9 +12,20 @@ pub const LAMBDA_ARM64_GB_SECOND_USD: f64 = 0.000_013_333_4;
 pub const LAMBDA_X86_GB_SECOND_USD: f64 = 0.000_016_666_7;
 /// Lambda requests: $0.20 per million (whitepaper "How AWS Pricing Works", Lambda).
 pub const LAMBDA_REQUEST_USD: f64 = 0.20 / 1_000_000.0;
-/// CodePipeline V2: $0.002 per action-execution minute, rounded up to the minute
-/// (<https://aws.amazon.com/codepipeline/pricing/>): what each minute of lag costs the user.
+/// CodePipeline V2: $0.002 per action-execution minute, "from the time an action in your
+/// pipeline starts executing until that action reaches a completion state, rounded up to the
+/// nearest minute", for every action type but manual approval and custom actions; 100 free
+/// action-execution minutes a month, shared by all V2 pipelines of the account (not counted
+/// here: a pipeline that deploys often spends them). V1 pipelines bill $1.00 per active pipeline
+/// a month instead, with no charge per minute. <https://aws.amazon.com/codepipeline/pricing/>
 pub const PIPELINE_MINUTE_USD: f64 = 0.002;
+
+/// What `lag` costs in V2 action-execution minutes: the action waits that long for its result.
+/// Billing rounds each action's whole duration up to the minute; at an arbitrary phase of that
+/// minute, each second of lag adds 1/60 of a minute on average, which is what this returns.
+pub fn lag_cost_usd(lag: std::time::Duration) -> f64 {
+    lag.as_secs_f64() / 60.0 * PIPELINE_MINUTE_USD
+}
 
 /// A Lambda architecture, for its price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,5 +91,8 @@ mod tests {
         assert!((per_second - 0.000_001_666_7).abs() < 1e-10, "{per_second}");
         // A state transition costs as much as 15 s of such a Lambda.
         assert!((STATE_TRANSITION_USD / per_second - 15.0).abs() < 0.01);
+        // A second of a V2 pipeline's action costs twenty such Lambda seconds.
+        let lag = lag_cost_usd(std::time::Duration::from_secs(1));
+        assert!((lag / per_second - 20.0).abs() < 0.01, "{lag}");
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::model::Sample;
+use crate::prices::lag_cost_usd;
 
 /// What the samples of one strategy at one duration come to.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,9 @@ pub struct Summary {
     pub max_calls_per_minute: u32,
     /// Mean dollars per run.
     pub cost_usd: f64,
+    /// Mean dollars per run with the V2 pipeline minutes of the lag: the user's whole cost.
+    /// None when a run gave up (it has no lag to price, and its pipeline has no result).
+    pub whole_cost_usd: Option<f64>,
 }
 
 impl Summary {
@@ -35,6 +39,10 @@ impl Summary {
             |f: &dyn Fn(&Sample) -> f64| samples.iter().map(f).sum::<f64>() / runs.max(1) as f64;
         let mut lags: Vec<Duration> = samples.iter().filter_map(|s| s.lag).collect();
         lags.sort();
+        let cost_usd = mean(&|s| s.usage.cost_usd());
+        let whole_cost_usd = (lags.len() == runs).then(|| {
+            cost_usd + lags.iter().map(|lag| lag_cost_usd(*lag)).sum::<f64>() / runs.max(1) as f64
+        });
         Self {
             gave_up: runs - lags.len(),
             lags,
@@ -48,7 +56,8 @@ impl Summary {
                 .map(|s| s.max_calls_per_minute)
                 .max()
                 .unwrap_or(0),
-            cost_usd: mean(&|s| s.usage.cost_usd()),
+            cost_usd,
+            whole_cost_usd,
         }
     }
 
@@ -112,8 +121,15 @@ mod tests {
             .collect();
         let summary = Summary::of(&samples);
         assert_eq!(summary.gave_up, 1);
+        assert_eq!(
+            summary.whole_cost_usd, None,
+            "a run that gave up has no lag to price"
+        );
         assert_eq!(summary.median(), Some(Duration::from_secs(10)));
         assert_eq!(summary.p95(), Some(Duration::from_secs(19)));
+        let all_saw = Summary::of(&samples[..2]);
+        let whole = all_saw.whole_cost_usd.unwrap();
+        assert!((whole - 1.5 / 60.0 * 0.002).abs() < 1e-12, "{whole}");
         assert_eq!(label(Duration::from_secs(25)), "25 s");
         assert_eq!(label(Duration::from_secs(60)), "60 s");
         assert_eq!(label(Duration::from_secs(120)), "2 min");

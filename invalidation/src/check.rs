@@ -36,6 +36,6 @@ pub async fn check_status(
         // Boxed: the polling future nested in this one is too deep a type to lay out inline.
         Box::pin(poll(client, &mut run, &mut plan, &budget, polling)).await?;
     }
-    run.settle(Step::Check, budget.current(), polling.is_on());
+    run.settle(Step::Check, budget.current(), polling.schedule());
     Ok(run)
 }

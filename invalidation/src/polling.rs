@@ -19,7 +19,7 @@ use crate::batches::submit_due_batches;
 use crate::budget::Budget;
 use crate::error::WorkflowError;
 use crate::run::{Phase, RunPlan, RunState};
-use crate::schedule::{poll_interval, poll_window, MAX_POLL_INTERVAL};
+use crate::schedule::{poll_interval, Schedule, MAX_POLL_INTERVAL};
 use crate::state_bucket::{stored_plan, ObjectStore};
 use crate::status::update_statuses;
 use crate::timestamps::Timestamp;
@@ -34,21 +34,36 @@ pub const MAX_POLL_SECONDS: u64 = 840;
 /// calls, the batches it may submit and the answer.
 pub const POLL_RESERVE: Duration = Duration::from_secs(5);
 
-/// How long one step may poll CloudFront itself; zero is off.
+/// How long one step may poll CloudFront itself (zero is off), and on which schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Polling {
     longest: Duration,
+    schedule: Schedule,
 }
 
 impl Polling {
     /// No polling in the functions: the state machine's Wait loop alone.
     pub const OFF: Self = Self {
         longest: Duration::ZERO,
+        schedule: Schedule::DEFAULT,
     };
 
-    /// Polling for at most `longest` per step.
+    /// Polling for at most `longest` per step, on [`Schedule::DEFAULT`].
     pub fn for_at_most(longest: Duration) -> Self {
-        Self { longest }
+        Self {
+            longest,
+            schedule: Schedule::DEFAULT,
+        }
+    }
+
+    /// The same polling on another schedule.
+    pub fn following(self, schedule: Schedule) -> Self {
+        Self { schedule, ..self }
+    }
+
+    /// The schedule the steps follow, when they poll at all.
+    pub fn schedule(&self) -> Option<Schedule> {
+        self.is_on().then_some(self.schedule)
     }
 
     /// The longest one step polls.
@@ -191,7 +206,7 @@ fn window_end(run: &RunState, budget: &Budget, polling: Polling) -> SystemTime {
     let submitted = run.submitted_at.0;
     let from = start.max(submitted);
     let since = from.duration_since(submitted).unwrap_or_default();
-    let mut end = (from + poll_window(since))
+    let mut end = (from + polling.schedule.poll_window(since))
         .min(start + polling.longest())
         .min(budget.end.checked_sub(POLL_RESERVE).unwrap_or(start))
         .min(run.deadline.0);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
 use crate::limits::{MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
-use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
+use crate::schedule::{reply_now, seconds_before_next_check, Schedule};
 use crate::timestamps::Timestamp;
 
 /// The version of the plan's format, so a later change can still read the plans of runs in
@@ -466,8 +466,9 @@ impl RunState {
     /// recorded, calls failing too long, or, after a check, the deadline passed with work
     /// left); a reply due;
     /// or, still in progress, how long to wait before the next check, never past the deadline
-    /// or the reply time. `polling` says which schedule the waits follow.
-    pub fn settle(&mut self, step: Step, now: SystemTime, polling_is_on: bool) {
+    /// or the reply time. `polling` is the schedule the steps poll on, or `None` without
+    /// in-function polling.
+    pub fn settle(&mut self, step: Step, now: SystemTime, polling: Option<Schedule>) {
         self.wait_seconds = 0;
         if self.phase == Phase::Failed {
             return;
@@ -496,18 +497,22 @@ impl RunState {
             self.fail(error);
             return;
         }
-        // Only a run with a job has a reply to give.
+        // Only a run with a job has a reply to give. A polling step that ends shortly before
+        // the reply time has the run reply now: a check until then is not worth its
+        // transitions, and the next job carries on at once (see [`reply_now`]).
         let until_reply = self.reply_by.map(|reply_by| reply_by.since(now));
-        if until_reply.is_some_and(|left| left.is_zero()) {
+        if until_reply.is_some_and(|left| left.is_zero() || (polling.is_some() && reply_now(left)))
+        {
             self.phase = Phase::ReplyDue;
             return;
         }
         self.phase = Phase::InProgress;
         let until_stop = until_deadline.min(until_reply.unwrap_or(until_deadline));
-        self.wait_seconds = if polling_is_on {
-            seconds_before_next_poll(self.submitted_at.until(now), until_stop)
-        } else {
-            seconds_before_next_check(self.checks_since_submit, until_stop)
+        self.wait_seconds = match polling {
+            Some(schedule) => {
+                schedule.seconds_before_next_poll(self.submitted_at.until(now), until_stop)
+            }
+            None => seconds_before_next_check(self.checks_since_submit, until_stop),
         };
     }
 
@@ -662,7 +667,7 @@ mod tests {
             id: "I1".into(),
             status: IN_PROGRESS.into(),
         });
-        run.settle(Step::Check, at(3600), false);
+        run.settle(Step::Check, at(3600), None);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::InvalidationTimedOut);
@@ -687,9 +692,9 @@ mod tests {
             Duration::from_secs(900),
             at(0),
         );
-        run.settle(Step::Start, at(7200), false);
+        run.settle(Step::Start, at(7200), None);
         assert_eq!((run.phase, run.wait_seconds), (Phase::InProgress, 1));
-        run.settle(Step::Check, at(7201), false);
+        run.settle(Step::Check, at(7201), None);
         assert_eq!(run.failure.unwrap().error, ErrorKind::InvalidationTimedOut);
     }
 
@@ -706,13 +711,13 @@ mod tests {
         for second in [10, 20, 30, 40, 50] {
             run.targets[0].note_failure(at(second), &throttled);
         }
-        run.settle(Step::Check, at(60), true);
+        run.settle(Step::Check, at(60), Some(Schedule::DEFAULT));
         assert_eq!(
             run.phase,
             Phase::InProgress,
             "5 failures in 50 s are a blip"
         );
-        run.settle(Step::Check, at(10 + 600), true);
+        run.settle(Step::Check, at(10 + 600), Some(Schedule::DEFAULT));
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::Throttled);

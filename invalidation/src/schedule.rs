@@ -2,24 +2,34 @@
 //! CloudFront itself before it hands back to a Wait state.
 //!
 //! Step Functions Standard bills $0.000025 per state transition and each check costs three
-//! (Wait, CheckStatus, AllCompleted), while a 128 MB arm64 Lambda costs about $0.0000017 a
+//! (Wait, CheckStatus, WhatNext), while a 128 MB arm64 Lambda costs about $0.0000017 a
 //! second: one check through the state machine costs as much as 45 s of polling inside a
-//! function. So with in-function polling on (`POLL_SECONDS` above 0, see [`crate::polling`]),
-//! the steps poll GetInvalidation every [`POLL_INTERVAL`] and return as soon as all are
-//! `Completed`, on this schedule, counted from the last submission of a batch:
+//! function. And a CodePipeline V2 pipeline bills $0.002 for each minute its action waits,
+//! twenty times what a minute of polling costs, so every second between the completion and the
+//! report costs the user more than a second spent looking. So with in-function polling on
+//! (`POLL_SECONDS` above 0, see [`crate::polling`]), the steps poll GetInvalidation every
+//! [`POLL_INTERVAL`] and return as soon as all are `Completed`, on this schedule, counted from
+//! the last submission of a batch:
 //!
 //! | since the submission | the step polls for | then the state machine waits |
 //! |---|---|---|
-//! | under [`DENSE_SECONDS`] (2.5 min) | the rest of the 2.5 min | 2 s, if the step had to stop early |
-//! | `t` beyond | `t / 4` | `t / 4`, at most 4 min |
+//! | under [`DENSE_SECONDS`] (an hour) | the rest of the hour, as far as the step may | 2 s |
+//! | `t` beyond | `t / 4` (as far as the step may) | `t / 4`, at most 4 min |
 //!
-//! So an invalidation that completes within 2.5 minutes of its creation (CloudFront quotes
-//! under 25 s at P95) is seen within a poll interval, mostly by start-invalidation itself;
-//! beyond, a step polls for a quarter of the time elapsed and the run then waits a quarter (at
-//! most [`MAX_POLLING_WAIT_SECONDS`]), so half the time or more is covered and the median lag
-//! stays under 5 % of the duration, with a handful of checks even for 40 minutes; the cap keeps
-//! the worst lag near 4 minutes however long an invalidation takes. A continued job carries on
-//! the run's state (kept in the state bucket), so it keeps the backoff it had reached.
+//! So for the first hour the steps chain: each polls as long as it may (its `POLL_SECONDS`,
+//! 840 s in `template.yaml`, and 5 s short of its Lambda deadline, so it never times out while
+//! polling), and the next one starts its first look one poll interval after the last, through a
+//! Wait of 2 s. A completion is seen within a poll interval at any time in that hour, the
+//! run's default deadline; an invalidation of 40 minutes costs a start step and two or three
+//! checks. Past the hour, which only a run with a longer `timeoutSeconds` reaches, a check polls
+//! for a quarter of the time since the submission (in practice its whole `POLL_SECONDS`) and
+//! the run then waits a quarter, at most [`MAX_POLLING_WAIT_SECONDS`]: it watches about four
+//! fifths of the time, and the worst lag stays near 4 minutes. A continued job carries on the
+//! run's state (kept in the state bucket), so it counts from the same submission and carries on
+//! where the schedule had got to.
+//!
+//! [`Schedule`] holds the one length this depends on, the dense phase; the functions follow
+//! [`Schedule::DEFAULT`].
 //!
 //! With in-function polling off (`POLL_SECONDS=0`), the state machine alone waits: 5 s, then
 //! doubling to a 60 s cap, which notices a fast invalidation within seconds and costs few
@@ -39,9 +49,10 @@ pub const FIRST_WAIT_SECONDS: u64 = 5;
 /// The longest wait between two checks, without in-function polling.
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
-/// With in-function polling: how long after a submission the steps poll without pause. It
-/// covers invalidations of up to 2 minutes and 20 % more.
-pub const DENSE_SECONDS: u64 = 150;
+/// With in-function polling: how long after a submission the steps poll without pause. An
+/// hour: the run's default deadline, and past the 40 minutes (and 20 % more) the polling
+/// benchmark holds the lag to seconds at.
+pub const DENSE_SECONDS: u64 = 3600;
 /// Beyond [`DENSE_SECONDS`], a step polls for this share of the time since the submission…
 pub const WINDOW_DIVISOR: u32 = 4;
 /// …and the state machine then waits for this share…
@@ -71,30 +82,73 @@ pub fn seconds_before_next_check(checks_done: u32, until_deadline: Duration) -> 
         .max(1)
 }
 
-/// How long a step that starts `since_submit` after the last submission polls, with
-/// in-function polling (before the step's own limits: `POLL_SECONDS`, its Lambda deadline, the
-/// run's deadline and reply time).
-pub fn poll_window(since_submit: Duration) -> Duration {
-    let dense = Duration::from_secs(DENSE_SECONDS);
-    match dense.checked_sub(since_submit) {
-        Some(rest) if !rest.is_zero() => rest,
-        _ => since_submit / WINDOW_DIVISOR,
+/// The in-function polling schedule: how long a step polls and how long the state machine
+/// then waits, as functions of the time since the last submission. Its one parameter is the
+/// length of the dense phase; [`Schedule::DEFAULT`] is the functions' (the polling benchmark
+/// also replays the schedule that had a dense phase of 150 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    dense: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }
 
-/// Seconds the state machine waits after a polling step that ended `since_submit` after the
-/// last submission, with `until_stop` left until the deadline or the reply time. Within the
-/// dense phase a step only stops early (at its own limits), and the next one carries on at the
-/// polling pace, [`POLL_INTERVAL`] later; less than that before the dense phase ends, it is
-/// over. Never zero.
-pub fn seconds_before_next_poll(since_submit: Duration, until_stop: Duration) -> u64 {
-    let dense = Duration::from_secs(DENSE_SECONDS);
-    let wait = if since_submit + POLL_INTERVAL < dense {
-        whole_seconds(POLL_INTERVAL)
-    } else {
-        whole_seconds(since_submit.max(dense) / WAIT_DIVISOR).min(MAX_POLLING_WAIT_SECONDS)
-    };
-    wait.min(whole_seconds(until_stop)).max(1)
+impl Schedule {
+    /// A dense phase of [`DENSE_SECONDS`].
+    pub const DEFAULT: Self = Self::with_dense_phase(Duration::from_secs(DENSE_SECONDS));
+
+    /// The schedule with a dense phase of `dense`.
+    pub const fn with_dense_phase(dense: Duration) -> Self {
+        Self { dense }
+    }
+
+    /// How long after a submission the steps poll without pause.
+    pub fn dense_phase(&self) -> Duration {
+        self.dense
+    }
+
+    /// How long a step that starts `since_submit` after the last submission polls (before the
+    /// step's own limits: `POLL_SECONDS`, its Lambda deadline, the run's deadline and reply
+    /// time).
+    pub fn poll_window(&self, since_submit: Duration) -> Duration {
+        match self.dense.checked_sub(since_submit) {
+            Some(rest) if !rest.is_zero() => rest,
+            _ => since_submit / WINDOW_DIVISOR,
+        }
+    }
+
+    /// Seconds the state machine waits after a polling step that ended `since_submit` after
+    /// the last submission, with `until_stop` left until the deadline or the reply time. Within
+    /// the dense phase a step only stops at its own limits, and the next one carries on at the
+    /// polling pace, [`POLL_INTERVAL`] later; less than that before the dense phase ends, it is
+    /// over. Never zero.
+    pub fn seconds_before_next_poll(&self, since_submit: Duration, until_stop: Duration) -> u64 {
+        let wait = if since_submit + POLL_INTERVAL < self.dense {
+            whole_seconds(POLL_INTERVAL)
+        } else {
+            whole_seconds(since_submit.max(self.dense) / WAIT_DIVISOR).min(MAX_POLLING_WAIT_SECONDS)
+        };
+        wait.min(whole_seconds(until_stop)).max(1)
+    }
+}
+
+/// With in-function polling, a step of a run with a job that ends less than this before the
+/// run's reply time has the run reply "in progress" at once (see [`reply_now`]).
+pub const EARLY_REPLY_SECONDS: u64 = 120;
+
+/// Whether a polling step that ends `until_reply` before its run's reply time should have the
+/// run reply now rather than hand over to a check that polls until the reply. Such a check
+/// costs three state transitions for at most [`EARLY_REPLY_SECONDS`] of polling, and the job
+/// CodePipeline creates after the reply carries on at once, from the same submission, polling
+/// as long as a start step may; a job costs five transitions, so shortening one of `L` seconds
+/// pays for up to `L / 2`. With the template's 840 s of polling in start-invalidation and the
+/// 900 s reply window, each job is a start step and its reply.
+pub fn reply_now(until_reply: Duration) -> bool {
+    until_reply < Duration::from_secs(EARLY_REPLY_SECONDS)
 }
 
 /// The time between two polling rounds of a step with `in_progress` invalidations to ask for:
@@ -129,7 +183,8 @@ mod tests {
         assert_eq!(seconds_before_next_check(6, Duration::from_secs(25)), 25);
         assert_eq!(seconds_before_next_check(6, Duration::from_millis(2500)), 3);
         assert_eq!(
-            seconds_before_next_poll(Duration::from_secs(1000), Duration::from_secs(25)),
+            Schedule::DEFAULT
+                .seconds_before_next_poll(Duration::from_secs(5000), Duration::from_secs(25)),
             25
         );
     }
@@ -137,47 +192,82 @@ mod tests {
     #[test]
     fn the_wait_is_at_least_a_second() {
         assert_eq!(seconds_before_next_check(3, Duration::ZERO), 1);
-        assert_eq!(seconds_before_next_poll(AN_HOUR, Duration::ZERO), 1);
+        assert_eq!(
+            Schedule::DEFAULT.seconds_before_next_poll(AN_HOUR, Duration::ZERO),
+            1
+        );
     }
 
     #[test]
-    fn polling_is_continuous_for_two_and_a_half_minutes_then_a_quarter_on_a_quarter_off() {
-        assert_eq!(poll_window(Duration::ZERO), Duration::from_secs(150));
+    fn polling_is_continuous_for_an_hour_then_a_quarter_on_a_quarter_off() {
+        let schedule = Schedule::DEFAULT;
+        assert_eq!(schedule.poll_window(Duration::ZERO), AN_HOUR);
         assert_eq!(
-            poll_window(Duration::from_secs(40)),
-            Duration::from_secs(110)
+            schedule.poll_window(Duration::from_secs(2400)),
+            Duration::from_secs(1200),
+            "the rest of the hour: the step's own limits cut it"
         );
+        for since in [40, 842, 1684, 2526, 3597] {
+            assert_eq!(
+                schedule.seconds_before_next_poll(Duration::from_secs(since), AN_HOUR),
+                2,
+                "{since} s after the submission the next check carries on at the polling pace"
+            );
+        }
         assert_eq!(
-            seconds_before_next_poll(Duration::from_secs(40), AN_HOUR),
-            2,
-            "a step stopped early in the dense phase is followed at the polling pace"
-        );
-        assert_eq!(
-            seconds_before_next_poll(Duration::from_millis(148_500), AN_HOUR),
-            38,
+            schedule.seconds_before_next_poll(Duration::from_millis(3_598_500), AN_HOUR),
+            240,
             "less than a poll interval before its end, the dense phase is over"
         );
         assert_eq!(
-            seconds_before_next_poll(Duration::from_secs(150), AN_HOUR),
-            38
+            schedule.poll_window(Duration::from_secs(3600)),
+            Duration::from_secs(900)
         );
         assert_eq!(
-            poll_window(Duration::from_secs(188)),
-            Duration::from_secs(47)
+            schedule.poll_window(Duration::from_secs(4800)),
+            Duration::from_secs(1200)
         );
         assert_eq!(
-            poll_window(Duration::from_secs(1200)),
-            Duration::from_secs(300)
-        );
-        assert_eq!(
-            seconds_before_next_poll(Duration::from_secs(800), AN_HOUR),
-            200
-        );
-        assert_eq!(
-            seconds_before_next_poll(Duration::from_secs(2400), AN_HOUR),
+            schedule.seconds_before_next_poll(Duration::from_secs(4800), AN_HOUR),
             240,
             "at most 4 minutes"
         );
+    }
+
+    #[test]
+    fn a_shorter_dense_phase_gives_the_quarters_sooner() {
+        // The schedule the functions followed before, which the polling benchmark replays.
+        let schedule = Schedule::with_dense_phase(Duration::from_secs(150));
+        assert_eq!(
+            schedule.poll_window(Duration::from_secs(40)),
+            Duration::from_secs(110)
+        );
+        assert_eq!(
+            schedule.seconds_before_next_poll(Duration::from_secs(40), AN_HOUR),
+            2
+        );
+        assert_eq!(
+            schedule.seconds_before_next_poll(Duration::from_secs(150), AN_HOUR),
+            38
+        );
+        assert_eq!(
+            schedule.poll_window(Duration::from_secs(188)),
+            Duration::from_secs(47)
+        );
+        assert_eq!(
+            schedule.seconds_before_next_poll(Duration::from_secs(800), AN_HOUR),
+            200
+        );
+    }
+
+    #[test]
+    fn a_step_that_ends_within_two_minutes_of_the_reply_asks_for_it() {
+        assert!(
+            reply_now(Duration::from_secs(60)),
+            "start's 840 s end 60 s before it"
+        );
+        assert!(reply_now(Duration::ZERO));
+        assert!(!reply_now(Duration::from_secs(120)));
     }
 
     #[test]

@@ -15,7 +15,6 @@ use crate::request::parse_request;
 use crate::run::{RunState, Step};
 use crate::secrets::Secrets;
 use crate::state_bucket::{load_continuation, ObjectStore};
-use crate::status::update_statuses;
 
 /// Validates the execution input, makes sure the run's plan is in the state bucket, and creates
 /// the invalidations of each target's first batch, idempotently: the same job (or execution) and
@@ -83,7 +82,6 @@ async fn start_run(
     let execution = &input.execution;
     execution.check()?;
     let parsed = parse_request(&input.request)?;
-    let continued = parsed.continuation.is_some();
     let (mut run, mut plan) = match (&parsed.continuation, &parsed.job_id) {
         (Some(continuation), Some(job_id)) => {
             let stored = load_continuation(store, &continuation.state).await?;
@@ -102,20 +100,17 @@ async fn start_run(
             (run, PlanAtHand::read(store, plan))
         }
     };
-    if continued && polling.is_on() {
-        // What the earlier job saw may have changed since: look once before anything else.
-        update_statuses(client, &mut run, &budget).await;
-        run.checks += 1;
-    }
     // Each target's next batch, unless another deploy's invalidations hold its limit or
-    // CloudFront fails the call: then the batch waits, and a check submits it.
+    // CloudFront fails the call: then the batch waits, and a check submits it. (A continued
+    // run's earlier job polled until its reply, a moment ago: its first look here waits a poll
+    // interval, as any other does, so no minute sees more than 30 calls.)
     submit_due(client, &mut run, &mut plan, &budget).await?;
     if polling.is_on() && !run.is_finished() {
         let polled = Box::pin(poll(client, &mut run, &mut plan, &budget, polling)).await?;
-        if polled > 0 && !continued {
+        if polled > 0 {
             run.checks += 1;
         }
     }
-    run.settle(Step::Start, budget.current(), polling.is_on());
+    run.settle(Step::Start, budget.current(), polling.schedule());
     Ok(run)
 }
