@@ -139,6 +139,7 @@ pub async fn create_invalidation(
     Ok(CreatedInvalidation {
         id: invalidation.id,
         status: clip(&invalidation.status, MAX_STATUS_CHARS),
+        ..CreatedInvalidation::default()
     })
 }
 
