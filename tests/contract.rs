@@ -1,5 +1,7 @@
-//! The state machine, template.yaml, the function crates and the README agree with the
-//! library's contract: placeholders, binary names, error names, retries and timeouts.
+//! The state machine, template.yaml, the function crates and the documentation agree with the
+//! library's contract: placeholders, binary names, error names, retries and timeouts. The
+//! documentation's tables are read cell by cell: the README's Error names and
+//! docs/reliability.md's Retries.
 
 use std::collections::BTreeSet;
 
@@ -278,16 +280,154 @@ fn task_timeouts_exceed_the_function_timeouts() {
     }
 }
 
+/// The rows of the first Markdown table after the line `heading` in `text`, each as its trimmed
+/// cells, without the header and separator rows.
+fn table_under(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let after = text
+        .split_once(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no heading `{heading}`"))
+        .1;
+    let rows: Vec<Vec<String>> = after
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            line.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() > 2, "no table under `{heading}`");
+    rows.into_iter().skip(2).collect()
+}
+
+/// The `code` spans of a table cell: `` `A`, `B` `` → A, B.
+fn code_spans(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
 #[test]
-fn the_readme_lists_every_error_name() {
-    let readme = read_repo_file("README.md");
-    for kind in ErrorKind::ALL {
-        assert!(
-            readme.contains(&format!("`{}`", kind.name())),
-            "README lacks `{}`",
-            kind.name()
-        );
+fn the_readme_error_table_gives_each_name_with_its_retry_and_failure_type() {
+    let rows = table_under(&read_repo_file("README.md"), "## Error names");
+    let mut documented: Vec<&str> = rows.iter().map(|row| code_spans(&row[0])[0]).collect();
+    let mut ours: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
+    documented.sort_unstable();
+    ours.sort_unstable();
+    assert_eq!(documented, ours, "the README's Error names table");
+
+    let definition = read_repo_json(STATE_MACHINE);
+    for row in &rows {
+        let name = code_spans(&row[0])[0];
+        let kind = ErrorKind::from_name(name).unwrap();
+        let (retried, failure_type) = (row[2].as_str(), row[3].as_str());
+        // Retried means every function Task of the definition retries it.
+        let retried_by_every_task = tasks(&definition)
+            .iter()
+            .all(|(_, task)| error_names(&task["Retry"]).iter().any(|e| e == name));
+        match kind {
+            // Never returned by a function: nothing to retry or report.
+            ErrorKind::TooManyInvalidationsInProgress => {
+                assert_eq!((retried, failure_type), ("—", "—"), "{name}")
+            }
+            _ if retried_by_every_task => assert_eq!(retried, "yes", "{name}"),
+            _ => assert_eq!(retried, "no", "{name}"),
+        }
+        match kind {
+            ErrorKind::TooManyInvalidationsInProgress => {}
+            // report-result's own errors about the job: its Task fails, so the run ends in
+            // ReportFailed, having recorded no failure type of its own (the state machine's
+            // fallback records SystemUnavailable where CodePipeline still takes a result).
+            ErrorKind::JobAlreadyClosed | ErrorKind::JobReportRejected => assert!(
+                failure_type.starts_with("—") && failure_type.contains("`ReportFailed`"),
+                "{name}: {failure_type}"
+            ),
+            _ => assert!(
+                failure_type.starts_with(kind.failure_type().as_str()),
+                "{name}: {failure_type} is not {}",
+                kind.failure_type().as_str()
+            ),
+        }
     }
+}
+
+/// One retrier of one state: the state, its sorted error names, and the interval, backoff
+/// rate, attempts, longest wait and jitter as the docs write them ("—" where a retrier that
+/// makes no attempt has nothing to say).
+type Retrier = (String, Vec<String>, String, String, String, String, String);
+
+/// A retrier as it stands in the definition, with the Amazon States Language's defaults
+/// (IntervalSeconds 1, BackoffRate 2.0, MaxAttempts 3, JitterStrategy NONE) filled in.
+fn retrier_in_definition(state: &str, retrier: &Value) -> Retrier {
+    let mut errors = error_names(&serde_json::json!([retrier]));
+    errors.sort();
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+    let unless_no_attempt = |text: String| if attempts == 0 { "—".into() } else { text };
+    (
+        state.to_owned(),
+        errors,
+        unless_no_attempt(format!(
+            "{} s",
+            retrier["IntervalSeconds"].as_u64().unwrap_or(1)
+        )),
+        unless_no_attempt(retrier["BackoffRate"].as_f64().unwrap_or(2.0).to_string()),
+        attempts.to_string(),
+        retrier["MaxDelaySeconds"]
+            .as_u64()
+            .map_or("—".into(), |seconds| format!("{seconds} s")),
+        unless_no_attempt(
+            retrier["JitterStrategy"]
+                .as_str()
+                .unwrap_or("NONE")
+                .to_lowercase(),
+        ),
+    )
+}
+
+#[test]
+fn the_documented_retries_are_the_state_machines() {
+    let definition = read_repo_json(STATE_MACHINE);
+    let in_definition: BTreeSet<Retrier> = all_tasks(&definition)
+        .into_iter()
+        .flat_map(|(state, task)| {
+            task["Retry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|retrier| retrier_in_definition(state, retrier))
+        })
+        .collect();
+    let documented: BTreeSet<Retrier> =
+        table_under(&read_repo_file("docs/reliability.md"), "## Retries")
+            .iter()
+            .flat_map(|row| {
+                let mut errors: Vec<String> =
+                    code_spans(&row[1]).into_iter().map(str::to_owned).collect();
+                errors.sort();
+                row[0]
+                    .split(',')
+                    .map(|state| {
+                        (
+                            state.trim().to_owned(),
+                            errors.clone(),
+                            row[2].clone(),
+                            row[3].clone(),
+                            row[4].clone(),
+                            row[5].clone(),
+                            row[6].clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    assert!(
+        documented == in_definition,
+        "docs/reliability.md's Retries table and {STATE_MACHINE} differ:\n only in the docs: \
+         {:#?}\n only in the definition: {:#?}",
+        documented.difference(&in_definition).collect::<Vec<_>>(),
+        in_definition.difference(&documented).collect::<Vec<_>>()
+    );
 }
 
 /// Each action of every statement of a policy document, whatever `!If` wraps them, with the

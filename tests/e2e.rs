@@ -566,6 +566,79 @@ async fn a_malformed_tag_is_refused_by_name_before_cloudfront_is_called() {
     the_failure(&seen, "ConfigurationError");
 }
 
+/// Forty distribution ids of the form CloudFront gives.
+fn forty_distributions() -> Vec<String> {
+    (0..40).map(|n| format!("E{n:0>13}")).collect()
+}
+
+/// Every CloudFront call fails half the time (throttling or 5xx).
+fn half_of_cloudfront_failing(settings: &mut Settings) {
+    let spec = aws_emulator::FaultSpec {
+        error_rate: 0.5,
+        codes: vec![
+            aws_emulator::FaultCode::Throttling,
+            aws_emulator::FaultCode::InternalError,
+            aws_emulator::FaultCode::ServiceUnavailable,
+        ],
+        ..aws_emulator::FaultSpec::default()
+    };
+    for operation in [Operation::CreateInvalidation, Operation::GetInvalidation] {
+        settings.faults.push((operation, spec.clone()));
+    }
+}
+
+#[tokio::test]
+async fn forty_distributions_with_half_of_cloudfronts_answers_failing_each_get_their_invalidation_and_one_success(
+) {
+    // A status read that fails after the SDK's retries keeps its last status until the next
+    // check, and a creation that fails waits for it: nothing fails the whole step.
+    let ids = forty_distributions();
+    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let input = job_with(json!({ "distributionIds": ids }));
+    let mut settings = settings(&names);
+    half_of_cloudfront_failing(&mut settings);
+    settings.seed = 11;
+    let (execution, seen) = run_once(settings, &input, "job-forty-faults").await;
+
+    assert!(execution.succeeded(), "{:?}", execution.error);
+    assert!(
+        seen.faults_of(Operation::GetInvalidation) + seen.faults_of(Operation::CreateInvalidation)
+            > 40,
+        "faults were injected"
+    );
+    let per_distribution: std::collections::BTreeSet<&str> = seen
+        .invalidations
+        .iter()
+        .map(|i| i.distribution_id.as_str())
+        .collect();
+    assert_eq!((seen.invalidations.len(), per_distribution.len()), (40, 40));
+    assert_eq!(
+        the_result(&seen, JOB_ID).operation,
+        Operation::PutJobSuccessResult
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_on_one_of_forty_distributions_names_every_invalidation_the_run_created() {
+    let ids = forty_distributions();
+    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let input = job_with(json!({ "distributionIds": ids }));
+    let mut settings = settings(&names);
+    half_of_cloudfront_failing(&mut settings);
+    settings.denied = vec![ids[20].clone()];
+    settings.seed = 5;
+    let (execution, seen) = run_once(settings, &input, "job-forty-refused").await;
+
+    let cause = assert_failed_with(&execution, "AccessDenied");
+    let message = the_failure(&seen, "PermissionError");
+    assert!(!seen.invalidations.is_empty());
+    for invalidation in &seen.invalidations {
+        let named = format!("{}: {}", invalidation.distribution_id, invalidation.id);
+        assert!(message.contains(&named), "{named} is not in {message}");
+        assert!(cause.contains(&named), "{named} is not in the cause");
+    }
+}
+
 #[tokio::test]
 async fn a_run_writes_one_metric_record_of_what_it_sent_and_how_long_it_took() {
     let input =

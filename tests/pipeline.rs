@@ -221,16 +221,7 @@ async fn ten_thousand_file_paths_from_the_build_artifact_go_in_four_batches_plan
     settings.log_dir = settings.log_dir.join("ten-thousand-paths");
     let log_dir = settings.log_dir.clone();
     let _ = std::fs::remove_dir_all(&log_dir);
-    for function in [
-        "pipeline-entry",
-        "start-invalidation",
-        "check-status",
-        "report-result",
-    ] {
-        settings
-            .env_overrides
-            .push((function.into(), "RUST_LOG".into(), "info".into()));
-    }
+    settings.log_functions_at("info");
     let lines: String = (0..10_000)
         .map(|i| format!("/assets/{:02}/file-{i:05}.js\n", i % 40))
         .collect();
@@ -299,11 +290,7 @@ async fn a_paths_file_listed_as_json_is_read_once_and_no_credential_reaches_step
     settings.log_dir = settings.log_dir.join("paths-file-at-trace-level");
     let log_dir = settings.log_dir.clone();
     let _ = std::fs::remove_dir_all(&log_dir);
-    for function in ["pipeline-entry", "start-invalidation", "check-status"] {
-        settings
-            .env_overrides
-            .push((function.into(), "RUST_LOG".into(), "trace".into()));
-    }
+    settings.log_functions_at("trace");
     let mut paths: Vec<String> = (0..150)
         .map(|i| format!("/blog/post-{i:03}.html"))
         .collect();

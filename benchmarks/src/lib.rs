@@ -1,7 +1,7 @@
 //! Measurements of the workflow: how quickly it notices that an invalidation completed and what
 //! a run costs, against the usual alternatives (`polling`), and how large and quick its
-//! functions are (`footprint`). Both are binaries of this crate; the README's Performance
-//! section gives their commands and output.
+//! functions are (`footprint`). Both are binaries of this crate; docs/performance.md gives
+//! their commands and output.
 //!
 //! # Layout
 //! - [`prices`]: AWS prices with their sources, and a run's cost.

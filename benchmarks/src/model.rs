@@ -395,7 +395,8 @@ mod tests {
             .unwrap();
         let lag = sample.lag.unwrap();
         assert!(lag <= Duration::from_secs(2), "{lag:?}");
-        assert_eq!((sample.usage.transitions, sample.usage.invocations), (6, 2));
+        // StartInvalidation, WhatNext, ReportResult, RunSucceeded, Succeeded.
+        assert_eq!((sample.usage.transitions, sample.usage.invocations), (5, 2));
         // Polls 2 s apart from 0.3 s, the creation's round trip, until the first after 7 s.
         assert_eq!(sample.get_calls, 4);
     }

@@ -211,7 +211,16 @@ pub enum FunctionFaultKind {
     /// soon as the handler's does, since what matters to the caller is the
     /// lost response, and neither clock moves for it.
     Hang,
+    /// The handler is not run; the function fails with an error of its own
+    /// (200, `X-Amz-Function-Error: Unhandled`) whose message is
+    /// [`LONG_ERROR_MESSAGE_CHARS`] characters long, as a function that quotes
+    /// a whole answer in its error does. Step Functions passes such a message
+    /// on as the caught error's `Cause` (up to 32,768 characters).
+    LongError,
 }
+
+/// How long the message of a [`FunctionFaultKind::LongError`] is.
+pub const LONG_ERROR_MESSAGE_CHARS: usize = 32_000;
 
 impl FunctionFaultKind {
     /// The name used in flags and in [`LambdaInvocation::injected_fault`](crate::LambdaInvocation#structfield.injected_fault):
@@ -221,6 +230,7 @@ impl FunctionFaultKind {
             FunctionFaultKind::Crash => "crash",
             FunctionFaultKind::CrashAfterWork => "crash-after-work",
             FunctionFaultKind::Hang => "hang",
+            FunctionFaultKind::LongError => "long-error",
         }
     }
 }
@@ -280,12 +290,12 @@ impl fmt::Display for FunctionFault {
 impl FromStr for FunctionFault {
     type Err = Error;
 
-    /// Reads `KIND-TIMES`: a kind of `crash`, `crash-after-work` or `hang`,
+    /// Reads `KIND-TIMES`: a kind of `crash`, `crash-after-work`, `hang` or `long-error`,
     /// and `once` or `always`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || {
             Error::InvalidConfig(format!(
-                "function fault `{s}`: expected crash, crash-after-work or hang, then -once or -always (e.g. hang-always)"
+                "function fault `{s}`: expected crash, crash-after-work, hang or long-error, then -once or -always (e.g. hang-always)"
             ))
         };
         let lower = s.trim().to_ascii_lowercase();
@@ -294,6 +304,7 @@ impl FromStr for FunctionFault {
             "crash" => FunctionFaultKind::Crash,
             "crash-after-work" => FunctionFaultKind::CrashAfterWork,
             "hang" => FunctionFaultKind::Hang,
+            "long-error" => FunctionFaultKind::LongError,
             _ => return Err(invalid()),
         };
         let times = match times {

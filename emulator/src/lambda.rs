@@ -49,7 +49,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::clock::Work;
-use crate::config::{FaultTimes, FunctionFaultKind, Operation};
+use crate::config::{FaultTimes, FunctionFaultKind, Operation, LONG_ERROR_MESSAGE_CHARS};
 use crate::error::ApiError;
 use crate::error::Error;
 use crate::http::{self, response, set_header, HttpResponse, MAX_BODY};
@@ -328,6 +328,20 @@ impl Outcome {
         });
         Outcome::FunctionError {
             error_type: RUNTIME_EXIT_ERROR.to_string(),
+            payload: Bytes::from(payload.to_string()),
+        }
+    }
+
+    /// A function's own error with a message of [`LONG_ERROR_MESSAGE_CHARS`]
+    /// characters.
+    fn long_error() -> Outcome {
+        const ERROR_TYPE: &str = "InjectedLongError";
+        let payload = serde_json::json!({
+            "errorType": ERROR_TYPE,
+            "errorMessage": "x".repeat(LONG_ERROR_MESSAGE_CHARS),
+        });
+        Outcome::FunctionError {
+            error_type: ERROR_TYPE.to_string(),
             payload: Bytes::from(payload.to_string()),
         }
     }
@@ -646,7 +660,7 @@ enum FaultPoint {
 fn strike(shared: &Shared, function: &str, point: FaultPoint) -> Option<FunctionFaultKind> {
     let fault = shared.config.function_faults.get(function)?;
     let at = match fault.kind {
-        FunctionFaultKind::Crash => FaultPoint::BeforeHandler,
+        FunctionFaultKind::Crash | FunctionFaultKind::LongError => FaultPoint::BeforeHandler,
         FunctionFaultKind::CrashAfterWork | FunctionFaultKind::Hang => FaultPoint::AfterHandler,
     };
     if at != point {
@@ -681,7 +695,11 @@ async fn run_attempt(
     };
     if let Some(kind) = strike(shared, &call.function, FaultPoint::BeforeHandler) {
         tracing::warn!(function = %call.function, fault = kind.name(), "injected function fault: not forwarded");
-        return attempt(Outcome::runtime_exit(&call.request_id), Some(kind));
+        let outcome = match kind {
+            FunctionFaultKind::LongError => Outcome::long_error(),
+            _ => Outcome::runtime_exit(&call.request_id),
+        };
+        return attempt(outcome, Some(kind));
     }
     let outcome = run(
         shared,

@@ -20,7 +20,7 @@
 //! start ([`Config::bucket`], or a seeded [`Config::object`]), each open to
 //! chosen access keys ([`Config::bucket_access_key`]).
 //!
-//! It serves what the workflow, `local-run`, the tests and the README's
+//! It serves what the workflow, `local-run`, the tests and the documented
 //! standalone uses call, and nothing else: no ListInvalidations, no S3
 //! bucket operations, ListObjects (v1), CopyObject, multipart uploads,
 //! ranges, versions or virtual-hosted addressing, no Lambda `DryRun`.
@@ -167,7 +167,7 @@ pub use codepipeline::FAILURE_TYPES;
 pub use config::{
     Config, EventInvokeConfig, FaultCode, FaultSpec, FaultTimes, FunctionFault, FunctionFaultKind,
     Operation, SeedObject, DEFAULT_CONTINUATION_DELAY, DEFAULT_EVENT_RETRY_DELAYS,
-    DEFAULT_LAMBDA_TIMEOUT, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
+    DEFAULT_LAMBDA_TIMEOUT, LONG_ERROR_MESSAGE_CHARS, MAX_EVENT_AGE, MAX_EVENT_RETRY_ATTEMPTS,
 };
 pub use error::Error;
 pub use lambda::MAX_PAYLOAD;

@@ -7,7 +7,7 @@ use crate::budget::Budget;
 use crate::error::WorkflowError;
 use crate::payload::{Payload, StepInput};
 use crate::polling::{poll, submit_due, PlanAtHand, Polling};
-use crate::run::RunState;
+use crate::run::{RunState, Step};
 use crate::state_bucket::ObjectStore;
 use crate::status::update_statuses;
 
@@ -36,6 +36,6 @@ pub async fn check_status(
         // Boxed: the polling future nested in this one is too deep a type to lay out inline.
         Box::pin(poll(client, &mut run, &mut plan, &budget, polling)).await?;
     }
-    run.settle(budget.current(), polling.is_on());
+    run.settle(Step::Check, budget.current(), polling.is_on());
     Ok(run)
 }

@@ -8,10 +8,11 @@ use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
 use crate::aws_error::classify;
+use crate::error::truncate_chars;
 use crate::error::{ErrorKind, WorkflowError};
 use crate::limits::is_distribution_tenant_id;
 use crate::planning::is_tag;
-use crate::run::{clip, CreatedInvalidation, MAX_ID_CHARS, MAX_STATUS_CHARS};
+use crate::run::{CreatedInvalidation, MAX_ID_CHARS, MAX_STATUS_CHARS};
 
 /// What an invalidation belongs to: a distribution, or a distribution tenant of a
 /// multi-tenant distribution. The id alone decides (`dt_…` is a tenant), and this is the one
@@ -132,13 +133,13 @@ pub async fn create_invalidation(
             ErrorKind::AwsRequestFailed,
             format!(
                 "{call}: the answer's invalidation id `{}` is not an id CloudFront gives",
-                clip(&invalidation.id, MAX_ID_CHARS)
+                truncate_chars(&invalidation.id, MAX_ID_CHARS)
             ),
         ));
     }
     Ok(CreatedInvalidation {
         id: invalidation.id,
-        status: clip(&invalidation.status, MAX_STATUS_CHARS),
+        status: truncate_chars(&invalidation.status, MAX_STATUS_CHARS),
         ..CreatedInvalidation::default()
     })
 }
@@ -170,7 +171,7 @@ pub async fn invalidation_status(
     target
         .get(client, invalidation_id, &call)
         .await?
-        .map(|invalidation| clip(&invalidation.status, MAX_STATUS_CHARS))
+        .map(|invalidation| truncate_chars(&invalidation.status, MAX_STATUS_CHARS))
         .ok_or_else(|| no_invalidation(&call))
 }
 

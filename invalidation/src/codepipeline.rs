@@ -25,7 +25,7 @@ use backon::{ExponentialBuilder, Retryable};
 
 use crate::aws_error::classify;
 use crate::budget::Budget;
-use crate::error::{ErrorKind, FailureType, WorkflowError};
+use crate::error::{truncate_chars, ErrorKind, FailureType, WorkflowError};
 
 /// CodePipeline's longest `executionDetails.summary`.
 pub const MAX_SUMMARY_CHARS: usize = 2048;
@@ -242,32 +242,5 @@ async fn send(
                 .map(drop)
                 .map_err(|e| classify(&call, e))
         }
-    }
-}
-
-/// The text cut to at most `max` characters, ending in `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max.saturating_sub(1)) {
-        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
-        _ => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_within_the_limit_is_kept_and_longer_text_is_cut_to_the_limit() {
-        assert_eq!(truncate_chars("abc", 3), "abc");
-        assert_eq!(truncate_chars("abcd", 3), "ab…");
-        assert_eq!(truncate_chars("ééééé", 4).chars().count(), 4);
-        let long = "x".repeat(6000);
-        assert_eq!(
-            truncate_chars(&long, MAX_FAILURE_MESSAGE_CHARS)
-                .chars()
-                .count(),
-            5000
-        );
     }
 }

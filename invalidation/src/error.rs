@@ -258,6 +258,14 @@ pub(crate) fn shorten(text: &str) -> String {
     }
 }
 
+/// The text cut to at most `max` characters, ending in `…` when cut.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +324,14 @@ mod tests {
             .with_context("already created I1 on E0");
         assert_eq!(error.name(), "AccessDenied");
         assert_eq!(error.message, "denied on E1; already created I1 on E0");
+    }
+
+    #[test]
+    fn text_within_the_limit_is_kept_and_longer_text_is_cut_to_the_limit() {
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abcd", 3), "ab…");
+        assert_eq!(truncate_chars("ééééé", 4).chars().count(), 4);
+        let long = "x".repeat(6000);
+        assert_eq!(truncate_chars(&long, 5000).chars().count(), 5000);
     }
 }

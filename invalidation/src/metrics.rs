@@ -31,9 +31,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use crate::error::truncate_chars;
 use crate::payload::{Outcome, RunStatus};
 use crate::planning::estimated_cost_usd;
-use crate::run::{clip, RunState};
+use crate::run::RunState;
 use crate::timestamps::Timestamp;
 
 /// The CloudWatch namespace of every metric the workflow writes.
@@ -242,8 +243,8 @@ impl RunRecord {
     /// Marks the run failed with this error and cause.
     pub fn fail(&mut self, error_name: &str, cause: &str) {
         self.outcome = status_name(RunStatus::Failed).to_owned();
-        self.error_name = Some(clip(error_name, MAX_ERROR_NAME_CHARS));
-        self.cause = Some(clip(cause, MAX_CAUSE_CHARS));
+        self.error_name = Some(truncate_chars(error_name, MAX_ERROR_NAME_CHARS));
+        self.cause = Some(truncate_chars(cause, MAX_CAUSE_CHARS));
     }
 
     /// What the paths, wildcards and cache tags sent cost if the month's free paths are used

@@ -29,7 +29,7 @@
 //!   counts as one path even if it causes CloudFront to invalidate thousands of files".
 //!
 //! An item that starts with `#` is a cache tag, not a path (CloudFront, April 2026; the rules
-//! and their sources are at [`check_tag`] and in the README's Cache tags section): it is
+//! and their sources are at [`check_tag`] and in docs/design.md's Cache tags section): it is
 //! checked, de-duplicated without regard to case and otherwise kept as written, never covered
 //! nor collapsed, and counted as one file path in a batch.
 //!

@@ -1,6 +1,6 @@
 //! What a person asks for, and the checks it must pass before anything is sent to AWS.
 //!
-//! The execution input takes one of three forms (see the input reference in the docs):
+//! The execution input takes one of three forms (see the README's Input section):
 //! console input (`{"distributionId": …}`), the same keys as the JSON string of a CodePipeline
 //! job's `UserParameters`, or a bare distribution id as `UserParameters`. [`parse_request`]
 //! checks all three without calling AWS; [`ParsedRequest::read_and_plan`] then reads the paths

@@ -18,10 +18,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{shorten, ErrorKind, WorkflowError};
-use crate::limits::{
-    is_wildcard, MAX_DISTRIBUTIONS, MAX_FILE_PATHS, MAX_INVALIDATIONS_PER_RUN, MAX_WILDCARD_PATHS,
-};
+use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
+use crate::limits::{is_wildcard, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
 use crate::planning::is_tag;
 use crate::schedule::{seconds_before_next_check, seconds_before_next_poll};
 use crate::timestamps::Timestamp;
@@ -83,6 +81,15 @@ pub enum Phase {
     ReplyDue,
     /// The run failed; [`RunState::failure`] says why.
     Failed,
+}
+
+/// Which step settles a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// start-invalidation (and a continued job's first step).
+    Start,
+    /// check-status.
+    Check,
 }
 
 /// Why a run failed, once something may have been created.
@@ -282,7 +289,7 @@ impl TargetState {
         });
         failing.calls += 1;
         failing.error = error.kind;
-        failing.message = clip(&error.message, MAX_FAILING_MESSAGE_CHARS);
+        failing.message = truncate_chars(&error.message, MAX_FAILING_MESSAGE_CHARS);
     }
 }
 
@@ -449,10 +456,10 @@ impl RunState {
     ) -> Self {
         let job_id = job_id.filter(|id| id.chars().count() <= MAX_EXECUTION_NAME_CHARS);
         let mut run = Self {
-            key: clip(&execution.name, MAX_EXECUTION_NAME_CHARS),
+            key: truncate_chars(&execution.name, MAX_EXECUTION_NAME_CHARS),
             reference_prefix: job_id
                 .clone()
-                .unwrap_or_else(|| clip(&execution.name, MAX_EXECUTION_NAME_CHARS)),
+                .unwrap_or_else(|| truncate_chars(&execution.name, MAX_EXECUTION_NAME_CHARS)),
             job_id,
             execution_arn: execution
                 .id
@@ -538,7 +545,7 @@ impl RunState {
         if self.failure.is_none() {
             self.failure = Some(RunFailure {
                 error: error.kind,
-                cause: clip(&error.message, MAX_CAUSE_CHARS),
+                cause: truncate_chars(&error.message, MAX_CAUSE_CHARS),
             });
         }
         self.phase = Phase::Failed;
@@ -546,10 +553,11 @@ impl RunState {
     }
 
     /// What a step hands back once its calls are done, at `now`: completed; failed (an error
-    /// recorded, calls failing too long, or the deadline passed with work left); a reply due;
+    /// recorded, calls failing too long, or, after a check, the deadline passed with work
+    /// left); a reply due;
     /// or, still in progress, how long to wait before the next check, never past the deadline
     /// or the reply time. `polling` says which schedule the waits follow.
-    pub fn settle(&mut self, now: SystemTime, polling_is_on: bool) {
+    pub fn settle(&mut self, step: Step, now: SystemTime, polling_is_on: bool) {
         self.wait_seconds = 0;
         if self.phase == Phase::Failed {
             return;
@@ -563,7 +571,9 @@ impl RunState {
             return;
         }
         let until_deadline = self.deadline.since(now);
-        if until_deadline.is_zero() {
+        // The start step creates and hands on what it created; the check that follows (a
+        // second later) fails the run at the deadline, naming what exists.
+        if until_deadline.is_zero() && step == Step::Check {
             let error = WorkflowError::new(
                 ErrorKind::InvalidationTimedOut,
                 format!(
@@ -576,15 +586,14 @@ impl RunState {
             self.fail(error);
             return;
         }
-        let until_reply = self
-            .reply_by
-            .map_or(until_deadline, |reply_by| reply_by.since(now));
-        if until_reply.is_zero() {
+        // Only a run with a job has a reply to give.
+        let until_reply = self.reply_by.map(|reply_by| reply_by.since(now));
+        if until_reply.is_some_and(|left| left.is_zero()) {
             self.phase = Phase::ReplyDue;
             return;
         }
         self.phase = Phase::InProgress;
-        let until_stop = until_deadline.min(until_reply);
+        let until_stop = until_deadline.min(until_reply.unwrap_or(until_deadline));
         self.wait_seconds = if polling_is_on {
             seconds_before_next_poll(self.submitted_at.until(now), until_stop)
         } else {
@@ -680,23 +689,10 @@ pub fn describe_created<'a>(
         .join("; ")
 }
 
-/// The text cut to at most `max` characters, ending in `…` when cut.
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max.saturating_sub(1)) {
-        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
-        _ => text.to_owned(),
-    }
-}
-
-/// The size bound's inputs that the request checks enforce; here so the bound test and the
-/// checks agree.
-pub const BOUND_TARGETS: usize = MAX_DISTRIBUTIONS;
-/// See [`BOUND_TARGETS`].
-pub const BOUND_INVALIDATIONS: usize = MAX_INVALIDATIONS_PER_RUN;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{MAX_DISTRIBUTIONS, MAX_INVALIDATIONS_PER_RUN};
 
     fn at(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + seconds)
@@ -757,7 +753,7 @@ mod tests {
             status: IN_PROGRESS.into(),
             ..CreatedInvalidation::default()
         });
-        run.settle(at(3600), false);
+        run.settle(Step::Check, at(3600), false);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::InvalidationTimedOut);
@@ -768,6 +764,24 @@ mod tests {
             "{}",
             failure.cause
         );
+    }
+
+    #[test]
+    fn a_start_past_the_deadline_leaves_the_failure_to_the_check_and_a_run_without_a_job_never_replies(
+    ) {
+        let mut plan = plan(&["E1AAAAAA"], 1);
+        plan.job_id = None;
+        let mut run = RunState::new(
+            &plan,
+            "run-1",
+            &execution(),
+            Duration::from_secs(900),
+            at(0),
+        );
+        run.settle(Step::Start, at(7200), false);
+        assert_eq!((run.phase, run.wait_seconds), (Phase::InProgress, 1));
+        run.settle(Step::Check, at(7201), false);
+        assert_eq!(run.failure.unwrap().error, ErrorKind::InvalidationTimedOut);
     }
 
     #[test]
@@ -783,13 +797,13 @@ mod tests {
         for second in [10, 20, 30, 40, 50] {
             run.targets[0].note_failure(at(second), &throttled);
         }
-        run.settle(at(60), true);
+        run.settle(Step::Check, at(60), true);
         assert_eq!(
             run.phase,
             Phase::InProgress,
             "5 failures in 50 s are a blip"
         );
-        run.settle(at(10 + 600), true);
+        run.settle(Step::Check, at(10 + 600), true);
         assert_eq!(run.phase, Phase::Failed);
         let failure = run.failure.unwrap();
         assert_eq!(failure.error, ErrorKind::Throttled);
@@ -889,9 +903,11 @@ mod tests {
     fn the_largest_run_state_stays_within_its_bound() {
         // GIVEN the most targets with the longest ids, the most invalidations with the longest
         // ids and statuses, and the longest names, ARN and cause.
-        let targets: Vec<String> = (0..BOUND_TARGETS).map(|n| format!("dt_{n:0>61}")).collect();
+        let targets: Vec<String> = (0..MAX_DISTRIBUTIONS)
+            .map(|n| format!("dt_{n:0>61}"))
+            .collect();
         let names: Vec<&str> = targets.iter().map(String::as_str).collect();
-        let per_target = BOUND_INVALIDATIONS / BOUND_TARGETS;
+        let per_target = MAX_INVALIDATIONS_PER_RUN / MAX_DISTRIBUTIONS;
         let mut execution = execution();
         execution.name = "n".repeat(MAX_EXECUTION_NAME_CHARS);
         execution.id = Some("a".repeat(MAX_EXECUTION_ARN_CHARS));

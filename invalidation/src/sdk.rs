@@ -46,3 +46,16 @@ pub async fn config() -> SdkConfig {
         .load()
         .await
 }
+
+/// The S3 client configuration from `config`. With an endpoint of its own
+/// (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`: a local emulator, as under `sam local`, where the
+/// endpoint is `host.docker.internal`), buckets are addressed by path: a name such as
+/// `bucket.host.docker.internal` resolves nowhere. AWS's own endpoint keeps the SDK's default,
+/// virtual-hosted addressing.
+pub fn s3_config(config: &SdkConfig) -> aws_sdk_s3::Config {
+    let own_endpoint =
+        config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(own_endpoint)
+        .build()
+}

@@ -12,7 +12,7 @@ use crate::job::JobView;
 use crate::payload::{Payload, StartInput};
 use crate::polling::{poll, submit_due, PlanAtHand, Polling};
 use crate::request::parse_request;
-use crate::run::RunState;
+use crate::run::{RunState, Step};
 use crate::secrets::Secrets;
 use crate::state_bucket::{load_continuation, ObjectStore};
 use crate::status::update_statuses;
@@ -116,6 +116,6 @@ async fn start_run(
             run.checks += 1;
         }
     }
-    run.settle(budget.current(), polling.is_on());
+    run.settle(Step::Start, budget.current(), polling.is_on());
     Ok(run)
 }

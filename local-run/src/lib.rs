@@ -183,6 +183,20 @@ impl Settings {
         }
     }
 
+    /// Every function logs at `level` (`RUST_LOG`, read by `invalidation::logging`), over
+    /// template.yaml's variables.
+    pub fn log_functions_at(&mut self, level: &str) {
+        for binary in [
+            "pipeline-entry",
+            "start-invalidation",
+            "check-status",
+            "report-result",
+        ] {
+            self.env_overrides
+                .push((binary.into(), "RUST_LOG".into(), level.into()));
+        }
+    }
+
     /// The environment of one function: template.yaml's variables, then the overrides.
     pub(crate) fn function_env(
         &self,

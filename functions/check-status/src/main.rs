@@ -18,7 +18,9 @@ async fn main() -> Result<(), Error> {
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
     // Later batches' paths come from the run's plan there.
-    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::from_conf(
+        invalidation::sdk::s3_config(&config),
+    ));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(check_status(

@@ -19,9 +19,11 @@ async fn main() -> Result<(), Error> {
     let config = invalidation::sdk::config().await;
     let step_functions = aws_sdk_sfn::Client::new(&config);
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
-    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::from_conf(
+        invalidation::sdk::s3_config(&config),
+    ));
     // A paths file is read here, with the job's artifact credentials, so the run needs none.
-    let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
+    let artifacts = S3Artifacts::new(invalidation::sdk::s3_config(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(start_pipeline_run(

@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
     let config = invalidation::sdk::config().await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     // A run that replies "in progress" leaves its state there for the next job.
-    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::from_conf(
+        invalidation::sdk::s3_config(&config),
+    ));
     // The run's metric record goes to standard output, which Lambda sends to CloudWatch Logs.
     let metrics = MetricsOutput::from_env();
     run(service_fn(|event: LambdaEvent<Payload>| {

@@ -20,9 +20,11 @@ async fn main() -> Result<(), Error> {
     let polling = Polling::from_env()?;
     let config = invalidation::sdk::config().await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&config);
-    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::new(&config));
+    let state_bucket = StateBucket::from_env(aws_sdk_s3::Client::from_conf(
+        invalidation::sdk::s3_config(&config),
+    ));
     // Paths files are read with each job's artifact credentials, not the function's role.
-    let artifacts = S3Artifacts::new(aws_sdk_s3::Config::new(&config));
+    let artifacts = S3Artifacts::new(invalidation::sdk::s3_config(&config));
     run(service_fn(|event: LambdaEvent<Payload>| {
         let budget = Budget::until_deadline(SystemTime::now(), event.context.deadline());
         catching_panics(start_invalidation(

@@ -206,13 +206,12 @@ async fn a_run_starved_by_other_deploys_says_the_in_progress_limit_was_why() {
         .then_http_response(|| cloudfront_error_response(400, "TooManyInvalidationsInProgress"));
     let client = cloudfront(&[&create]);
     let store = MemoryStore::new();
-    let plan = invalidation::request::parse_request(&json!({"distributionId": "E2QWRUHEXAMPLE"}))
-        .unwrap()
-        .plan(Vec::new(), "run-42")
-        .unwrap();
-    invalidation::state_bucket::store_plan(&store, "run-42", &plan)
-        .await
-        .unwrap();
+    keep_plan(
+        &store,
+        &json!({"distributionId": "E2QWRUHEXAMPLE"}),
+        "run-42",
+    )
+    .await;
     let mut run: RunState =
         serde_json::from_value(run_in_progress("2026-11-26T13:00:00Z", 61)).unwrap();
     run.targets.truncate(1);

@@ -378,6 +378,27 @@ pub async fn enter_with(
     .await
 }
 
+/// StartExecution's answer for the job's execution.
+pub fn started() -> StartExecutionOutput {
+    StartExecutionOutput::builder()
+        .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
+        .start_date(DateTime::from_secs(1_795_000_000))
+        .build()
+        .unwrap()
+}
+
+/// Plans `request` as the execution `run` would and keeps the plan in `store`, as the step
+/// that first holds a request does.
+pub async fn keep_plan(store: &MemoryStore, request: &Value, run: &str) {
+    let plan = invalidation::request::parse_request(request)
+        .unwrap()
+        .plan(Vec::new(), run)
+        .unwrap();
+    invalidation::state_bucket::store_plan(store, run, &plan)
+        .await
+        .unwrap();
+}
+
 pub fn forty_wildcards() -> Value {
     let paths: Vec<String> = (0..40).map(|i| format!("/d{i:02}/*")).collect();
     json!({"distributionId": "E2QWRUHEXAMPLE", "paths": paths})

@@ -59,13 +59,7 @@ async fn entry_starts_one_execution_named_after_the_job_with_the_event_without_i
                 && input == without_credentials
                 && CREDENTIALS.iter().all(|secret| !text.contains(secret))
         })
-        .then_output(|| {
-            StartExecutionOutput::builder()
-                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
-                .start_date(DateTime::from_secs(1_795_000_000))
-                .build()
-                .unwrap()
-        });
+        .then_output(started);
     let sfn = step_functions(&[&start]);
     let pipeline = codepipeline(&[]);
 
@@ -83,13 +77,7 @@ async fn entry_starts_one_execution_named_after_the_job_with_the_event_without_i
 async fn entry_plans_the_job_once_and_keeps_the_plan_under_the_execution_name() {
     let start = mock!(aws_sdk_sfn::Client::start_execution)
         .sequence()
-        .output(|| {
-            StartExecutionOutput::builder()
-                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
-                .start_date(DateTime::from_secs(1_795_000_000))
-                .build()
-                .unwrap()
-        })
+        .output(started)
         .http_status(400, Some(sfn_error("ExecutionAlreadyExists")))
         .build();
     let sfn = step_functions(&[&start]);
@@ -142,13 +130,7 @@ async fn a_five_megabyte_paths_file_is_planned_here_and_no_credential_reaches_st
                 .push(request.input().unwrap().to_owned());
             true
         })
-        .then_output(|| {
-            StartExecutionOutput::builder()
-                .execution_arn("arn:aws:states:us-east-1:111111111111:execution:Invalidation:job-1")
-                .start_date(DateTime::from_secs(1_795_000_000))
-                .build()
-                .unwrap()
-        });
+        .then_output(started);
     let sfn = step_functions(&[&start]);
     let pipeline = codepipeline(&[]);
     let store = MemoryStore::new();

@@ -377,13 +377,7 @@ async fn a_batch_submitted_while_polling_restarts_the_dense_phase() {
     let cloudfront = FakeCloudFront::new(Duration::from_secs(210), &[]);
     cloudfront.existing("IA", Duration::from_secs(200));
     let store = MemoryStore::new();
-    let plan = invalidation::request::parse_request(&forty_wildcards())
-        .unwrap()
-        .plan(Vec::new(), "run-42")
-        .unwrap();
-    invalidation::state_bucket::store_plan(&store, "run-42", &plan)
-        .await
-        .unwrap();
+    keep_plan(&store, &forty_wildcards(), "run-42").await;
     let mut run = run_submitted("2026-11-26T12:00:00Z");
     run["plan"]["batches"] = json!(3);
     let began = Instant::now();

@@ -185,6 +185,23 @@ async fn invalid_input_is_rejected_before_any_call_and_nothing_is_stored() {
     assert_eq!(store.writes(), 0);
 }
 
+/// start-invalidation of the console sample against a CloudFront that answers CreateInvalidation
+/// with this error.
+async fn start_meeting(status: u16, code: &'static str) -> RunState {
+    let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .then_http_response(move || cloudfront_error_response(status, code));
+    start(
+        &cloudfront(&[&rule]),
+        &NoArtifacts,
+        &MemoryStore::new(),
+        start_payload(event("console-input.json")),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_refusal_fails_the_run_in_its_state_and_a_transient_error_leaves_the_batch_pending() {
     let refusals = [
@@ -201,19 +218,7 @@ async fn a_refusal_fails_the_run_in_its_state_and_a_transient_error_leaves_the_b
         (400, "SomethingUnforeseen", ErrorKind::AwsRequestFailed),
     ];
     for (status, code, kind) in refusals {
-        let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
-            .then_http_response(move || cloudfront_error_response(status, code));
-        let client = cloudfront(&[&rule]);
-        let run = start(
-            &client,
-            &NoArtifacts,
-            &MemoryStore::new(),
-            start_payload(event("console-input.json")),
-            at("2026-11-26T12:00:01Z"),
-            WINDOW,
-        )
-        .await
-        .unwrap();
+        let run = start_meeting(status, code).await;
         assert_eq!(run.phase, Phase::Failed, "{code}");
         let (name, cause) = failure(&run).unwrap();
         assert_eq!(name, kind.name(), "{code}");
@@ -227,19 +232,7 @@ async fn a_refusal_fails_the_run_in_its_state_and_a_transient_error_leaves_the_b
         (503, "ServiceUnavailable"),
         (500, "InternalError"),
     ] {
-        let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation)
-            .then_http_response(move || cloudfront_error_response(status, code));
-        let client = cloudfront(&[&rule]);
-        let run = start(
-            &client,
-            &NoArtifacts,
-            &MemoryStore::new(),
-            start_payload(event("console-input.json")),
-            at("2026-11-26T12:00:01Z"),
-            WINDOW,
-        )
-        .await
-        .unwrap();
+        let run = start_meeting(status, code).await;
         assert_eq!(run.phase, Phase::InProgress, "{code}");
         assert!(run.any_due(), "{code}: the batch waits for the next check");
         assert_eq!(run.targets[0].failing.as_ref().unwrap().calls, 1);
