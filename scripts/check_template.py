@@ -15,7 +15,9 @@ CloudFormation's transform do, offline:
    a one-resource `AWS::StepFunctions::StateMachine` with its placeholders replaced by ARNs;
 5. computes, with SAM CLI's own code, the environment `sam local invoke --env-vars
    events/sam-local-env.json` gives each function, and checks that it points every function at
-   the emulator and gives pipeline-entry a state machine ARN.
+   the emulator and gives pipeline-entry a state machine ARN;
+6. lints examples/pipeline/template.yaml, the example pipeline, the same way (transformed if it
+   declares a transform), once with each way of invoking the workflow.
 
 Before that it proves it can fail: a function whose policy builds an ARN list with a function as
 the Fn::Join delimiter (what the first template.yaml did, and CloudFormation refuses) must be
@@ -50,7 +52,21 @@ LINT_CONFIG = ManualArgs(regions=[REGION])
 PARAMETERS = {
     "DistributionIds": "E2QWRUHEXAMPLE,E1U5RQF7T870K0",
     "DistributionTenantIds": "dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+    # With a topic, every alarm has its actions.
+    "AlarmTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:invalidation-alarms",
 }
+EXAMPLE_PIPELINE = ROOT / "examples" / "pipeline" / "template.yaml"
+# The example pipeline, linted once with each way of invoking the workflow (its conditional
+# statements and actions differ).
+EXAMPLE_PARAMETERS = [
+    {
+        "InvalidationStateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
+        "InvalidationStateMachine-Ab12Cd34",
+        "InvokeWith": invoke_with,
+        "PipelineEntryFunctionName": "cloudfront-invalidation-PipelineEntryFunction-Ab12Cd34",
+    }
+    for invoke_with in ["StepFunctions", "Lambda"]
+]
 
 
 class OfflinePolicyLoader:
@@ -81,8 +97,21 @@ def packaged(template):
     return validator.sam_template
 
 
-def transformed(template):
-    return transform(packaged(template), PARAMETERS, OfflinePolicyLoader())
+def transformed(template, parameters=None):
+    parameters = PARAMETERS if parameters is None else parameters
+    return transform(packaged(template), parameters, OfflinePolicyLoader())
+
+
+def as_deployed(template, parameters):
+    """A template as CloudFormation sees it: after the SAM transform if it declares one, with
+    these parameter values as its defaults (so that cfn-lint resolves the conditions they
+    decide)."""
+    if "Transform" in template:
+        template = transformed(template, parameters)
+    template = copy.deepcopy(template)
+    for name, value in parameters.items():
+        template["Parameters"][name]["Default"] = value
+    return template
 
 
 def problems(template_dict):
@@ -220,6 +249,13 @@ def main(path):
             problems(definition_template(template)),
         ),
         ("sam local environments with events/sam-local-env.json", sam_local_problems(path)),
+    ] + [
+        (
+            f"cfn-lint on {EXAMPLE_PIPELINE.relative_to(ROOT)} with InvokeWith="
+            + parameters["InvokeWith"],
+            problems(as_deployed(yaml_parse(EXAMPLE_PIPELINE.read_text()), parameters)),
+        )
+        for parameters in EXAMPLE_PARAMETERS
     ]:
         if found:
             failed = True

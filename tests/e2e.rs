@@ -638,3 +638,69 @@ async fn a_refusal_on_one_of_forty_distributions_names_every_invalidation_the_ru
         assert!(cause.contains(&named), "{named} is not in the cause");
     }
 }
+
+#[tokio::test]
+async fn a_run_writes_one_metric_record_of_what_it_sent_and_how_long_it_took() {
+    let input =
+        json!({"distributionId": DISTRIBUTION, "paths": ["/a.html", "/img/*", "#product-123"]});
+    let environment = Environment::start(settings(&[DISTRIBUTION])).await.unwrap();
+    let execution = environment
+        .execute(&input, "measured", |_| {})
+        .await
+        .unwrap();
+    assert!(execution.succeeded(), "{:?}", execution.error);
+
+    let records = workflow_tests::metric_records(&environment, 1).await;
+    assert_eq!(records.len(), 1, "one record per run");
+    let record = &records[0];
+    assert_eq!(record["Stack"], "local");
+    assert_eq!(record["Outcome"], "Succeeded");
+    assert!(record.get("ErrorName").is_none());
+    assert_eq!(record["Runs"], 1);
+    for sent in [
+        "Invalidations",
+        "PathsSent",
+        "WildcardsSent",
+        "CacheTagsSent",
+    ] {
+        assert_eq!(record[sent], 1, "{sent}");
+    }
+    assert_eq!(record["EstimatedCost"], 0.015);
+    // The invalidation was seen InProgress, then Completed, by this execution.
+    assert_eq!(record["InvalidationDuration"].as_array().unwrap().len(), 1);
+    assert_eq!(record["DetectionLag"].as_array().unwrap().len(), 1);
+    assert!(record["RunDuration"].as_f64().unwrap() >= 0.0);
+    assert_eq!(
+        record["executionArn"],
+        "arn:aws:states:us-east-1:123456789012:execution:InvalidationStateMachine:measured"
+    );
+    assert_eq!(record["distributionIds"], json!([DISTRIBUTION]));
+    assert!(record.get("jobId").is_none(), "console input has no job");
+}
+
+#[tokio::test]
+async fn a_failed_run_is_counted_by_its_error_name_with_its_job_and_nothing_sent() {
+    let input = read_repo_json("events/codepipeline-job.json");
+    let environment = Environment::start(settings(&[])).await.unwrap();
+    let execution = environment
+        .execute(&input, "job-measured-failure", |_| {})
+        .await
+        .unwrap();
+    assert_failed_with(&execution, "DistributionNotFound");
+
+    let records = workflow_tests::metric_records(&environment, 1).await;
+    let record = &records[0];
+    assert_eq!(record["Outcome"], "Failed");
+    assert_eq!(record["ErrorName"], "DistributionNotFound");
+    assert_eq!(record["jobId"], JOB_ID);
+    assert_eq!(record["Invalidations"], 0);
+    assert_eq!(record["EstimatedCost"], 0.0);
+    assert!(record.get("InvalidationDuration").is_none());
+    assert!(
+        record["cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("CreateInvalidation on distribution E2QWRUHEXAMPLE: NoSuchDistribution"),
+        "{record}"
+    );
+}

@@ -149,6 +149,32 @@ async fn an_invalidation_that_outlasts_the_reply_window_continues_in_a_new_job()
     assert_eq!(seen.calls_of(Operation::CreateInvalidation), 1);
     assert_eq!(executions.len(), results.len());
     assert!(executions.iter().all(|e| e.succeeded()));
+    // One metric record per execution: "Continued" until the last, "Succeeded"; the
+    // invalidation is counted once where it was created, and timed once where it was seen
+    // complete.
+    let records = workflow_tests::metric_records(&environment, executions.len()).await;
+    let outcomes: Vec<&str> = records
+        .iter()
+        .map(|record| record["Outcome"].as_str().unwrap())
+        .collect();
+    let (last, earlier) = outcomes.split_last().unwrap();
+    assert_eq!(*last, "Succeeded", "{outcomes:?}");
+    assert!(
+        earlier.iter().all(|outcome| *outcome == "Continued"),
+        "{outcomes:?}"
+    );
+    let total = |metric: &str| -> usize {
+        records
+            .iter()
+            .map(|record| match &record[metric] {
+                Value::Array(values) => values.len(),
+                value => value.as_u64().unwrap_or_default() as usize,
+            })
+            .sum()
+    };
+    assert_eq!(total("Invalidations"), 1);
+    assert_eq!(total("InvalidationDuration"), 1);
+    assert!(records.last().unwrap()["InvalidationDuration"].is_array());
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ pub(crate) async fn submit_due_batches(
         async move { create_invalidation(client, target, &reference, paths).await }
     });
     let answers = budget.run_all(sends).await;
+    let answered = budget.current();
 
     // A streak of failures counts from the step that met the first: steps are what the
     // schedule spaces out.
@@ -57,7 +58,9 @@ pub(crate) async fn submit_due_batches(
     for ((index, batch), answer) in due.into_iter().zip(answers) {
         let target = &mut run.targets[index];
         match answer {
-            Some(Ok(invalidation)) => {
+            Some(Ok(mut invalidation)) => {
+                invalidation.note_created(answered);
+                run.sent.add(&plan.batches[batch]);
                 tracing::info!(
                     distribution_id = %target.id,
                     invalidation_id = %invalidation.id,

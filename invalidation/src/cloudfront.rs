@@ -140,6 +140,7 @@ pub async fn create_invalidation(
     Ok(CreatedInvalidation {
         id: invalidation.id,
         status: truncate_chars(&invalidation.status, MAX_STATUS_CHARS),
+        ..CreatedInvalidation::default()
     })
 }
 

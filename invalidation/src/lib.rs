@@ -18,8 +18,9 @@
 //! 2. Values: [`planning`] (requested paths and cache tags to batches: normalized, without
 //!    overlaps, within CloudFront's limits), [`run`] (the run's plan, and its state between
 //!    steps, with the one constructor and the one `settle` start and check share),
-//!    [`payload`] (what the functions pass each other and the execution's output), [`secrets`]
-//!    (keeps the job's artifact credentials out of every message).
+//!    [`payload`] (what the functions pass each other and the execution's output), [`metrics`]
+//!    (the run's metric record, in CloudWatch's embedded metric format), [`secrets`] (keeps the
+//!    job's artifact credentials out of every message).
 //! 3. AWS adapters, with their errors mapped to [`error`]: [`cloudfront`] (one target type,
 //!    distribution or tenant, chooses each operation), [`codepipeline`], [`artifact`] (the
 //!    paths file in the job's input artifact), [`state_bucket`] (where a run keeps its plan and
@@ -44,6 +45,7 @@ pub mod error;
 pub mod job;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod panics;
 pub mod payload;
 pub mod planning;

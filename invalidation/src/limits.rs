@@ -17,8 +17,8 @@ pub const MAX_WILDCARD_PATHS: usize = 15;
 /// run's state, and Step Functions fails a task whose input passes 256 KiB with an error no
 /// Catch can handle, so the two together must stay below that.
 pub const MAX_INPUT_BYTES: usize = 160 * 1024;
-/// The most invalidations (distributions × batches) one run creates; each takes about 170 bytes
-/// of the run's state.
+/// The most invalidations (distributions × batches) one run creates; each takes about 290 bytes
+/// of the run's state at most (an id, a status and three times).
 pub const MAX_INVALIDATIONS_PER_RUN: usize = 400;
 /// What a distribution tenant id starts with; a plain distribution id starts with `E`.
 pub const TENANT_ID_PREFIX: &str = "dt_";

@@ -11,6 +11,7 @@ use crate::codepipeline::{record_job_result, JobResult, JobTarget};
 use crate::continuation::Continuation;
 use crate::error::{ErrorKind, FailureType, WorkflowError};
 use crate::job::{is_job_id, JobView};
+use crate::metrics::{MetricsOutput, RunRecord};
 use crate::payload::{
     from_json_text, invalidation_reports, CaughtError, Outcome, PathReport, Payload,
     PipelineReport, ReportInput, ReportRequest, RunStatus,
@@ -32,6 +33,8 @@ use crate::state_bucket::{store_continuation, ObjectStore};
 /// reported to the job when its id can still be found; Lambda's record of a pipeline-entry
 /// invocation that failed on every attempt (this function is its on-failure destination) is
 /// reported to that invocation's job.
+///
+/// This writes no metric record: [`report_result_with_metrics`] does, as the function does.
 pub async fn report_result(
     client: &Client,
     store: &impl ObjectStore,
@@ -39,23 +42,61 @@ pub async fn report_result(
     backoff: ExponentialBuilder,
     budget: Budget,
 ) -> Result<Outcome, WorkflowError> {
-    let report = match payload.parse::<ReportRequest>("report-result") {
-        Ok(request) if request.request_context.is_some() => Report::of_failed_entry(&request),
-        Ok(ReportRequest {
-            state: Some(state),
-            retry_count,
-            ..
-        }) => Report::of_state(&state, retry_count),
-        Ok(_) => Report::unreadable(
-            &payload,
-            WorkflowError::invalid_input(
-                "report-result payload: neither a state (`state`) nor an invocation record \
+    let metrics = MetricsOutput::nowhere();
+    report_result_with_metrics(client, store, payload, backoff, budget, &metrics).await
+}
+
+/// [`report_result`], then the run's metric record written to `metrics` (see
+/// [`crate::metrics`]), once the job's result is recorded: the outcome reported, or, when
+/// CodePipeline refused the result for good, a failure with that error. A transient failure
+/// writes none: the state machine retries the step, and the attempt that gets through does.
+pub async fn report_result_with_metrics(
+    client: &Client,
+    store: &impl ObjectStore,
+    payload: Payload,
+    backoff: ExponentialBuilder,
+    budget: Budget,
+    metrics: &MetricsOutput,
+) -> Result<Outcome, WorkflowError> {
+    let report = Report::of_payload(&payload);
+    let mut record = RunRecord::of(
+        report.run.as_ref(),
+        &report.outcome,
+        report.external_execution_id.as_deref(),
+        report.job_id.as_deref(),
+    );
+    let result = report.record(client, store, backoff, &budget).await;
+    match &result {
+        Ok(_) => metrics.write(&record, budget.current()),
+        Err(error) if error.is_transient() => {}
+        Err(error) => {
+            record.fail(error.name(), &error.message);
+            metrics.write(&record, budget.current());
+        }
+    }
+    result
+}
+
+impl Report {
+    /// The outcome a payload asks to report.
+    fn of_payload(payload: &Payload) -> Self {
+        match payload.parse::<ReportRequest>("report-result") {
+            Ok(request) if request.request_context.is_some() => Report::of_failed_entry(&request),
+            Ok(ReportRequest {
+                state: Some(state),
+                retry_count,
+                ..
+            }) => Report::of_state(&state, retry_count),
+            Ok(_) => Report::unreadable(
+                payload,
+                WorkflowError::invalid_input(
+                    "report-result payload: neither a state (`state`) nor an invocation record \
                  (`requestContext`)",
+                ),
             ),
-        ),
-        Err(error) => Report::unreadable(&payload, error),
-    };
-    report.record(client, store, backoff, &budget).await
+            Err(error) => Report::unreadable(payload, error),
+        }
+    }
 }
 
 /// A decided outcome, and where to record it.

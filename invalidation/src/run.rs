@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
-use crate::limits::{MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
+use crate::limits::{is_wildcard, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
+use crate::planning::is_tag;
 use crate::schedule::{reply_now, seconds_before_next_check, Schedule};
 use crate::timestamps::Timestamp;
 
@@ -118,14 +119,25 @@ pub struct PlanCounts {
     pub batches: usize,
 }
 
-/// One invalidation the run created, and what CloudFront last said of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One invalidation the run created, what CloudFront last said of it, and when (on the
+/// functions' clock) the run saw it change: the metric record's durations (see
+/// [`crate::metrics`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedInvalidation {
     /// CloudFront's id for it.
     pub id: String,
     /// CloudFront's status: `InProgress` or `Completed`.
     pub status: String,
+    /// When CloudFront answered the CreateInvalidation that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// When an answer last said it was in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress_at: Option<Timestamp>,
+    /// When an answer first said it was completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
 }
 
 /// The status CloudFront reports for a finished invalidation.
@@ -137,6 +149,69 @@ impl CreatedInvalidation {
     /// Whether CloudFront reported it `Completed`.
     pub fn is_completed(&self) -> bool {
         self.status == COMPLETED
+    }
+
+    /// Notes CloudFront's answer to its creation, at `at`.
+    pub fn note_created(&mut self, at: SystemTime) {
+        self.created_at = Some(Timestamp(at));
+        let status = std::mem::take(&mut self.status);
+        self.note_status(status, at);
+    }
+
+    /// Notes a status CloudFront answered at `at`.
+    pub fn note_status(&mut self, status: String, at: SystemTime) {
+        if status == COMPLETED {
+            self.completed_at.get_or_insert(Timestamp(at));
+        } else {
+            self.in_progress_at = Some(Timestamp(at));
+        }
+        self.status = status;
+    }
+
+    /// CloudFront's time for it, as the run saw it: from its creation to the first answer that
+    /// said it was completed. None unless the run saw both.
+    pub fn took(&self) -> Option<Duration> {
+        Some(self.created_at?.until(self.completed_at?.0))
+    }
+
+    /// The longest its completion can have gone unseen: from the last answer that said it was
+    /// in progress to the first that said it was completed. None unless the run saw both.
+    pub fn detection_lag(&self) -> Option<Duration> {
+        Some(self.in_progress_at?.until(self.completed_at?.0))
+    }
+}
+
+/// What an execution sent CloudFront, in the invalidations it created: the metric record's
+/// counts (see [`crate::metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentCounts {
+    /// Invalidations created.
+    pub invalidations: usize,
+    /// File paths in them.
+    pub paths: usize,
+    /// Wildcard paths in them.
+    pub wildcards: usize,
+    /// Cache tags in them.
+    pub tags: usize,
+}
+
+impl SentCounts {
+    /// Counts one invalidation of these items.
+    pub fn add(&mut self, items: &[String]) {
+        let tags = items.iter().filter(|item| is_tag(item)).count();
+        let wildcards = items
+            .iter()
+            .filter(|item| !is_tag(item) && is_wildcard(item))
+            .count();
+        self.invalidations += 1;
+        self.tags += tags;
+        self.wildcards += wildcards;
+        self.paths += items.len() - tags - wildcards;
+    }
+
+    fn is_none(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -261,15 +336,23 @@ pub struct RunState {
     /// Why the run failed, when [`Phase::Failed`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<RunFailure>,
+    /// When this execution started (`$$.Execution.StartTime`; a continued job's own): the
+    /// metric record's run duration, and which completions this execution saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// What this execution sent CloudFront.
+    #[serde(default, skip_serializing_if = "SentCounts::is_none")]
+    pub sent: SentCounts,
 }
 
 /// The longest a run state serializes to. It is bounded whatever the request: at most
 /// [`MAX_DISTRIBUTIONS`] targets of at most 64 characters, at most [`MAX_INVALIDATIONS_PER_RUN`]
 /// invalidations with ids of at most [`MAX_ID_CHARS`], names and ARNs as Step Functions bounds
-/// them, and causes of at most [`MAX_CAUSE_CHARS`]. With a caught error's cause (at most 32,768
-/// characters) beside it, a state stays far below Step Functions' 256 KiB, so no step can reach
-/// `States.DataLimitExceeded`, which no Catch catches.
-pub const MAX_RUN_STATE_BYTES: usize = 96 * 1024;
+/// them, and causes of at most [`MAX_CAUSE_CHARS`] (the largest such state is about 118 KiB,
+/// each invalidation's three times taking about 120 bytes of it). With a caught error's cause
+/// (at most 32,768 characters) beside it, a state stays far below Step Functions' 256 KiB, so
+/// no step can reach `States.DataLimitExceeded`, which no Catch catches.
+pub const MAX_RUN_STATE_BYTES: usize = 128 * 1024;
 /// The longest invalidation id accepted from CloudFront (its ids are 14 characters for a
 /// distribution and 25 for a tenant).
 pub const MAX_ID_CHARS: usize = 64;
@@ -356,6 +439,8 @@ impl RunState {
             phase: Phase::InProgress,
             wait_seconds: 0,
             failure: None,
+            started_at: Some(started),
+            sent: SentCounts::default(),
         }
     }
 
@@ -390,6 +475,8 @@ impl RunState {
             phase: Phase::InProgress,
             wait_seconds: 0,
             failure: None,
+            started_at: Some(execution.start_time),
+            sent: SentCounts::default(),
         };
         run.fail(error);
         run
@@ -409,6 +496,9 @@ impl RunState {
         self.phase = Phase::InProgress;
         self.wait_seconds = 0;
         self.failure = None;
+        // Its record counts what it sends and the completions it sees.
+        self.started_at = Some(execution.start_time);
+        self.sent = SentCounts::default();
         self
     }
 
@@ -666,6 +756,7 @@ mod tests {
         run.targets[0].invalidations.push(CreatedInvalidation {
             id: "I1".into(),
             status: IN_PROGRESS.into(),
+            ..CreatedInvalidation::default()
         });
         run.settle(Step::Check, at(3600), None);
         assert_eq!(run.phase, Phase::Failed);
@@ -729,10 +820,82 @@ mod tests {
     }
 
     #[test]
+    fn an_invalidation_is_timed_from_its_creation_and_its_last_in_progress_answer() {
+        let mut invalidation = CreatedInvalidation {
+            id: "I1".into(),
+            status: IN_PROGRESS.into(),
+            ..CreatedInvalidation::default()
+        };
+        invalidation.note_created(at(10));
+        assert_eq!(
+            (invalidation.took(), invalidation.detection_lag()),
+            (None, None)
+        );
+        invalidation.note_status(IN_PROGRESS.into(), at(15));
+        invalidation.note_status(COMPLETED.into(), at(35));
+        // A later answer changes nothing: the first Completed counts.
+        invalidation.note_status(COMPLETED.into(), at(50));
+        assert_eq!(invalidation.took(), Some(Duration::from_secs(25)));
+        assert_eq!(invalidation.detection_lag(), Some(Duration::from_secs(20)));
+        // One CloudFront says is completed when it answers the creation was never seen in
+        // progress: no lag to tell.
+        let mut repeated = CreatedInvalidation {
+            id: "I2".into(),
+            status: COMPLETED.into(),
+            ..CreatedInvalidation::default()
+        };
+        repeated.note_created(at(10));
+        assert_eq!(repeated.took(), Some(Duration::ZERO));
+        assert_eq!(repeated.detection_lag(), None);
+    }
+
+    #[test]
+    fn what_is_sent_is_counted_by_kind() {
+        let mut sent = SentCounts::default();
+        let batch: Vec<String> = ["/a.html", "/img/*", "#product-1", "/b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        sent.add(&batch);
+        sent.add(&batch[..1]);
+        assert_eq!(
+            sent,
+            SentCounts {
+                invalidations: 2,
+                paths: 3,
+                wildcards: 1,
+                tags: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_continued_job_counts_from_its_own_start() {
+        let mut run = RunState::new(
+            &plan(&["E1AAAAAA"], 1),
+            "job-1",
+            &execution(),
+            Duration::from_secs(900),
+            at(1),
+        );
+        run.sent.add(&["/a".to_owned()]);
+        let mut later = execution();
+        later.start_time = Timestamp(at(900));
+        let run = run.continued(
+            "22222222-abcd-1111-abcd-111111abcdef",
+            &later,
+            Duration::ZERO,
+        );
+        assert_eq!(run.started_at, Some(Timestamp(at(900))));
+        assert_eq!(run.sent, SentCounts::default());
+    }
+
+    #[test]
     fn invalidations_are_described_grouped_by_target() {
         let created = |id: &str| CreatedInvalidation {
             id: id.into(),
             status: COMPLETED.into(),
+            ..CreatedInvalidation::default()
         };
         let (a, b, c) = (created("I1"), created("I2"), created("I3"));
         assert_eq!(
@@ -758,12 +921,24 @@ mod tests {
         (plan.requested, plan.tags) = (usize::MAX, usize::MAX);
         let mut run = RunState::new(&plan, &execution.name, &execution, Duration::ZERO, at(0));
         (run.checks, run.checks_since_submit, run.wait_seconds) = (u32::MAX, u32::MAX, u64::MAX);
+        let sent = usize::MAX / 4;
+        run.sent = SentCounts {
+            invalidations: sent,
+            paths: sent,
+            wildcards: sent,
+            tags: sent,
+        };
+        // Times with their longest text: milliseconds.
+        let seen = Some(Timestamp(at(0) + Duration::from_millis(123)));
         for target in &mut run.targets {
             target.refused_for_limit = u32::MAX;
             target.invalidations = (0..per_target)
                 .map(|_| CreatedInvalidation {
                     id: "I".repeat(MAX_ID_CHARS),
                     status: "S".repeat(MAX_STATUS_CHARS),
+                    created_at: seen,
+                    in_progress_at: seen,
+                    completed_at: seen,
                 })
                 .collect();
             target.failing = Some(Failing {

@@ -34,6 +34,7 @@ pub(crate) async fn update_statuses(client: &Client, run: &mut RunState, budget:
         invalidation_status(client, &run.targets[*index].id, invalidation_id)
     });
     let answers = budget.run_all(calls).await;
+    let answered = budget.current();
     // A streak of failures counts from the step that met the first: steps are what the
     // schedule spaces out.
     let now = budget.now;
@@ -55,7 +56,7 @@ pub(crate) async fn update_statuses(client: &Client, run: &mut RunState, budget:
                     .iter_mut()
                     .find(|i| i.id == invalidation_id)
                 {
-                    invalidation.status = status;
+                    invalidation.note_status(status, answered);
                     round.completed += usize::from(invalidation.is_completed());
                 }
             }

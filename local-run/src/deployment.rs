@@ -20,6 +20,9 @@ pub const LOCAL_STATE_MACHINE_ARN: &str =
 /// The name a local run gives the state bucket (the template's `StateBucket`), as
 /// `events/sam-local-env.json` does.
 pub const LOCAL_STATE_BUCKET: &str = "invalidation-state-local";
+/// The stack name a local run gives `AWS::StackName` (as `sam local` does): the Stack
+/// dimension of report-result's metric record.
+pub const LOCAL_STACK_NAME: &str = "local";
 
 /// How the functions are named where they are invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,8 +56,8 @@ pub struct Deployment {
     /// Placeholder name → the function binary it stands for.
     pub functions: BTreeMap<String, String>,
     /// Every function binary of the template → its environment variables, with a `!Ref` to the
-    /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`] and one to the state bucket by
-    /// [`LOCAL_STATE_BUCKET`].
+    /// state machine replaced by [`LOCAL_STATE_MACHINE_ARN`], one to the state bucket by
+    /// [`LOCAL_STATE_BUCKET`] and one to `AWS::StackName` by [`LOCAL_STACK_NAME`].
     pub environments: BTreeMap<String, BTreeMap<String, String>>,
     /// Every function binary of the template → its logical id.
     pub logical_ids: BTreeMap<String, String>,
@@ -118,6 +121,7 @@ impl Deployment {
                     let value = match resources[value.as_str()]["Type"].as_str() {
                         Some("AWS::Serverless::StateMachine") => LOCAL_STATE_MACHINE_ARN.to_owned(),
                         Some("AWS::S3::Bucket") => LOCAL_STATE_BUCKET.to_owned(),
+                        _ if value == "AWS::StackName" => LOCAL_STACK_NAME.to_owned(),
                         _ => value,
                     };
                     (key, value)

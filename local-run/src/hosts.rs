@@ -4,9 +4,11 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
+use tokio::sync::Notify;
 
 use crate::deployment::Deployment;
 use crate::{RunError, Settings};
@@ -121,6 +123,77 @@ pub fn log_to(path: &Path) -> Result<(Stdio, Stdio), RunError> {
 pub struct FunctionHost {
     url: String,
     _processes: Vec<Child>,
+    metric_records: MetricRecords,
+}
+
+/// The metric records (CloudWatch embedded metric format lines) the functions wrote on their
+/// standard output, as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct MetricRecords {
+    lines: Arc<Mutex<Vec<String>>>,
+    arrived: Arc<Notify>,
+}
+
+impl MetricRecords {
+    /// The records so far, in the order they arrived.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The records once at least `count` have arrived, or those there are after `patience`.
+    /// A function writes its record before it answers, so the record of an execution that
+    /// ended is in the pipe already: this waits for the reader, not for the function.
+    pub async fn at_least(&self, count: usize, patience: Duration) -> Vec<String> {
+        let give_up = tokio::time::Instant::now() + patience;
+        loop {
+            let arrived = self.arrived.notified();
+            let lines = self.lines();
+            if lines.len() >= count {
+                return lines;
+            }
+            if tokio::time::timeout_at(give_up, arrived).await.is_err() {
+                return self.lines();
+            }
+        }
+    }
+
+    fn add(&self, line: String) {
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(line);
+        }
+        self.arrived.notify_waiters();
+    }
+}
+
+/// Whether a log line is a metric record: a JSON object with the `_aws` metadata of the
+/// embedded metric format (a tracing event's JSON line has no such key).
+fn is_metric_record(line: &str) -> bool {
+    line.starts_with('{')
+        && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
+            .is_ok_and(|object| object.contains_key("_aws"))
+}
+
+/// Copies a function's standard output into its log file line by line, keeping the metric
+/// records it writes.
+fn tee_output(child: &mut Child, log: &Path, records: MetricRecords) -> Result<(), RunError> {
+    use std::io::Write as _;
+    use tokio::io::AsyncBufReadExt as _;
+    let output = child.stdout.take().expect("stdout is piped");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| RunError::Setup(format!("cannot write {}: {e}", log.display())))?;
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(output).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = writeln!(file, "{line}");
+            if is_metric_record(&line) {
+                records.add(line);
+            }
+        }
+    });
+    Ok(())
 }
 
 impl FunctionHost {
@@ -143,6 +216,7 @@ impl FunctionHost {
         let url = format!("http://127.0.0.1:{port}");
 
         let mut processes = Vec::new();
+        let metric_records = MetricRecords::default();
         let (stdout, stderr) = log_to(&settings.log_dir.join("cargo-lambda.log"))?;
         let mut runtime = local_command(&cargo_lambda, emulator_url)
             .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address"])
@@ -162,8 +236,9 @@ impl FunctionHost {
             .flat_map(|function| std::iter::repeat_n(function, settings.function_instances.max(1)))
             .zip(0..)
         {
-            let (stdout, stderr) = log_to(&settings.log_dir.join(format!("{binary}.log")))?;
-            let function = local_command(path, emulator_url)
+            let log = settings.log_dir.join(format!("{binary}.log"));
+            let (_, stderr) = log_to(&log)?;
+            let mut function = local_command(path, emulator_url)
                 .envs(settings.function_env(deployment, binary))
                 // cargo-lambda routes runtime API calls by the function name in the path.
                 .env("AWS_LAMBDA_RUNTIME_API", format!("{url}/.rt/{binary}"))
@@ -173,16 +248,23 @@ impl FunctionHost {
                 .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}"))
                 .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
                 .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-                .stdout(stdout)
+                .stdout(Stdio::piped())
                 .stderr(stderr)
                 .spawn()
                 .map_err(|e| RunError::Setup(format!("{}: {e}", path.display())))?;
+            tee_output(&mut function, &log, metric_records.clone())?;
             processes.push(function);
         }
         Ok(Self {
             url,
             _processes: processes,
+            metric_records,
         })
+    }
+
+    /// The metric records the functions have written (report-result's, one per run).
+    pub fn metric_records(&self) -> &MetricRecords {
+        &self.metric_records
     }
 
     /// The invoke API's base URL, such as `http://127.0.0.1:9000`.

@@ -32,6 +32,9 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const VIRTUAL_IDLE_LIMIT: Duration = Duration::from_secs(3600);
 /// How far virtual time moves while nothing runs.
 const IDLE_STEP: Duration = Duration::from_secs(10);
+/// How long to wait for a metric record that should be on its way: report-result writes it
+/// before it answers, so only the reading of its output can lag.
+const METRIC_RECORD_PATIENCE: Duration = Duration::from_secs(2);
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -354,7 +357,7 @@ pub struct Environment {
     deployment: Deployment,
     interpreter: Interpreter,
     emulator: EmulatorHandle,
-    _functions: Option<FunctionHost>,
+    functions: Option<FunctionHost>,
 }
 
 impl Environment {
@@ -391,8 +394,20 @@ impl Environment {
             deployment,
             interpreter,
             emulator,
-            _functions: functions,
+            functions,
         })
+    }
+
+    /// The metric records report-result wrote in this environment (one per execution that
+    /// reached it), once `expected` have arrived or a moment has passed; None when the
+    /// functions run behind a Lambda endpoint of their own, whose logs are its own.
+    pub async fn metric_records(&self, expected: usize) -> Option<Vec<String>> {
+        let host = self.functions.as_ref()?;
+        Some(
+            host.metric_records()
+                .at_least(expected, METRIC_RECORD_PATIENCE)
+                .await,
+        )
     }
 
     /// The emulator's endpoint (for other AWS clients to look at it).

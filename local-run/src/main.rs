@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use invalidation::payload::repeated_key;
 use local_run::artifacts::{artifact_access_key, attach_paths_file, zip_artifact};
-use local_run::progress::{describe_event, final_account};
+use local_run::progress::{describe_event, final_account, metric_account};
 use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
 use local_run::{
     distributions_in, repo_root, Environment, FunctionNames, LambdaEndpoint, Settings,
@@ -298,6 +298,10 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
                 started.elapsed()
             )
         );
+        println!(
+            "{}",
+            metric_account(environment.metric_records(1).await.as_deref())
+        );
         println!("\nThe pipeline shows the action {}", result.status);
         if let Some((error, cause)) = &result.error {
             println!("  Error: {error}\n  Cause: {cause}");
@@ -332,6 +336,15 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
             last.and_then(|e| e.output.as_ref()),
             &environment.snapshot(),
             started.elapsed()
+        )
+    );
+    println!(
+        "{}",
+        metric_account(
+            environment
+                .metric_records(executions.len())
+                .await
+                .as_deref()
         )
     );
     Ok(last.is_some_and(|e| e.succeeded()))

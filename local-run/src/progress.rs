@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use aws_emulator::Snapshot;
+use invalidation::metrics::{
+    check_emf_line, Declared, ERROR_NAME, ESTIMATED_COST, METRICS, NAMESPACE, OUTCOME, STACK,
+};
 use invalidation::planning::{is_tag, items_named};
 use serde_json::Value;
 
@@ -221,4 +224,69 @@ fn shorten_list(items: &[String]) -> String {
         text.push_str(&format!(", … {} more", items.len() - SHOWN));
     }
     text
+}
+
+/// The run's metric records, as report-result wrote them (CloudWatch embedded metric format),
+/// each checked as CloudWatch would read it and summed up in a line; `None` when the functions
+/// ran behind a Lambda endpoint of their own.
+pub fn metric_account(records: Option<&[String]>) -> String {
+    let Some(records) = records else {
+        return "\nMetric record: in the logs of the functions behind the Lambda endpoint"
+            .to_owned();
+    };
+    if records.is_empty() {
+        return "\nMetric record: none (report-result wrote no record; its log says why)"
+            .to_owned();
+    }
+    let mut lines = vec![format!(
+        "\nMetric record{} (report-result's log line, CloudWatch embedded metric format):",
+        if records.len() == 1 { "" } else { "s" }
+    )];
+    for record in records {
+        lines.push(format!("  {record}"));
+        lines.push(match check_emf_line(record) {
+            Ok(declared) => format!("  checked: {}", digest(record, &declared)),
+            Err(problem) => format!("  NOT A METRIC RECORD CloudWatch would read: {problem}"),
+        });
+    }
+    lines.join("\n")
+}
+
+/// "Stack=local, Outcome=Succeeded: Runs 1, RunDuration 16.3 s, …".
+fn digest(record: &str, declared: &[Declared]) -> String {
+    let record: Value = serde_json::from_str(record).unwrap_or_default();
+    let dimensions: Vec<String> = [STACK, OUTCOME, ERROR_NAME]
+        .iter()
+        .filter_map(|key| Some(format!("{key}={}", record[*key].as_str()?)))
+        .collect();
+    let mut named: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    named.dedup();
+    let values: Vec<String> = METRICS
+        .iter()
+        .filter(|metric| named.contains(&metric.name))
+        .map(|metric| {
+            let value = &record[metric.name];
+            let shown = match value {
+                Value::Array(values) => values
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            match metric.unit {
+                "Seconds" => format!("{} {shown} s", metric.name),
+                _ if metric.name == ESTIMATED_COST.name => {
+                    format!("{} ${:.3}", metric.name, value.as_f64().unwrap_or_default())
+                }
+                _ => format!("{} {shown}", metric.name),
+            }
+        })
+        .collect();
+    format!(
+        "{} metrics in {NAMESPACE}; {}: {}",
+        named.len(),
+        dimensions.join(", "),
+        values.join(", ")
+    )
 }

@@ -107,3 +107,21 @@ pub fn entered(execution: &Execution, state: &str) -> usize {
         .filter(|entered| **entered == state)
         .count()
 }
+
+/// The metric records report-result wrote in this environment (at least `expected`), each
+/// checked as CloudWatch reads the embedded metric format, parsed.
+pub async fn metric_records(environment: &local_run::Environment, expected: usize) -> Vec<Value> {
+    let records = environment
+        .metric_records(expected)
+        .await
+        .expect("the environment hosts the functions");
+    assert!(records.len() >= expected, "{records:#?}");
+    records
+        .iter()
+        .map(|line| {
+            invalidation::metrics::check_emf_line(line)
+                .unwrap_or_else(|problem| panic!("{problem}: {line}"));
+            serde_json::from_str(line).unwrap()
+        })
+        .collect()
+}

@@ -157,6 +157,7 @@ async fn a_continued_job_carries_on_the_stored_run_with_its_pending_batches() {
         .push(invalidation::run::CreatedInvalidation {
             id: "I2".into(),
             status: "InProgress".into(),
+            ..Default::default()
         });
     let key = store_continuation(&store, &run, JOB_ID).await.unwrap();
     let token = Continuation::at(key).token();

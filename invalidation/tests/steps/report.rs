@@ -1,6 +1,8 @@
 //! Tests of report-result.
 
 use super::common::*;
+use invalidation::metrics::{check_emf_line, MetricsOutput};
+use invalidation::report::report_result_with_metrics;
 
 /// The state a Catch leaves when a check fails: the run it was given, and the error.
 fn caught(error: &str, message: &str) -> Value {
@@ -369,4 +371,144 @@ async fn pipeline_entry_failing_on_every_attempt_is_reported_to_its_job() {
     for secret in CREDENTIALS {
         assert!(!text.contains(secret), "{text}");
     }
+}
+
+/// report-result with this state at `now`, writing its metric record; the record's lines.
+async fn report_measured(
+    client: &aws_sdk_codepipeline::Client,
+    state: Value,
+    now: SystemTime,
+) -> (Result<Outcome, WorkflowError>, Vec<Value>) {
+    let metrics = MetricsOutput::in_memory("cloudfront-invalidation");
+    let outcome = report_result_with_metrics(
+        client,
+        &MemoryStore::new(),
+        json!({"state": state, "retryCount": 0}).into(),
+        report_backoff().with_min_delay(Duration::from_millis(1)),
+        Budget::of(now, REPORT_TIME),
+        &metrics,
+    )
+    .await;
+    let lines = metrics
+        .lines()
+        .iter()
+        .map(|line| {
+            check_emf_line(line).unwrap();
+            serde_json::from_str(line).unwrap()
+        })
+        .collect();
+    (outcome, lines)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_record_times_the_run_and_each_invalidation_on_the_functions_clock() {
+    // GIVEN an execution started at 12:00:00 whose invalidation was created at 12:00:01, seen
+    // in progress at 12:00:06 and completed at 12:00:16
+    let store = MemoryStore::new();
+    let cloudfront = cloudfront(&[&create_rule()]);
+    let request =
+        json!({"distributionId": "E2QWRUHEXAMPLE", "paths": ["/a.html", "/img/*", "#release-1"]});
+    let run = start(
+        &cloudfront,
+        &NoArtifacts,
+        &store,
+        start_payload(request),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    let get = mock!(aws_sdk_cloudfront::Client::get_invalidation)
+        .sequence()
+        .output(|| get_output("InProgress"))
+        .output(|| get_output("Completed"))
+        .build();
+    let cloudfront = super::common::cloudfront(&[&get]);
+    let run = check(
+        &cloudfront,
+        &store,
+        checking(&run),
+        at("2026-11-26T12:00:06Z"),
+    )
+    .await
+    .unwrap();
+    let run = check(
+        &cloudfront,
+        &store,
+        checking(&run),
+        at("2026-11-26T12:00:16Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.phase, Phase::Completed);
+    // WHEN report-result reports it at 12:00:20
+    let (outcome, records) = report_measured(
+        &codepipeline(&[]),
+        json!({"run": run}),
+        at("2026-11-26T12:00:20Z"),
+    )
+    .await;
+    // THEN one record says how long, what was sent, and to which stack
+    assert_eq!(outcome.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record["Stack"], "cloudfront-invalidation");
+    assert_eq!(record["Outcome"], "Succeeded");
+    assert_eq!(record["RunDuration"], 20.0);
+    assert_eq!(record["InvalidationDuration"], json!([15.0]));
+    assert_eq!(record["DetectionLag"], json!([10.0]));
+    for sent in [
+        "Invalidations",
+        "PathsSent",
+        "WildcardsSent",
+        "CacheTagsSent",
+    ] {
+        assert_eq!(record[sent], 1, "{sent}");
+    }
+    assert_eq!(record["EstimatedCost"], 0.015);
+    assert_eq!(record["distributionIds"], json!(["E2QWRUHEXAMPLE"]));
+}
+
+#[tokio::test]
+async fn a_result_codepipeline_refuses_is_recorded_as_that_failure() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("JobNotFoundException")))
+        .build();
+    let (outcome, records) = report_measured(
+        &codepipeline(&[&put]),
+        report_state("report-result.json"),
+        SystemTime::now(),
+    )
+    .await;
+    assert_eq!(outcome.unwrap_err().kind, ErrorKind::JobReportRejected);
+    let record = &records[0];
+    assert_eq!(record["Outcome"], "Failed");
+    assert_eq!(record["ErrorName"], "JobReportRejected");
+    assert_eq!(record["jobId"], JOB_ID);
+}
+
+#[tokio::test]
+async fn a_transient_failure_writes_no_record_for_the_retry_will() {
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .sequence()
+        .http_status(400, Some(codepipeline_error("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let state = report_state("report-result.json");
+    let client = codepipeline(&[&put]);
+    let metrics = MetricsOutput::in_memory("s");
+    // A budget that leaves no room for a retry inside the step.
+    let error = report_result_with_metrics(
+        &client,
+        &MemoryStore::new(),
+        json!({"state": state, "retryCount": 0}).into(),
+        report_backoff().with_min_delay(Duration::from_millis(1)),
+        Budget::of(SystemTime::now(), Duration::from_secs(1)),
+        &metrics,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert!(metrics.lines().is_empty());
 }
