@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use invalidation::polling::{Polling, POLL_SECONDS_VARIABLE};
 use invalidation::schedule::Schedule;
+use local_run::deployment::Deployment;
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
 
 /// One function as deployed.
 #[derive(Debug, Clone, Copy)]
@@ -34,53 +34,36 @@ pub struct Deployed {
 }
 
 impl Deployed {
-    /// Reads template.yaml and the state machine in the repository at `root`, checking that the
-    /// functions have the 128 MB and arm64 the model prices.
+    /// What template.yaml and the state machine in the repository at `root` deploy, as
+    /// local-run reads them, checking that the functions have the 128 MB and arm64 the model
+    /// prices.
     pub fn load(root: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(root.join("template.yaml"))
-            .map_err(|e| format!("template.yaml: {e}"))?;
-        let template = YamlLoader::load_from_str(&text)
-            .map_err(|e| format!("template.yaml: {e}"))?
-            .into_iter()
-            .next()
-            .ok_or("template.yaml is empty")?;
-        let globals = &template["Globals"]["Function"];
-        if globals["MemorySize"].as_i64() != Some(128) {
+        let deployment = Deployment::load(root).map_err(|e| e.to_string())?;
+        if deployment.memory_size != Some(128) {
             return Err("the model prices 128 MB functions; template.yaml says otherwise".into());
         }
-        if template["Parameters"]["Architecture"]["Default"].as_str() != Some("arm64") {
+        if deployment.architecture.as_deref() != Some("arm64") {
             return Err("the model prices arm64 functions; template.yaml says otherwise".into());
         }
-        let function = |id: &str| -> Result<Function, String> {
-            let properties = &template["Resources"][id]["Properties"];
-            let timeout = properties["Timeout"]
-                .as_i64()
-                .and_then(|t| u64::try_from(t).ok())
-                .ok_or_else(|| format!("{id} has no Timeout"))?;
-            let poll = match &properties["Environment"]["Variables"][POLL_SECONDS_VARIABLE] {
-                Yaml::String(text) => Some(text.clone()),
-                Yaml::Integer(n) => Some(n.to_string()),
-                _ => None,
-            };
+        let function = |binary: &str| -> Result<Function, String> {
+            let timeout = *deployment
+                .timeouts
+                .get(binary)
+                .ok_or_else(|| format!("template.yaml has no function {binary}"))?;
+            let poll = deployment.environments[binary].get(POLL_SECONDS_VARIABLE);
             Ok(Function {
-                timeout: Duration::from_secs(timeout),
-                polling: Polling::from_setting(poll.as_deref())
-                    .map_err(|e| format!("{id}: {e}"))?,
+                timeout,
+                polling: Polling::from_setting(poll.map(String::as_str))
+                    .map_err(|e| format!("{binary}: {e}"))?,
             })
         };
-        let definition_path = template["Resources"]["InvalidationStateMachine"]["Properties"]
-            ["DefinitionUri"]
-            .as_str()
-            .ok_or("InvalidationStateMachine has no DefinitionUri")?;
-        let definition_text = std::fs::read_to_string(root.join(definition_path))
-            .map_err(|e| format!("{definition_path}: {e}"))?;
         Ok(Self {
-            start: function("StartInvalidationFunction")?,
-            check: function("CheckStatusFunction")?,
-            report: function("ReportResultFunction")?,
-            entry: function("PipelineEntryFunction")?,
-            definition: serde_json::from_str(&definition_text)
-                .map_err(|e| format!("{definition_path}: {e}"))?,
+            start: function("start-invalidation")?,
+            check: function("check-status")?,
+            report: function("report-result")?,
+            entry: function("pipeline-entry")?,
+            definition: serde_json::from_str(&deployment.definition_text)
+                .map_err(|e| format!("{}: {e}", deployment.definition_uri))?,
         })
     }
 

@@ -63,6 +63,12 @@ pub struct Deployment {
     pub logical_ids: BTreeMap<String, String>,
     /// Function binary → how Lambda runs its asynchronous invocations (`EventInvokeConfig`).
     pub event_invoke: BTreeMap<String, EventInvoke>,
+    /// Function binary → its Lambda `Timeout`.
+    pub timeouts: BTreeMap<String, std::time::Duration>,
+    /// The functions' `MemorySize` (Globals), in MB.
+    pub memory_size: Option<i64>,
+    /// The default of the `Architecture` parameter.
+    pub architecture: Option<String>,
     /// How the definition and the runner name the functions they invoke.
     pub names: FunctionNames,
 }
@@ -98,6 +104,7 @@ impl Deployment {
         let mut environments = BTreeMap::new();
         let mut logical_ids = BTreeMap::new();
         let mut event_invoke = BTreeMap::new();
+        let mut timeouts = BTreeMap::new();
         for (id, resource) in resources.as_hash().into_iter().flatten() {
             if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
                 continue;
@@ -129,6 +136,11 @@ impl Deployment {
                 .collect();
             environments.insert(binary.to_owned(), variables);
             logical_ids.insert(binary.to_owned(), id.to_owned());
+            let timeout = resource["Properties"]["Timeout"]
+                .as_i64()
+                .and_then(|seconds| u64::try_from(seconds).ok())
+                .ok_or_else(|| missing(&format!("{id}.Properties.Timeout")))?;
+            timeouts.insert(binary.to_owned(), std::time::Duration::from_secs(timeout));
             let config = &resource["Properties"]["EventInvokeConfig"];
             if !config.is_badvalue() {
                 let on_failure =
@@ -163,6 +175,11 @@ impl Deployment {
             environments,
             logical_ids,
             event_invoke,
+            timeouts,
+            memory_size: template["Globals"]["Function"]["MemorySize"].as_i64(),
+            architecture: template["Parameters"]["Architecture"]["Default"]
+                .as_str()
+                .map(str::to_owned),
             names: FunctionNames::Binaries,
         })
     }
