@@ -24,7 +24,8 @@
 //! 3. AWS adapters, with their errors mapped to [`error`]: [`cloudfront`] (one target type,
 //!    distribution or tenant, chooses each operation), [`codepipeline`], [`artifact`] (the
 //!    paths file in the job's input artifact), [`state_bucket`] (where a run keeps its plan and
-//!    a continued job finds its run).
+//!    a continued job finds its run), [`site`] (what changed in a site bucket since the last
+//!    successful run, as URL paths, and the manifest that records it).
 //! 4. The run across steps and jobs: [`continuation`] (the token past CodePipeline's reply
 //!    window), [`request`] (the execution input in its three forms, every check it must pass,
 //!    and planning it once), [`batches`] (submitting planned batches within CloudFront's
@@ -56,6 +57,7 @@ pub mod run;
 pub mod schedule;
 pub mod sdk;
 pub mod secrets;
+pub mod site;
 pub mod start;
 pub mod state_bucket;
 mod status;

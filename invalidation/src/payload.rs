@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::error::{FailureType, WorkflowError};
 use crate::run::{ExecutionContext, RunState};
+use crate::site::{ManifestKept, SiteUpdate};
 
 /// A function's payload as Lambda delivered it, not yet parsed.
 ///
@@ -342,6 +343,22 @@ pub struct Outcome {
     /// Paths requested and invalidated, and what they cost, once invalidations were created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paths: Option<PathReport>,
+    /// With `changesIn`, once the run succeeded: what changed in the site, and what became of
+    /// its manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteReport>,
+}
+
+/// What changed in the site, and what became of its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteReport {
+    /// What the run found.
+    #[serde(flatten)]
+    pub update: SiteUpdate,
+    /// What became of the manifest.
+    #[serde(flatten)]
+    pub kept: ManifestKept,
 }
 
 /// What the run invalidated, in paths and money.

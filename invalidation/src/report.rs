@@ -14,12 +14,12 @@ use crate::job::{is_job_id, JobView};
 use crate::metrics::{MetricsOutput, RunRecord};
 use crate::payload::{
     from_json_text, invalidation_reports, CaughtError, Outcome, PathReport, Payload,
-    PipelineReport, ReportInput, ReportRequest, RunStatus,
+    PipelineReport, ReportInput, ReportRequest, RunStatus, SiteReport,
 };
 use crate::planning::{estimated_cost_usd, items_named};
 use crate::run::{describe_created, Phase, RunState};
 use crate::secrets::Secrets;
-use crate::state_bucket::{store_continuation, ObjectStore};
+use crate::state_bucket::{keep_manifest, store_continuation, ObjectStore};
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff` while `budget`
@@ -188,6 +188,7 @@ impl Report {
                     invalidations,
                     code_pipeline: None,
                     paths,
+                    site: None,
                 }
             }
         };
@@ -321,6 +322,17 @@ impl Report {
             secrets,
             earlier_attempts,
         } = self;
+        // The site's manifest first, so that the job's summary says what became of it.
+        if let (RunStatus::Succeeded, Some(run)) = (outcome.status, &run) {
+            if let Some(update) = &run.site {
+                let kept = keep_manifest(store, &run.key, update).await;
+                outcome.summary = format!("{} {}", outcome.summary, kept.describe());
+                outcome.site = Some(SiteReport {
+                    update: update.clone(),
+                    kept,
+                });
+            }
+        }
         let Some(job_id) = job_id else {
             return Ok(outcome);
         };
@@ -376,6 +388,7 @@ fn failed_outcome(error: &str, cause: &str, headline: &str) -> Outcome {
         invalidations: Vec::new(),
         code_pipeline: None,
         paths: None,
+        site: None,
     }
 }
 
@@ -458,6 +471,18 @@ fn path_report(run: &RunState) -> PathReport {
 
 fn success_summary(run: &RunState) -> String {
     let plan = &run.plan;
+    let changes = run
+        .site
+        .as_ref()
+        .map(|site| format!("{}. ", capitalized(&site.describe())))
+        .unwrap_or_default();
+    if plan.items == 0 {
+        let targets: Vec<&str> = run.targets.iter().map(|t| t.id.as_str()).collect();
+        return format!(
+            "{changes}Nothing to invalidate on {}: no invalidation created.",
+            targets.join(", ")
+        );
+    }
     let paths = items_named(plan.items - plan.tags.min(plan.items), plan.tags);
     let targets: Vec<String> = run
         .targets
@@ -472,7 +497,7 @@ fn success_summary(run: &RunState) -> String {
         .collect();
     let report = path_report(run);
     format!(
-        "Invalidated {paths} ({} requested) on {}: completed after {}. \
+        "{changes}Invalidated {paths} ({} requested) on {}: completed after {}. \
          Estimated cost ${:.3} at $0.005 a path{} beyond the free 1,000 a month.",
         report.requested,
         targets.join(", "),
@@ -484,6 +509,13 @@ fn success_summary(run: &RunState) -> String {
             ""
         }
     )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn status_checks(count: u32) -> String {

@@ -22,7 +22,10 @@ use crate::limits::{
 use crate::payload::{from_json_text, from_value};
 use crate::planning::{is_tag, plan, PlanOptions, TAG_MARK};
 use crate::run::{RunPlan, PLAN_FORMAT};
-use crate::state_bucket::{load_plan, store_plan, ObjectStore};
+use crate::site::{ChangesIn, SiteSource, SiteUpdate};
+use crate::state_bucket::{
+    find_changes, load_plan, pending_manifest_key, store_plan, ObjectStore, WriteCondition,
+};
 
 pub use crate::job::CODEPIPELINE_JOB_KEY;
 
@@ -45,6 +48,8 @@ pub struct ParsedRequest {
     pub listed_tags: Option<Vec<String>>,
     /// The paths file named by `pathsFile`, with where to read it.
     pub paths_file: Option<PathsFile>,
+    /// The site bucket whose changes are invalidated (`changesIn`).
+    pub site: Option<SiteSource>,
     /// How to plan; `collapseAbove` sets the collapse threshold.
     pub plan_options: PlanOptions,
     /// How long to wait for every invalidation to complete.
@@ -65,6 +70,8 @@ struct Parameters {
     tags: Option<Vec<String>>,
     paths_file: Option<String>,
     paths_artifact: Option<String>,
+    /// A site bucket whose changes since the last successful run are invalidated.
+    changes_in: Option<ChangesIn>,
     /// A number of file paths, or `false` to never collapse; read by hand so that a bad value
     /// is named in the message.
     collapse_above: Option<Value>,
@@ -240,6 +247,7 @@ fn validate(
             job,
         )?),
     };
+    let site = parameters.changes_in.map(ChangesIn::check).transpose()?;
     let plan_options = PlanOptions {
         collapse_above: match parameters.collapse_above {
             None | Some(Value::Bool(true)) => PlanOptions::default().collapse_above,
@@ -270,6 +278,7 @@ fn validate(
         listed_paths: parameters.paths,
         listed_tags,
         paths_file,
+        site,
         plan_options,
         timeout_seconds,
         continuation: None,
@@ -380,23 +389,38 @@ impl ParsedRequest {
             tracing::info!(run, "plan read from the state bucket");
             return Ok(plan);
         }
-        let plan = self.read_and_plan(artifacts, run).await?;
+        let plan = self.read_and_plan(store, artifacts, run).await?;
         store_plan(store, run, &plan).await?;
         Ok(plan)
     }
 
-    /// Reads the paths file, if `pathsFile` names one, and plans. `reference_prefix` is what the
-    /// run's CallerReferences start with when there is no job: the execution name.
+    /// Reads the paths file, if `pathsFile` names one, finds what changed in the site, if
+    /// `changesIn` names one, and plans. `run` is the run's name: its CallerReferences start
+    /// with it when there is no job, and its listing of the site is kept under it.
     pub async fn read_and_plan(
         self,
+        store: &impl ObjectStore,
         artifacts: &impl ArtifactStore,
-        reference_prefix: &str,
+        run: &str,
     ) -> Result<RunPlan, WorkflowError> {
         let from_file = match &self.paths_file {
             Some(file) => read_paths(artifacts, file).await?,
             None => Vec::new(),
         };
-        self.plan(from_file, reference_prefix)
+        let Some(site) = &self.site else {
+            return self.plan(from_file, run);
+        };
+        let changes = find_changes(store, site, &self.distribution_ids, run).await?;
+        let plan = self.plan_with_changes(from_file, Some((changes.paths, changes.update)), run)?;
+        // Kept until the run succeeds, when report-result makes it the site's manifest.
+        store
+            .put(
+                &pending_manifest_key(run),
+                changes.manifest,
+                WriteCondition::Always,
+            )
+            .await?;
+        Ok(plan)
     }
 
     /// Plans `paths`, `tags` and the items read from the paths file together; with none of
@@ -406,16 +430,50 @@ impl ParsedRequest {
         from_file: Vec<String>,
         reference_prefix: &str,
     ) -> Result<RunPlan, WorkflowError> {
+        self.plan_with_changes(from_file, None, reference_prefix)
+    }
+
+    /// [`ParsedRequest::plan`], with the paths of what changed in the site beside the others.
+    /// When nothing changed and nothing else is named, the plan is empty: the run creates no
+    /// invalidation and succeeds.
+    pub fn plan_with_changes(
+        self,
+        from_file: Vec<String>,
+        changes: Option<(Vec<String>, SiteUpdate)>,
+        reference_prefix: &str,
+    ) -> Result<RunPlan, WorkflowError> {
         let from_a_file = self.paths_file.is_some();
-        let requested: Vec<String> = match (self.listed_paths, self.listed_tags, from_a_file) {
-            (None, None, false) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
-            (paths, tags, _) => paths
-                .into_iter()
-                .flatten()
-                .chain(tags.into_iter().flatten())
-                .chain(from_file)
-                .collect(),
+        let (from_site, site) = match changes {
+            Some((paths, update)) => (Some(paths), Some(update)),
+            None => (None, None),
         };
+        let requested: Vec<String> =
+            match (self.listed_paths, self.listed_tags, from_a_file, from_site) {
+                (None, None, false, None) => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
+                (paths, tags, _, from_site) => paths
+                    .into_iter()
+                    .flatten()
+                    .chain(tags.into_iter().flatten())
+                    .chain(from_file)
+                    .chain(from_site.into_iter().flatten())
+                    .collect(),
+            };
+        if requested.is_empty() {
+            return Ok(RunPlan {
+                v: PLAN_FORMAT,
+                reference_prefix: self
+                    .job_id
+                    .clone()
+                    .unwrap_or_else(|| reference_prefix.to_owned()),
+                job_id: self.job_id,
+                targets: self.distribution_ids,
+                batches: Vec::new(),
+                requested: 0,
+                tags: 0,
+                timeout_seconds: self.timeout_seconds,
+                site,
+            });
+        }
         let plan = plan(&requested, &self.plan_options)?;
         let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
         let invalidations = batches.len() * self.distribution_ids.len();
@@ -447,6 +505,7 @@ impl ParsedRequest {
             requested: plan.requested,
             tags: plan.tags,
             timeout_seconds: self.timeout_seconds,
+            site,
         })
     }
 }
@@ -526,6 +585,7 @@ mod tests {
                 requested: 1,
                 tags: 0,
                 timeout_seconds: 3600,
+                site: None,
             }
         );
     }

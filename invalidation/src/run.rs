@@ -22,6 +22,7 @@ use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
 use crate::limits::{is_wildcard, MAX_FILE_PATHS, MAX_WILDCARD_PATHS};
 use crate::planning::is_tag;
 use crate::schedule::{reply_now, seconds_before_next_check, Schedule};
+use crate::site::SiteUpdate;
 use crate::timestamps::Timestamp;
 
 /// The version of the plan's format, so a later change can still read the plans of runs in
@@ -50,6 +51,9 @@ pub struct RunPlan {
     pub tags: usize,
     /// How long the run waits for every invalidation to complete.
     pub timeout_seconds: u64,
+    /// With `changesIn`: what changed in the site, and where its manifest goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteUpdate>,
 }
 
 impl RunPlan {
@@ -343,6 +347,10 @@ pub struct RunState {
     /// What this execution sent CloudFront.
     #[serde(default, skip_serializing_if = "SentCounts::is_none")]
     pub sent: SentCounts,
+    /// With `changesIn`: what changed in the site, and where its manifest goes once the run
+    /// succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteUpdate>,
 }
 
 /// The longest a run state serializes to. It is bounded whatever the request: at most
@@ -441,6 +449,7 @@ impl RunState {
             failure: None,
             started_at: Some(started),
             sent: SentCounts::default(),
+            site: plan.site.clone(),
         }
     }
 
@@ -477,6 +486,7 @@ impl RunState {
             failure: None,
             started_at: Some(execution.start_time),
             sent: SentCounts::default(),
+            site: None,
         };
         run.fail(error);
         run
@@ -713,6 +723,7 @@ mod tests {
             requested: batches,
             tags: 0,
             timeout_seconds: 3600,
+            site: None,
         }
     }
 

@@ -1,15 +1,19 @@
-//! The state bucket: where a run keeps its plan, and where a continued job finds its run.
+//! The state bucket: where a run keeps its plan, where a continued job finds its run, and where
+//! a site's manifest stays from one run to the next.
 //!
 //! Step Functions limits each state to 256 KiB, and a request may name 100,000 paths, so the
 //! plan lives here, written once by the step that planned, read by any step that submits a
 //! batch (the claim-check pattern of the Step Functions developer guide, "Using Amazon S3 ARNs
-//! instead of passing large payloads"). Every object of a run is under [`RUNS_PREFIX`], the one
-//! prefix the functions may read and write, which the template's lifecycle rule expires:
+//! instead of passing large payloads"). Every object of a run is under [`RUNS_PREFIX`], which the
+//! template's lifecycle rule expires; the manifests are under [`MANIFESTS_PREFIX`], which it
+//! keeps. The functions may read and write these two prefixes only:
 //!
 //! | object | written by | read by |
 //! |---|---|---|
 //! | `runs/<run>/plan.json` | the step that planned: pipeline-entry, or start-invalidation | start-invalidation, check-status |
 //! | `runs/<run>/continued-<job id>.json` | report-result, replying "in progress" to that job | start-invalidation of the job that carries on |
+//! | `runs/<run>/manifest.jsonl.gz` | the step that planned a run with `changesIn`: its listing of the site | report-result, once the run succeeded |
+//! | `manifests/<bucket>/<hash>.jsonl.gz` | report-result: the listing of the last successful run for a site | the step that plans the next run for it |
 //!
 //! `<run>` is the execution name of the run that planned (`job-<job id>` for a Lambda invoke
 //! action's job). A plan is written with `If-None-Match: *` (S3's conditional writes), so a
@@ -24,10 +28,15 @@ use std::sync::Mutex;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use sha2::{Digest, Sha256};
 
 use crate::aws_error::classify;
 use crate::error::{shorten, ErrorKind, WorkflowError};
 use crate::run::{RunPlan, RunState, PLAN_FORMAT};
+use crate::site::{
+    changed_paths, decode_manifest, encode_manifest, ManifestKept, SiteChanges, SiteObject,
+    SiteSource, SiteUpdate,
+};
 
 /// The environment variable that names the state bucket (the template's `StateBucket`).
 pub const STATE_BUCKET_VARIABLE: &str = "STATE_BUCKET";
@@ -42,6 +51,37 @@ pub fn plan_key(run: &str) -> String {
 /// The key of the state a run left for the job that carries it on.
 pub fn continuation_key(run: &str, job_id: &str) -> String {
     format!("{RUNS_PREFIX}{run}/continued-{job_id}.json")
+}
+
+/// Where the manifests of site buckets are (see [`crate::site`]); unlike `runs/`, no lifecycle
+/// rule expires them.
+pub const MANIFESTS_PREFIX: &str = "manifests/";
+
+/// The key of the manifest of a site as seen by some distributions: one per set of targets,
+/// bucket and prefix, hashed so that a long prefix still makes a short key.
+pub fn manifest_key(site: &SiteSource, targets: &[String]) -> String {
+    let mut sorted: Vec<&str> = targets.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut hash = Sha256::new();
+    for part in [site.prefix.as_str(), &sorted.join(",")] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    format!(
+        "{MANIFESTS_PREFIX}{}/{}.jsonl.gz",
+        site.bucket,
+        hex(&digest[..16])
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a run keeps its listing of the site until it succeeded.
+pub fn pending_manifest_key(run: &str) -> String {
+    format!("{RUNS_PREFIX}{run}/manifest.jsonl.gz")
 }
 
 /// When a write happens.
@@ -73,8 +113,9 @@ pub struct StoredObject {
     pub etag: String,
 }
 
-/// Reads and writes objects of the state bucket. [`StateBucket`] is S3; [`MemoryStore`] keeps
-/// them in memory, for tests and models that run the steps without S3.
+/// Reads and writes objects of the state bucket, and lists site buckets (see [`crate::site`]),
+/// with the function's own role. [`StateBucket`] is S3; [`MemoryStore`] keeps them in memory,
+/// for tests and models that run the steps without S3.
 pub trait ObjectStore {
     /// The object at `key`, if there is one.
     fn get(
@@ -88,6 +129,12 @@ pub trait ObjectStore {
         body: Vec<u8>,
         condition: WriteCondition,
     ) -> impl Future<Output = Result<Written, WorkflowError>> + Send;
+    /// Every object of `bucket` (not the state bucket) whose key starts with `prefix`.
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<SiteObject>, WorkflowError>> + Send;
 }
 
 /// The state bucket in S3, named by [`STATE_BUCKET_VARIABLE`].
@@ -179,11 +226,51 @@ impl ObjectStore for StateBucket {
         };
         match request.send().await {
             Ok(output) => Ok(Written::Yes(output.e_tag().unwrap_or_default().to_owned())),
-            Err(error) if error.code() == Some("PreconditionFailed") => {
+            // `If-Match` on a key with no object is 404 NoSuchKey (S3 User Guide, "How to
+            // prevent object overwrites with conditional writes"): the condition does not hold.
+            Err(error) if matches!(error.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
                 Ok(Written::ConditionFailed)
             }
             Err(error) => Err(classify(&call, error)),
         }
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<SiteObject>, WorkflowError> {
+        let call = format!("ListObjectsV2 s3://{bucket}/{prefix}");
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(error) if error.code() == Some("NoSuchBucket") => {
+                    return Err(WorkflowError::invalid_input(format!(
+                        "changesIn.bucket `{bucket}` does not exist ({call}: NoSuchBucket)"
+                    )))
+                }
+                Err(error) => {
+                    let mut error = classify(&call, error);
+                    if error.kind == ErrorKind::AccessDenied {
+                        error.message.push_str(
+                            " (the functions may list only the buckets of the template's \
+                             SiteBuckets parameter)",
+                        );
+                    }
+                    return Err(error);
+                }
+            };
+            objects.extend(page.contents().iter().map(|object| SiteObject {
+                key: object.key().unwrap_or_default().to_owned(),
+                etag: object.e_tag().unwrap_or_default().to_owned(),
+                size: object.size().unwrap_or_default().max(0) as u64,
+            }));
+        }
+        Ok(objects)
     }
 }
 
@@ -193,6 +280,8 @@ impl ObjectStore for StateBucket {
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<String, StoredObject>>,
     writes: AtomicU32,
+    /// Site buckets, by name, and their objects by key.
+    sites: Mutex<BTreeMap<String, BTreeMap<String, SiteObject>>>,
 }
 
 impl MemoryStore {
@@ -209,6 +298,45 @@ impl MemoryStore {
     /// The keys it holds, in order.
     pub fn keys(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
+    }
+
+    /// Puts an object in site bucket `bucket` (which exists from then on), as a deploy would.
+    /// Its ETag is a digest of `body` (S3's would be its MD5): equal bodies, equal ETags.
+    pub fn put_site_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        let object = SiteObject {
+            key: key.to_owned(),
+            etag: format!("\"{}\"", hex(&Sha256::digest(body))),
+            size: body.len() as u64,
+        };
+        self.lock_sites()
+            .entry(bucket.to_owned())
+            .or_default()
+            .insert(key.to_owned(), object);
+    }
+
+    /// Removes an object from site bucket `bucket`.
+    pub fn remove_site_object(&self, bucket: &str, key: &str) {
+        if let Some(objects) = self.lock_sites().get_mut(bucket) {
+            objects.remove(key);
+        }
+    }
+
+    /// Removes an object of the state bucket, as a person might.
+    pub fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    /// The body of the state bucket's object at `key`, if there is one.
+    pub fn body(&self, key: &str) -> Option<Vec<u8>> {
+        self.lock().get(key).map(|object| object.body.clone())
+    }
+
+    fn lock_sites(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, SiteObject>>> {
+        self.sites
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredObject>> {
@@ -235,14 +363,8 @@ impl ObjectStore for MemoryStore {
             (WriteCondition::Always, _) | (WriteCondition::IfAbsent, None) => true,
             (WriteCondition::IfAbsent, Some(_)) => false,
             (WriteCondition::IfMatch(wanted), Some(etag)) => wanted == etag,
-            (WriteCondition::IfMatch(_), None) => {
-                return Err(WorkflowError::new(
-                    ErrorKind::AwsRequestFailed,
-                    format!(
-                        "PutObject {key}: NoSuchKey (HTTP 404): The specified key does not exist."
-                    ),
-                ))
-            }
+            // S3 answers 404 NoSuchKey, which StateBucket reads as a condition that failed.
+            (WriteCondition::IfMatch(_), None) => false,
         };
         if !holds {
             return Ok(Written::ConditionFailed);
@@ -257,6 +379,21 @@ impl ObjectStore for MemoryStore {
             },
         );
         Ok(Written::Yes(etag))
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<SiteObject>, WorkflowError> {
+        let sites = self.lock_sites();
+        let objects = sites.get(bucket).ok_or_else(|| {
+            WorkflowError::invalid_input(format!(
+                "changesIn.bucket `{bucket}` does not exist (ListObjectsV2 s3://{bucket}/{prefix}: \
+                 NoSuchBucket)"
+            ))
+        })?;
+        Ok(objects
+            .range(prefix.to_owned()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .map(|(_, object)| object.clone())
+            .collect())
     }
 }
 
@@ -376,6 +513,121 @@ fn read_json<T: serde::de::DeserializeOwned>(key: &str, body: &[u8]) -> Result<T
     })
 }
 
+/// Lists the site, compares it with its manifest, and finds the paths to invalidate; the run
+/// named `run` will keep the listing as the manifest when it succeeds. A manifest that cannot
+/// be read counts as none (everything is invalidated, which is never too little), and says so
+/// in the log.
+pub async fn find_changes(
+    store: &impl ObjectStore,
+    site: &SiteSource,
+    targets: &[String],
+    run: &str,
+) -> Result<SiteChanges, WorkflowError> {
+    let manifest_key = manifest_key(site, targets);
+    let previous = match store.get(&manifest_key).await? {
+        None => None,
+        Some(stored) => match decode_manifest(&stored.body) {
+            Ok((_, objects)) => Some((objects, stored.etag)),
+            Err(why) => {
+                tracing::warn!(key = %manifest_key, why, "manifest unreadable: a first run");
+                None
+            }
+        },
+    };
+    let mut listing = store.list(&site.bucket, &site.prefix).await?;
+    listing.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let (paths, counts) = changed_paths(
+        site,
+        previous.as_ref().map(|(objects, _)| objects.as_slice()),
+        &listing,
+    );
+    tracing::info!(
+        bucket = %site.bucket,
+        prefix = %site.prefix,
+        objects = counts.objects,
+        added = counts.added,
+        changed = counts.changed,
+        removed = counts.removed,
+        paths = counts.paths,
+        first_run = counts.first_run,
+        "site compared with its manifest"
+    );
+    Ok(SiteChanges {
+        paths,
+        manifest: encode_manifest(site, targets, run, &listing),
+        update: SiteUpdate {
+            site: format!("s3://{}/{}", site.bucket, site.prefix),
+            manifest_key,
+            previous_etag: previous.map(|(_, etag)| etag),
+            counts,
+        },
+    })
+}
+
+/// Keeps the listing of the run `run` as the site's manifest, once the run succeeded: written
+/// with `If-None-Match: *` on a first run, with `If-Match` on the ETag of the manifest the run
+/// compared with after, so that of two runs that read the same manifest only one replaces it,
+/// and no change either saw goes uninvalidated by the next run. A retried report finds its own
+/// write. Never fails the run: what it could not do it says.
+pub async fn keep_manifest(
+    store: &impl ObjectStore,
+    run: &str,
+    update: &SiteUpdate,
+) -> ManifestKept {
+    match try_keep_manifest(store, run, update).await {
+        Ok(kept) => kept,
+        Err(error) => ManifestKept::NotWritten { why: error.message },
+    }
+}
+
+async fn try_keep_manifest(
+    store: &impl ObjectStore,
+    run: &str,
+    update: &SiteUpdate,
+) -> Result<ManifestKept, WorkflowError> {
+    let pending = pending_manifest_key(run);
+    let Some(listing) = store.get(&pending).await? else {
+        return Ok(ManifestKept::NotWritten {
+            why: format!("the run's listing {pending} is gone from the state bucket"),
+        });
+    };
+    let condition = match &update.previous_etag {
+        Some(etag) => WriteCondition::IfMatch(etag.clone()),
+        None => WriteCondition::IfAbsent,
+    };
+    let key = &update.manifest_key;
+    if let Written::Yes(_) = store.put(key, listing.body.clone(), condition).await? {
+        tracing::info!(key = %key, "manifest updated");
+        return Ok(ManifestKept::Written);
+    }
+    match store.get(key).await? {
+        // Deleted since the run read it: nothing to lose, so this listing becomes the first.
+        None => match store
+            .put(key, listing.body, WriteCondition::IfAbsent)
+            .await?
+        {
+            Written::Yes(_) => Ok(ManifestKept::Written),
+            Written::ConditionFailed => Ok(winner(store, key, run).await),
+        },
+        Some(stored) if stored.body == listing.body => Ok(ManifestKept::Written),
+        Some(_) => Ok(winner(store, key, run).await),
+    }
+}
+
+async fn winner(store: &impl ObjectStore, key: &str, run: &str) -> ManifestKept {
+    let written_by = match store.get(key).await {
+        Ok(Some(stored)) => decode_manifest(&stored.body)
+            .map(|(header, _)| header.run)
+            .unwrap_or_else(|_| "unknown".to_owned()),
+        _ => "unknown".to_owned(),
+    };
+    if written_by == run {
+        return ManifestKept::Written;
+    }
+    tracing::warn!(key, winner = %written_by, "another run updated the manifest first");
+    ManifestKept::LostRace { winner: written_by }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +642,7 @@ mod tests {
             requested: paths.len(),
             tags: 0,
             timeout_seconds: 60,
+            site: None,
         }
     }
 

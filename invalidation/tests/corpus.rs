@@ -37,7 +37,7 @@ const ID_RULES: &str = "is neither a CloudFront distribution id (an E followed b
                         letters and digits, such as E2QWRUHEXAMPLE) nor a distribution tenant id \
                         (dt_ followed by letters and digits, such as dt_2wjDZi3hD1ivOXf6rpZJO1AB)";
 const KEYS: &str = "expected one of `distributionId`, `distributionIds`, `paths`, `tags`, \
-                    `pathsFile`, `pathsArtifact`, `collapseAbove`, `timeoutSeconds`";
+                    `pathsFile`, `pathsArtifact`, `changesIn`, `collapseAbove`, `timeoutSeconds`";
 
 /// An artifact with no file in it: a paths file named by a case is never found.
 struct EmptyArtifact;
@@ -375,6 +375,40 @@ fn cases() -> Vec<Case> {
         console(
             json!({"distributionId": ID, "pathsArtifact": "Build"}),
             "pathsArtifact `Build` is set without pathsFile",
+        ),
+        // --- changesIn: every value checked before the bucket is listed
+        console(
+            json!({"distributionId": ID, "changesIn": "my-site"}),
+            "input: changesIn: invalid type: string \"my-site\", expected struct ChangesIn",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"prefix": "public/"}}),
+            "input: changesIn: missing field `bucket`",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"bucket": "my-site", "Prefix": "a/"}}),
+            "input: changesIn.Prefix: unknown field `Prefix`, expected one of `bucket`, \
+             `prefix`, `originPath`, `indexDocument`, `slashlessDirectories`",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"bucket": "s3://my-site"}}),
+            "changesIn.bucket `s3://my-site` is not an S3 bucket name (3 to 63 lowercase \
+             letters, digits, dots and hyphens, starting and ending with a letter or digit)",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"bucket": "my-site", "originPath": "/public/"}}),
+            "changesIn.originPath `/public/` is not an origin path: it starts with a / and does \
+             not end with one, as CloudFront's OriginPath, such as /public",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"bucket": "my-site", "prefix": "build/", "originPath": "/public"}}),
+            "changesIn.prefix `build/` is outside changesIn.originPath `/public`: the \
+             distribution serves only keys that start with public/",
+        ),
+        console(
+            json!({"distributionId": ID, "changesIn": {"bucket": "my-site", "indexDocument": "docs/index.html"}}),
+            "changesIn.indexDocument `docs/index.html` is not a file name (such as index.html; \
+             \"\" for none)",
         ),
         // --- job events: UserParameters
         parameters(

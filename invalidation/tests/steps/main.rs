@@ -5,6 +5,7 @@
 mod common;
 
 mod batches;
+mod changes;
 mod check;
 mod deadlines;
 mod entry;

@@ -1,0 +1,324 @@
+//! Runs with `changesIn`: the site bucket's changes since the last successful run, start to
+//! report, on a state bucket and a site bucket in memory.
+
+use super::common::*;
+
+const SITE: &str = "my-site";
+
+fn input(extra: Value) -> Value {
+    let mut input = json!({
+        "distributionId": "E2QWRUHEXAMPLE",
+        "changesIn": {"bucket": SITE, "prefix": "public/", "originPath": "/public"}
+    });
+    if let (Value::Object(input), Value::Object(extra)) = (&mut input, extra) {
+        input.extend(extra);
+    }
+    input
+}
+
+/// What one run did: the paths it sent CloudFront (none when nothing changed) and its output.
+struct Ran {
+    sent: Vec<String>,
+    outcome: Outcome,
+}
+
+/// Starts the run named `name`, lets CloudFront complete what it created, and reports.
+async fn run_to_the_end(store: &MemoryStore, name: &str, input: Value) -> Ran {
+    let (create, sent) = recording_create_rule("IA");
+    let get =
+        mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| get_output("Completed"));
+    let client = cloudfront(&[&create, &get]);
+    let now = at("2026-11-26T12:00:01Z");
+    let mut run = start(
+        &client,
+        &NoArtifacts,
+        store,
+        start_payload_named(input, name),
+        now,
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    while run.phase == Phase::InProgress {
+        run = check(&client, store, checking(&run), now).await.unwrap();
+    }
+    let outcome = report_with_store(&codepipeline(&[]), store, json!({"state": {"run": run}}))
+        .await
+        .unwrap();
+    let sent = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b.1.clone())
+        .collect();
+    Ran { sent, outcome }
+}
+
+fn deploy(store: &MemoryStore, files: &[(&str, &str)]) {
+    for (key, body) in files {
+        store.put_site_object(SITE, &format!("public/{key}"), body.as_bytes());
+    }
+}
+
+fn manifests(store: &MemoryStore) -> Vec<String> {
+    store
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with("manifests/"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_first_run_invalidates_the_site_and_the_next_only_what_changed() {
+    // GIVEN a site deployed for the first time
+    let store = MemoryStore::new();
+    deploy(
+        &store,
+        &[
+            ("index.html", "home"),
+            ("about.html", "about"),
+            ("blog/index.html", "blog"),
+            ("blog/one.html", "one"),
+            ("img/logo.png", "logo"),
+        ],
+    );
+    // WHEN a run invalidates its changes
+    let first = run_to_the_end(&store, "run-1", input(json!({}))).await;
+    // THEN, with no manifest yet, everything under the origin path goes, as one wildcard
+    assert_eq!(first.sent, ["/*"]);
+    assert!(
+        first.outcome.summary.starts_with(
+            "First run for s3://my-site/public/ (no manifest yet): all 5 objects: 1 path. \
+             Invalidated 1 path (1 requested) on E2QWRUHEXAMPLE"
+        ),
+        "{}",
+        first.outcome.summary
+    );
+    assert!(first.outcome.summary.ends_with("Manifest updated."));
+    assert_eq!(manifests(&store).len(), 1);
+
+    // GIVEN the next deploy: one page added, one changed, one removed, the blog's index changed
+    deploy(
+        &store,
+        &[
+            ("contact.html", "contact"),
+            ("about.html", "about, v2"),
+            ("blog/index.html", "blog, v2"),
+        ],
+    );
+    store.remove_site_object(SITE, "public/img/logo.png");
+    // WHEN the next run invalidates its changes
+    let second = run_to_the_end(&store, "run-2", input(json!({}))).await;
+    // THEN exactly the changed paths go, the blog's index as its directory too
+    assert_eq!(
+        second.sent,
+        [
+            "/about.html",
+            "/blog/",
+            "/blog/index.html",
+            "/contact.html",
+            "/img/logo.png"
+        ]
+    );
+    assert!(
+        second.outcome.summary.starts_with(
+            "4 objects changed in s3://my-site/public/ (1 added, 2 changed, 1 removed): 5 \
+             paths. Invalidated 5 paths"
+        ),
+        "{}",
+        second.outcome.summary
+    );
+    let site = second.outcome.site.as_ref().unwrap();
+    assert_eq!(
+        (site.update.counts.objects, site.update.counts.first_run),
+        (5, false)
+    );
+
+    // AND a third run with nothing changed creates no invalidation and succeeds
+    let third = run_to_the_end(&store, "run-3", input(json!({}))).await;
+    assert!(third.sent.is_empty());
+    assert_eq!(third.outcome.status, RunStatus::Succeeded);
+    assert!(
+        third.outcome.summary.starts_with(
+            "0 objects changed in s3://my-site/public/ (0 added, 0 changed, 0 removed): 0 \
+             paths. Nothing to invalidate on E2QWRUHEXAMPLE: no invalidation created."
+        ),
+        "{}",
+        third.outcome.summary
+    );
+}
+
+#[tokio::test]
+async fn paths_and_cache_tags_go_beside_the_changes() {
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    run_to_the_end(&store, "run-1", input(json!({}))).await;
+    deploy(&store, &[("a.html", "a, v2")]);
+    let ran = run_to_the_end(
+        &store,
+        "run-2",
+        input(json!({"paths": ["/feed.xml"], "tags": ["product-1"]})),
+    )
+    .await;
+    assert_eq!(ran.sent, ["#product-1", "/a.html", "/feed.xml"]);
+}
+
+#[tokio::test]
+async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so() {
+    // GIVEN a site with its manifest, and two runs that both read it
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    run_to_the_end(&store, "run-1", input(json!({}))).await;
+    deploy(&store, &[("a.html", "a, v2")]);
+    let (create, _) = recording_create_rule("IA");
+    let get =
+        mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| get_output("Completed"));
+    let client = cloudfront(&[&create, &get]);
+    let now = at("2026-11-26T12:00:01Z");
+    let mut runs = Vec::new();
+    for name in ["run-2", "run-3"] {
+        let run = start(
+            &client,
+            &NoArtifacts,
+            &store,
+            start_payload_named(input(json!({})), name),
+            now,
+            WINDOW,
+        )
+        .await
+        .unwrap();
+        runs.push(check(&client, &store, checking(&run), now).await.unwrap());
+    }
+    deploy(&store, &[("b.html", "b, v2")]);
+    // WHEN both succeed, run-3 reporting first
+    let pipeline = codepipeline(&[]);
+    let report =
+        |run: &RunState| report_with_store(&pipeline, &store, json!({"state": {"run": run}}));
+    let third = report(&runs[1]).await.unwrap();
+    let second = report(&runs[0]).await.unwrap();
+    // THEN run-3's listing is the manifest, and run-2 leaves it so and says why
+    assert!(
+        third.summary.ends_with("Manifest updated."),
+        "{}",
+        third.summary
+    );
+    assert!(
+        second.summary.ends_with(
+            "Manifest left as run run-3 wrote it after this run read it; the next run compares \
+             with that one."
+        ),
+        "{}",
+        second.summary
+    );
+    // AND the next run still invalidates b.html, which changed after both listed
+    let next = run_to_the_end(&store, "run-4", input(json!({}))).await;
+    assert_eq!(next.sent, ["/b.html"]);
+}
+
+#[tokio::test]
+async fn a_failed_run_leaves_the_manifest_and_a_retried_report_finds_its_own() {
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    run_to_the_end(&store, "run-1", input(json!({}))).await;
+    deploy(&store, &[("a.html", "a, v2")]);
+    // GIVEN a run that fails after planning
+    let (create, _) = recording_create_rule("IA");
+    let client = cloudfront(&[&create]);
+    let mut run = start(
+        &client,
+        &NoArtifacts,
+        &store,
+        start_payload_named(input(json!({})), "run-2"),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    let before = store.body(&manifests(&store)[0]);
+    run.fail(WorkflowError::new(
+        ErrorKind::InvalidationTimedOut,
+        "too slow",
+    ));
+    let failed = report_with_store(&codepipeline(&[]), &store, json!({"state": {"run": &run}}))
+        .await
+        .unwrap();
+    // THEN the manifest is untouched, so the next run invalidates a.html again
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert_eq!(store.body(&manifests(&store)[0]), before);
+    let next = run_to_the_end(&store, "run-3", input(json!({}))).await;
+    assert_eq!(next.sent, ["/a.html"]);
+    // AND a report retried after it wrote the manifest finds its own write
+    let state = json!({"state": {"run": report_input_of(&store, "run-3").await}, "retryCount": 1});
+    let again = report_with_store(&codepipeline(&[]), &store, state)
+        .await
+        .unwrap();
+    assert!(
+        again.summary.ends_with("Manifest updated."),
+        "{}",
+        again.summary
+    );
+}
+
+/// The completed state of run `name` as check-status would hand it to report-result.
+async fn report_input_of(store: &MemoryStore, name: &str) -> RunState {
+    let plan = invalidation::state_bucket::stored_plan(store, name)
+        .await
+        .unwrap();
+    let execution =
+        serde_json::from_value(json!({"name": name, "startTime": "2026-11-26T12:00:00Z"})).unwrap();
+    let mut run = RunState::new(&plan, name, &execution, WINDOW, at("2026-11-26T12:00:01Z"));
+    for target in &mut run.targets {
+        target
+            .invalidations
+            .push(invalidation::run::CreatedInvalidation {
+                id: "IA".into(),
+                status: "Completed".into(),
+                ..Default::default()
+            });
+    }
+    run.phase = Phase::Completed;
+    run
+}
+
+#[tokio::test]
+async fn a_bad_changes_in_is_refused_naming_it_with_nothing_listed() {
+    let store = MemoryStore::new();
+    let client = cloudfront(&[]);
+    let run = start(
+        &client,
+        &NoArtifacts,
+        &store,
+        start_payload(
+            json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": {"bucket": "Not A Bucket"}}),
+        ),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    let (error, cause) = failure(&run).unwrap();
+    assert_eq!(error, "InvalidInput");
+    assert!(
+        cause.starts_with("changesIn.bucket `Not A Bucket` is not an S3 bucket name"),
+        "{cause}"
+    );
+    assert!(store.keys().is_empty());
+    // A bucket that does not exist is named too.
+    let run = start(
+        &client,
+        &NoArtifacts,
+        &store,
+        start_payload(
+            json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": {"bucket": "no-such-site"}}),
+        ),
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        failure(&run).unwrap().1,
+        "changesIn.bucket `no-such-site` does not exist (ListObjectsV2 s3://no-such-site/: \
+         NoSuchBucket)"
+    );
+}
