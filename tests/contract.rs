@@ -437,9 +437,10 @@ fn actions_in(statements: &Yaml) -> Vec<(String, String)> {
         Yaml::Array(items) => items.iter().flat_map(actions_in).collect(),
         Yaml::Hash(_) if !statements["Action"].is_badvalue() => {
             let resource = format!("{:?}", statements["Resource"]);
-            statements["Action"]
-                .as_vec()
-                .unwrap()
+            let action = &statements["Action"];
+            // One action or a list of them.
+            let actions = action.as_vec().cloned().unwrap_or_else(|| vec![action.clone()]);
+            actions
                 .iter()
                 .map(|action| (action.as_str().unwrap().to_owned(), resource.clone()))
                 .collect()
@@ -575,28 +576,42 @@ fn the_fallback_failure_message_stays_within_what_codepipeline_accepts() {
 }
 
 #[test]
-fn every_function_reads_and_writes_only_the_runs_of_the_state_bucket() {
+fn every_function_reaches_only_its_part_of_the_state_bucket_and_the_listed_site_buckets() {
     let template = template();
-    for function in [
-        "StartInvalidationFunction",
-        "CheckStatusFunction",
-        "ReportResultFunction",
-        "PipelineEntryFunction",
-    ] {
-        let s3: Vec<(String, String)> = granted_actions(&template, function)
+    let runs = [
+        ("s3:GetObject", "runs/*"),
+        ("s3:PutObject", "runs/*"),
+        // So that a missing object is 404 NoSuchKey, not 403 AccessDenied.
+        ("s3:ListBucket", "StateBucket"),
+    ];
+    let planner = [
+        ("s3:GetObject", "manifests/*"),
+        ("s3:ListBucket", "SiteBuckets"),
+    ];
+    let reporter = [
+        ("s3:GetObject", "manifests/*"),
+        ("s3:PutObject", "manifests/*"),
+    ];
+    let expected: [(&str, Vec<(&str, &str)>); 4] = [
+        ("StartInvalidationFunction", [&runs[..], &planner].concat()),
+        ("CheckStatusFunction", runs.to_vec()),
+        ("ReportResultFunction", [&runs[..], &reporter].concat()),
+        ("PipelineEntryFunction", [&runs[..], &planner].concat()),
+    ];
+    for (function, grants) in expected {
+        let mut granted: Vec<(String, String)> = granted_actions(&template, function)
             .into_iter()
             .filter(|(action, _)| action.starts_with("s3:"))
             .collect();
-        let actions: BTreeSet<&str> = s3.iter().map(|(action, _)| action.as_str()).collect();
-        assert_eq!(
-            actions,
-            ["s3:GetObject", "s3:PutObject"].into_iter().collect(),
-            "{function}"
-        );
-        for (action, resource) in &s3 {
+        granted.sort();
+        let mut grants = grants;
+        grants.sort();
+        assert_eq!(granted.len(), grants.len(), "{function}: {granted:?}");
+        for ((action, resource), (wanted, on)) in granted.iter().zip(&grants) {
+            assert_eq!(action, wanted, "{function}");
             assert!(
-                resource.contains("${StateBucket.Arn}/runs/*"),
-                "{function}: {action} on {resource}"
+                resource.contains(on),
+                "{function}: {action} on {resource}, not on {on}"
             );
         }
     }
