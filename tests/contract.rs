@@ -439,7 +439,10 @@ fn actions_in(statements: &Yaml) -> Vec<(String, String)> {
             let resource = format!("{:?}", statements["Resource"]);
             let action = &statements["Action"];
             // One action or a list of them.
-            let actions = action.as_vec().cloned().unwrap_or_else(|| vec![action.clone()]);
+            let actions = action
+                .as_vec()
+                .cloned()
+                .unwrap_or_else(|| vec![action.clone()]);
             actions
                 .iter()
                 .map(|action| (action.as_str().unwrap().to_owned(), resource.clone()))

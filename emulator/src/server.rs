@@ -138,6 +138,14 @@ impl EmulatorHandle {
         self.shared.snapshot()
     }
 
+    /// The bytes of the S3 object at `bucket`/`key`, if there is one (what a GetObject would
+    /// return, without the request).
+    pub fn object_body(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let inner = self.shared.lock();
+        let object = inner.buckets.get(bucket)?.get(key)?;
+        Some(object.body.to_vec())
+    }
+
     /// The emulator's time: the machine's on a real clock, or where a manual
     /// clock has been moved to (see [`Config::clock`](Config#structfield.clock)).
     pub fn now(&self) -> SystemTime {

@@ -37,6 +37,16 @@ pub fn zip_artifact(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     if path.is_file() {
         return std::fs::read(path);
     }
+    let files = files_under(path)?;
+    let borrowed: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    Ok(zip_files(&borrowed))
+}
+
+/// Every file under `path`, by its name relative to it (`/`-separated), in name order.
+pub fn files_under(path: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -57,11 +67,7 @@ pub fn zip_artifact(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
         }
     }
     files.sort();
-    let borrowed: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
-        .collect();
-    Ok(zip_files(&borrowed))
+    Ok(files)
 }
 
 /// Makes the job read its paths from `file_name` in its first input artifact: sets `pathsFile`
@@ -89,13 +95,19 @@ pub fn attach_paths_file(
         key: key.to_owned(),
         zip: zip_files(&[(file_name, contents)]),
     };
+    set_user_parameter(data, "pathsFile", json!(file_name));
+    Ok(artifact)
+}
+
+/// Sets `name` in a job's UserParameters (`data` is the event's `data`); a bare distribution id
+/// becomes `{"distributionId": …}` first.
+pub fn set_user_parameter(data: &mut Value, name: &str, value: Value) {
     let configuration = &mut data["actionConfiguration"]["configuration"];
     let text = configuration["UserParameters"].as_str().unwrap_or_default();
     let mut parameters: Value =
         serde_json::from_str(text).unwrap_or_else(|_| json!({"distributionId": text.trim()}));
-    parameters["pathsFile"] = json!(file_name);
+    parameters[name] = value;
     configuration["UserParameters"] = json!(parameters.to_string());
-    Ok(artifact)
 }
 
 /// The access key id of the job's artifact credentials: the emulated artifact bucket opens to

@@ -21,6 +21,7 @@ mod http;
 pub mod interpreter;
 pub mod matrix;
 pub mod progress;
+pub mod site;
 pub mod stepfunctions_action;
 
 /// The function a CodePipeline Lambda invoke action targets.
@@ -57,6 +58,17 @@ use crate::deployment::{Deployment, LOCAL_STATE_BUCKET, LOCAL_STATE_MACHINE_ARN}
 pub use crate::hosts::FunctionHost;
 use crate::hosts::{free_port, require, NODE};
 use crate::interpreter::Interpreter;
+
+/// An S3 object in place when the emulator starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeededObject {
+    /// Its bucket, which exists from then on.
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// Its bytes.
+    pub body: Vec<u8>,
+}
 
 /// Why a local run could not be carried out (a failed execution is not one of these: it is an
 /// [`Execution`] with status `FAILED`).
@@ -100,6 +112,11 @@ pub struct Settings {
     pub env_overrides: Vec<(String, String, String)>,
     /// Objects of the emulated artifact bucket.
     pub artifacts: Vec<Artifact>,
+    /// Other S3 objects in place at start: a site deployed (`--site`), the manifests a
+    /// previous local run kept (see [`site`]).
+    pub objects: Vec<SeededObject>,
+    /// Buckets that exist at start, objects or not (a site bucket whose site is empty).
+    pub buckets: Vec<String>,
     /// When set, the artifact bucket opens only to this access key id (the job's artifact
     /// credentials), so a run proves the functions read artifacts with those.
     pub artifact_access_key: Option<String>,
@@ -160,6 +177,8 @@ impl Settings {
             poll_seconds: Some(0),
             env_overrides: Vec::new(),
             artifacts: Vec::new(),
+            objects: Vec::new(),
+            buckets: Vec::new(),
             artifact_access_key: None,
             lambda_endpoint: None,
             emulator_address: None,
@@ -266,6 +285,16 @@ impl Settings {
         // The state bucket opens to the functions' own credentials; an artifact bucket only to
         // the job's artifact credentials, when the event carries them.
         config = config.bucket(LOCAL_STATE_BUCKET);
+        for bucket in &self.buckets {
+            config = config.bucket(bucket.clone());
+        }
+        for object in &self.objects {
+            config = config.object(
+                object.bucket.clone(),
+                object.key.clone(),
+                object.body.clone(),
+            );
+        }
         for artifact in &self.artifacts {
             config = config.object(
                 artifact.bucket.clone(),
@@ -427,6 +456,11 @@ impl Environment {
     /// What the emulated services have received so far.
     pub fn snapshot(&self) -> Snapshot {
         self.emulator.snapshot()
+    }
+
+    /// The bytes of an emulated S3 object, if there is one.
+    pub fn object_body(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.emulator.object_body(bucket, key)
     }
 
     /// Runs one execution of the state machine with this input and name, calling `on_event` for

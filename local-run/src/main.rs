@@ -8,9 +8,10 @@ use clap::Parser;
 use invalidation::payload::repeated_key;
 use local_run::artifacts::{artifact_access_key, attach_paths_file, zip_artifact};
 use local_run::progress::{describe_event, final_account, metric_account};
+use local_run::site::{name_site, LocalSite};
 use local_run::stepfunctions_action::{ActionInput, StepFunctionsAction};
 use local_run::{
-    distributions_in, repo_root, Environment, FunctionNames, LambdaEndpoint, Settings,
+    distributions_in, repo_root, Environment, FunctionNames, LambdaEndpoint, RunError, Settings,
     PIPELINE_ENTRY,
 };
 
@@ -99,6 +100,19 @@ struct Flags {
     /// cache tag items (#tag). The others have one.
     #[arg(long = "without-cache-tags", value_name = "ID")]
     without_cache_tags: Vec<String>,
+    /// A site directory, deployed to the emulated site bucket before the run as a deploy leaves
+    /// it (every file an object, keys relative to DIR, nothing else in the bucket), and named as
+    /// changesIn in the input unless it names one: the run invalidates what changed since the
+    /// last local run for the site (see --kept-state).
+    #[arg(long, value_name = "DIR")]
+    site: Option<PathBuf>,
+    /// The emulated site bucket of --site.
+    #[arg(long, value_name = "NAME", default_value = local_run::site::DEFAULT_SITE_BUCKET)]
+    site_bucket: String,
+    /// Where --site runs keep the state bucket's manifests from one local run to the next
+    /// (absolute, or relative to the repository); delete it to start over with a first run.
+    #[arg(long, value_name = "DIR", default_value = local_run::site::DEFAULT_KEPT_STATE)]
+    kept_state: PathBuf,
     /// A fault of a function's invocations, FUNCTION=KIND-TIMES with KIND crash,
     /// crash-after-work or hang and TIMES once or always (repeatable), e.g.
     /// report-result=crash-once.
@@ -179,6 +193,15 @@ fn stepfunctions_action(
     })
 }
 
+fn keep_manifests(site: &LocalSite, environment: &Environment) -> Result<(), RunError> {
+    let kept = site.keep(environment)?;
+    println!(
+        "Kept {kept} manifests in {} for the next --site run",
+        site.kept_state.display()
+    );
+    Ok(())
+}
+
 async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
     let root = repo_root();
     let action = if flags.stepfunctions_action {
@@ -204,6 +227,22 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
             .artifacts
             .push(attach_paths_file(&mut input, name, &contents)?);
         settings.artifact_access_key = artifact_access_key(&input);
+    }
+    let site = flags.site.as_ref().map(|directory| LocalSite {
+        directory: root.join(directory),
+        bucket: flags.site_bucket.clone(),
+        kept_state: root.join(&flags.kept_state),
+    });
+    if let Some(site) = &site {
+        name_site(&mut input, &site.bucket);
+        let (files, manifests) = site.seed(&mut settings)?;
+        println!(
+            "Site: {files} files of {} deployed to s3://{}; {manifests} manifests kept from \
+             earlier local runs in {}",
+            site.directory.display(),
+            site.bucket,
+            site.kept_state.display()
+        );
     }
     settings.distributions = if flags.distributions.is_empty() {
         distributions_in(&input)
@@ -313,6 +352,9 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         if let Some(output) = &result.output {
             println!("  Output artifact (the execution output): {output}");
         }
+        if let Some(site) = &site {
+            keep_manifests(site, &environment)?;
+        }
         return Ok(result.status == "Succeeded");
     }
     let executions = if input.get("CodePipeline.job").is_some() && !flags.direct {
@@ -347,5 +389,8 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
                 .as_deref()
         )
     );
+    if let Some(site) = &site {
+        keep_manifests(site, &environment)?;
+    }
     Ok(last.is_some_and(|e| e.succeeded()))
 }

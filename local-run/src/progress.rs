@@ -213,7 +213,8 @@ fn counts(per_operation: &std::collections::BTreeMap<String, u64>) -> String {
 }
 
 fn shorten_list(items: &[String]) -> String {
-    const SHOWN: usize = 5;
+    // Enough for the changes of a small deploy (local-run --site) to show whole.
+    const SHOWN: usize = 10;
     let mut text = items
         .iter()
         .take(SHOWN)
