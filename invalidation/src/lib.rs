@@ -20,12 +20,12 @@
 //!    steps, with the one constructor and the one `settle` start and check share),
 //!    [`payload`] (what the functions pass each other and the execution's output), [`metrics`]
 //!    (the run's metric record, in CloudWatch's embedded metric format), [`secrets`] (keeps the
-//!    job's artifact credentials out of every message).
+//!    job's artifact credentials out of every message), [`site`] (`changesIn`: keys to URL
+//!    paths, what changed since the manifest as the fewest paths, the manifest's format).
 //! 3. AWS adapters, with their errors mapped to [`error`]: [`cloudfront`] (one target type,
 //!    distribution or tenant, chooses each operation), [`codepipeline`], [`artifact`] (the
-//!    paths file in the job's input artifact), [`state_bucket`] (where a run keeps its plan and
-//!    a continued job finds its run), [`site`] (what changed in a site bucket since the last
-//!    successful run, as URL paths, and the manifest that records it).
+//!    paths file in the job's input artifact), [`state_bucket`] (where a run keeps its plan,
+//!    a continued job finds its run, and a site's manifest stays between runs).
 //! 4. The run across steps and jobs: [`continuation`] (the token past CodePipeline's reply
 //!    window), [`request`] (the execution input in its three forms, every check it must pass,
 //!    and planning it once), [`batches`] (submitting planned batches within CloudFront's

@@ -708,6 +708,7 @@ pub fn describe_created<'a>(
 mod tests {
     use super::*;
     use crate::limits::{MAX_DISTRIBUTIONS, MAX_INVALIDATIONS_PER_RUN};
+    use crate::site::{ChangeCounts, MAX_PREFIX_BYTES};
 
     fn at(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + seconds)
@@ -963,6 +964,20 @@ mod tests {
             ErrorKind::InvalidationTimedOut,
             "c".repeat(10 * MAX_CAUSE_CHARS),
         ));
+        // A site whose prefix is the longest, each character escaped in JSON.
+        run.site = Some(SiteUpdate {
+            site: format!("s3://{}/{}", "b".repeat(63), "\"".repeat(MAX_PREFIX_BYTES)),
+            manifest_key: format!("manifests/{}/{}.jsonl.gz", "b".repeat(63), "h".repeat(32)),
+            previous_etag: Some("e".repeat(64)),
+            counts: ChangeCounts {
+                objects: usize::MAX,
+                added: usize::MAX,
+                changed: usize::MAX,
+                removed: usize::MAX,
+                paths: usize::MAX,
+                first_run: false,
+            },
+        });
         // THEN it serializes within the bound.
         let size = serde_json::to_vec(&run).unwrap().len();
         assert!(size <= MAX_RUN_STATE_BYTES, "{size} bytes");

@@ -226,9 +226,16 @@ impl ObjectStore for StateBucket {
         };
         match request.send().await {
             Ok(output) => Ok(Written::Yes(output.e_tag().unwrap_or_default().to_owned())),
-            // `If-Match` on a key with no object is 404 NoSuchKey (S3 User Guide, "How to
-            // prevent object overwrites with conditional writes"): the condition does not hold.
-            Err(error) if matches!(error.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
+            // S3 User Guide, "How to prevent object overwrites with conditional writes": 412
+            // when the condition does not hold, 404 NoSuchKey for `If-Match` on a key with no
+            // object, and 409 ConditionalRequestConflict when another write to the key is under
+            // way, which will have changed the object by the time this one could retry.
+            Err(error)
+                if matches!(
+                    error.code(),
+                    Some("PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict")
+                ) =>
+            {
                 Ok(Written::ConditionFailed)
             }
             Err(error) => Err(classify(&call, error)),

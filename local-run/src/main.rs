@@ -193,10 +193,19 @@ fn stepfunctions_action(
     })
 }
 
+/// "1 file", "3 files".
+fn counted(count: usize, thing: &str) -> String {
+    match count {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 fn keep_manifests(site: &LocalSite, environment: &Environment) -> Result<(), RunError> {
     let kept = site.keep(environment)?;
     println!(
-        "Kept {kept} manifests in {} for the next --site run",
+        "Kept {} in {} for the next --site run",
+        counted(kept, "manifest"),
         site.kept_state.display()
     );
     Ok(())
@@ -237,10 +246,11 @@ async fn run(flags: Flags) -> Result<bool, Box<dyn std::error::Error>> {
         name_site(&mut input, &site.bucket);
         let (files, manifests) = site.seed(&mut settings)?;
         println!(
-            "Site: {files} files of {} deployed to s3://{}; {manifests} manifests kept from \
-             earlier local runs in {}",
+            "Site: {} of {} deployed to s3://{}; {} kept from earlier local runs in {}",
+            counted(files, "file"),
             site.directory.display(),
             site.bucket,
+            counted(manifests, "manifest"),
             site.kept_state.display()
         );
     }
