@@ -458,41 +458,12 @@ impl ParsedRequest {
                     .chain(from_site.into_iter().flatten())
                     .collect(),
             };
-        if requested.is_empty() {
-            return Ok(RunPlan {
-                v: PLAN_FORMAT,
-                reference_prefix: self
-                    .job_id
-                    .clone()
-                    .unwrap_or_else(|| reference_prefix.to_owned()),
-                job_id: self.job_id,
-                targets: self.distribution_ids,
-                batches: Vec::new(),
-                requested: 0,
-                tags: 0,
-                timeout_seconds: self.timeout_seconds,
-                site,
-            });
-        }
-        let plan = plan(&requested, &self.plan_options)?;
-        let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
-        let invalidations = batches.len() * self.distribution_ids.len();
-        if invalidations > MAX_INVALIDATIONS_PER_RUN {
-            return Err(WorkflowError::invalid_input(format!(
-                "{} distributions × {} batches make {invalidations} invalidations, more than the \
-                 {MAX_INVALIDATIONS_PER_RUN} one run creates: let the paths collapse \
-                 (collapseAbove) or split the distributions over several runs",
-                self.distribution_ids.len(),
-                batches.len()
-            )));
-        }
-        tracing::info!(
-            requested = plan.requested,
-            items = plan.paths.len(),
-            batches = batches.len(),
-            targets = self.distribution_ids.len(),
-            "request planned"
-        );
+        // Nothing changed in the site and nothing else named: an empty plan, which creates
+        // no invalidation.
+        let (batches, tags) = match requested.is_empty() {
+            true => (Vec::new(), 0),
+            false => batches_of(&requested, &self.plan_options, self.distribution_ids.len())?,
+        };
         Ok(RunPlan {
             v: PLAN_FORMAT,
             reference_prefix: self
@@ -502,12 +473,40 @@ impl ParsedRequest {
             job_id: self.job_id,
             targets: self.distribution_ids,
             batches,
-            requested: plan.requested,
-            tags: plan.tags,
+            requested: requested.len(),
+            tags,
             timeout_seconds: self.timeout_seconds,
             site,
         })
     }
+}
+
+/// The planned batches of `requested` for `targets` distributions, and how many of their items
+/// are cache tags, within the invalidations one run may create.
+fn batches_of(
+    requested: &[String],
+    options: &PlanOptions,
+    targets: usize,
+) -> Result<(Vec<Vec<String>>, usize), WorkflowError> {
+    let plan = plan(requested, options)?;
+    let batches: Vec<Vec<String>> = plan.batches.into_iter().map(|batch| batch.paths).collect();
+    let invalidations = batches.len() * targets;
+    if invalidations > MAX_INVALIDATIONS_PER_RUN {
+        return Err(WorkflowError::invalid_input(format!(
+            "{targets} distributions × {} batches make {invalidations} invalidations, more than \
+             the {MAX_INVALIDATIONS_PER_RUN} one run creates: let the paths collapse \
+             (collapseAbove) or split the distributions over several runs",
+            batches.len()
+        )));
+    }
+    tracing::info!(
+        requested = plan.requested,
+        items = plan.paths.len(),
+        batches = batches.len(),
+        targets,
+        "request planned"
+    );
+    Ok((batches, plan.tags))
 }
 
 fn without_duplicates(items: Vec<String>) -> Vec<String> {
