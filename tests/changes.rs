@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use local_run::{Environment, SeededObject};
 use serde_json::json;
-use workflow_tests::{repo_root, settings, DISTRIBUTION};
+use workflow_tests::{job_with, repo_root, settings, DISTRIBUTION, JOB_ID};
 
 /// A directory of its own under the system's temporary directory, empty.
 fn scratch(name: &str) -> PathBuf {
@@ -64,7 +65,7 @@ fn received(stdout: &str) -> &str {
         .unwrap_or_else(|| panic!("no CloudFront line in:\n{stdout}"))
 }
 
-fn summary(stdout: &str) -> &str {
+fn output_summary(stdout: &str) -> &str {
     stdout
         .lines()
         .find_map(|line| line.trim().strip_prefix("Output summary: "))
@@ -95,7 +96,7 @@ fn two_local_runs_of_a_changed_site_invalidate_the_site_then_exactly_what_change
         "{stdout}"
     );
     assert!(
-        summary(&stdout).starts_with(
+        output_summary(&stdout).starts_with(
             "First run for s3://local-site/ (no manifest yet): all 5 objects: 1 path."
         ),
         "{stdout}"
@@ -127,17 +128,20 @@ fn two_local_runs_of_a_changed_site_invalidate_the_site_then_exactly_what_change
         "{stdout}"
     );
     assert!(
-        summary(&stdout).starts_with(
+        output_summary(&stdout).starts_with(
             "6 objects changed in s3://local-site/ (2 added, 3 changed, 1 removed): 8 paths."
         ),
         "{stdout}"
     );
-    assert!(summary(&stdout).ends_with("Manifest updated."), "{stdout}");
+    assert!(
+        output_summary(&stdout).ends_with("Manifest updated."),
+        "{stdout}"
+    );
 
     // AND a third run of the same site finds nothing to invalidate
     let stdout = local_run_with_site(&second, &kept);
     assert!(
-        summary(&stdout).contains("Nothing to invalidate on E2QWRUHEXAMPLE"),
+        output_summary(&stdout).contains("Nothing to invalidate on E2QWRUHEXAMPLE"),
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(&scratch);
@@ -145,8 +149,11 @@ fn two_local_runs_of_a_changed_site_invalidate_the_site_then_exactly_what_change
 
 #[tokio::test]
 async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so() {
-    // GIVEN a site bucket and two runs for it at once, neither finding a manifest
+    // GIVEN a site bucket and two runs for it at once, neither finding a manifest. Their
+    // invalidations take ten minutes (of virtual time, which their Wait states move), so each
+    // run checks many times before it reports: the other has planned long before.
     let mut settings = settings(&[DISTRIBUTION]);
+    settings.invalidation_time = Duration::from_secs(600);
     settings.objects = ["index.html", "a.html", "b.html"]
         .iter()
         .map(|key| SeededObject {
@@ -172,8 +179,15 @@ async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so
                 .to_owned()
         })
         .collect();
-    // THEN both invalidated the site, one wrote the manifest, and the other says it left it
-    // as the first wrote it
+    // THEN both invalidated the whole site (a first run each), one wrote the manifest, and the
+    // other says it left it as the first wrote it
+    let seen = environment.snapshot();
+    let sent: Vec<&[String]> = seen
+        .invalidations
+        .iter()
+        .map(|i| i.paths.as_slice())
+        .collect();
+    assert_eq!(sent, [["/*"], ["/*"]]);
     let written: Vec<&String> = summaries
         .iter()
         .filter(|s| s.ends_with("Manifest updated."))
@@ -183,11 +197,72 @@ async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so
         .filter(|s| s.contains("Manifest left as run race-"))
         .collect();
     assert_eq!((written.len(), left.len()), (1, 1), "{summaries:#?}");
-    let manifests = environment
-        .snapshot()
+    let manifests = seen
         .objects
         .into_iter()
         .filter(|object| object.key.starts_with("manifests/race-site/"))
         .count();
     assert_eq!(manifests, 1);
+}
+
+#[tokio::test]
+async fn a_lambda_action_job_carried_on_past_its_reply_writes_the_manifest_when_it_succeeds() {
+    // GIVEN a job of the Lambda invoke action naming a site, whose invalidation outlasts the
+    // job's reply window (one real second; thirty virtual days, which pass only once a
+    // continued job's run has begun, as in tests/pipeline.rs)
+    const FOREVER: Duration = Duration::from_secs(30 * 24 * 3600);
+    let mut settings = settings(&[DISTRIBUTION]);
+    settings.invalidation_time = FOREVER;
+    settings.reply_window = Some(Duration::from_secs(1));
+    settings.objects = ["index.html", "a.html", "docs/b.html"]
+        .iter()
+        .map(|key| SeededObject {
+            bucket: "pipeline-site".into(),
+            key: (*key).into(),
+            body: key.as_bytes().to_vec(),
+        })
+        .collect();
+    let environment = Environment::start(settings).await.unwrap();
+    let job =
+        job_with(json!({"distributionId": DISTRIBUTION, "changesIn": {"bucket": "pipeline-site"}}));
+    let first_run = format!("job-{JOB_ID}");
+    let mut finished = false;
+    // WHEN CodePipeline runs it: pipeline-entry plans, the run replies "in progress", a new job
+    // carries it on
+    environment
+        .run_pipeline_job(&job, |run, _| {
+            if run != first_run && !finished {
+                environment.advance_clock(FOREVER).unwrap();
+                finished = true;
+            }
+        })
+        .await
+        .unwrap();
+    // THEN the "in progress" replies say nothing of the manifest, and the final success, to the
+    // continued job, says what changed and that the manifest was written
+    let seen = environment.snapshot();
+    let (last, earlier) = seen.job_results.split_last().unwrap();
+    assert!(!earlier.is_empty(), "{:#?}", seen.job_results);
+    for reply in earlier {
+        assert!(
+            workflow_tests::summary(reply).starts_with("Still waiting after "),
+            "{}",
+            workflow_tests::summary(reply)
+        );
+    }
+    assert_ne!(last.job_id, JOB_ID);
+    let text = workflow_tests::summary(last);
+    assert!(
+        text.starts_with(
+            "First run for s3://pipeline-site/ (no manifest yet): all 3 objects: 1 path."
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("Manifest updated."), "{text}");
+    let manifests: Vec<_> = seen
+        .objects
+        .iter()
+        .filter(|object| object.key.starts_with("manifests/pipeline-site/"))
+        .collect();
+    assert_eq!(manifests.len(), 1);
 }

@@ -23,9 +23,7 @@ use crate::payload::{from_json_text, from_value};
 use crate::planning::{is_tag, plan, PlanOptions, TAG_MARK};
 use crate::run::{RunPlan, PLAN_FORMAT};
 use crate::site::{ChangesIn, SiteSource, SiteUpdate};
-use crate::state_bucket::{
-    find_changes, load_plan, pending_manifest_key, store_plan, ObjectStore, WriteCondition,
-};
+use crate::state_bucket::{find_changes, load_plan, store_plan, ObjectStore, WriteCondition};
 
 pub use crate::job::CODEPIPELINE_JOB_KEY;
 
@@ -390,8 +388,28 @@ impl ParsedRequest {
             return Ok(plan);
         }
         let plan = self.read_and_plan(store, artifacts, run).await?;
-        store_plan(store, run, &plan).await?;
-        Ok(plan)
+        match store_plan(store, run, &plan).await {
+            Ok(()) => Ok(plan),
+            // Another attempt of this step planned the same run first (Lambda delivers an
+            // asynchronous event at least once; Step Functions may retry an invocation still
+            // running), and a site listed a moment apart can differ: the plan stored first is
+            // the run's.
+            Err(conflict) if conflict.kind == ErrorKind::PlanConflict => {
+                match load_plan(store, run).await? {
+                    Some(stored)
+                        if stored.job_id == plan.job_id && stored.targets == plan.targets =>
+                    {
+                        tracing::info!(
+                            run,
+                            "another attempt planned this run first: its plan is kept"
+                        );
+                        Ok(stored)
+                    }
+                    _ => Err(conflict),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Reads the paths file, if `pathsFile` names one, finds what changed in the site, if
@@ -411,14 +429,11 @@ impl ParsedRequest {
             return self.plan(from_file, run);
         };
         let changes = find_changes(store, site, &self.distribution_ids, run).await?;
+        let listing_key = changes.update.listing_key.clone();
         let plan = self.plan_with_changes(from_file, Some((changes.paths, changes.update)), run)?;
         // Kept until the run succeeds, when report-result makes it the site's manifest.
         store
-            .put(
-                &pending_manifest_key(run),
-                changes.manifest,
-                WriteCondition::Always,
-            )
+            .put(&listing_key, changes.manifest, WriteCondition::Always)
             .await?;
         Ok(plan)
     }

@@ -708,7 +708,7 @@ pub fn describe_created<'a>(
 mod tests {
     use super::*;
     use crate::limits::{MAX_DISTRIBUTIONS, MAX_INVALIDATIONS_PER_RUN};
-    use crate::site::{ChangeCounts, MAX_PREFIX_BYTES};
+    use crate::site::{ChangeCounts, MAX_PREFIX_BYTES, MAX_UNREADABLE_CHARS};
 
     fn at(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + seconds)
@@ -969,6 +969,12 @@ mod tests {
             site: format!("s3://{}/{}", "b".repeat(63), "\"".repeat(MAX_PREFIX_BYTES)),
             manifest_key: format!("manifests/{}/{}.jsonl.gz", "b".repeat(63), "h".repeat(32)),
             previous_etag: Some("e".repeat(64)),
+            manifest_unreadable: Some("\"".repeat(MAX_UNREADABLE_CHARS)),
+            listing_key: format!(
+                "runs/{}/manifest-{}.jsonl.gz",
+                execution.name,
+                "d".repeat(16)
+            ),
             counts: ChangeCounts {
                 objects: usize::MAX,
                 added: usize::MAX,

@@ -10,8 +10,9 @@
 //!   at all, so such an object uploaded again unchanged may count as changed (one path more;
 //!   never one less). S3 lists are strongly consistent (S3 User Guide, "Amazon S3 data
 //!   consistency model"), so a listing made after the deploy action sees what it wrote.
-//! - **The first run** for a site has no manifest: every object is added, so everything under
-//!   the prefix is invalidated, as one wildcard, and the summary says so.
+//! - **The first run** for a site has no manifest (or one it cannot read), so nothing says what
+//!   is cached: everything under the prefix is invalidated, as one wildcard, however few
+//!   objects are listed, and the summary says so.
 //! - **Keys to URL paths** ([`SiteSource::url_path`]): CloudFront asks the origin for the
 //!   origin path followed by the request's path (CloudFront Developer Guide, "Origin path"), so
 //!   the key `public/docs/a.html` behind origin path `/public` is served as `/docs/a.html`. The
@@ -20,11 +21,15 @@
 //!   its name, not a query string or a wildcard. An index document (`index.html` unless
 //!   `indexDocument` says otherwise) is also served as its directory: `docs/index.html` is
 //!   `/docs/index.html` and `/docs/`, and `/docs` too where a rewrite serves a directory without
-//!   its slash (`slashlessDirectories`); the root's `index.html` is also `/`.
+//!   its slash (`slashlessDirectories`); the root's `index.html` is also `/`. A key with an
+//!   empty segment (`a//b.html`) cannot be named exactly (the planner makes repeated slashes
+//!   one): the wildcard of its part before the `//` covers it.
 //! - **The fewest paths** ([`changed_paths`]): a directory whose every object changed (counting
 //!   the removed ones) is invalidated as one wildcard `/dir/*` when that replaces more than one
-//!   path; this loses nothing, since nothing unchanged is under it. The planner's own collapse
-//!   (`collapseAbove`) then applies to all the run's paths, as to any request.
+//!   path; this loses nothing, since nothing unchanged is under it. At most
+//!   [`MAX_WILDCARD_PATHS`] do, those that save the most, so the changes fit one invalidation
+//!   where they can. The planner's own collapse (`collapseAbove`) then applies to all the run's
+//!   paths, as to any request.
 //! - **The manifest** is written by report-result, only after the run succeeded, with S3's
 //!   conditional writes (see [`crate::state_bucket::keep_manifest`]).
 //!
@@ -37,6 +42,7 @@ use std::io::{BufRead, BufReader, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{shorten, WorkflowError};
+use crate::limits::MAX_WILDCARD_PATHS;
 
 /// The version of the manifest's format.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -193,10 +199,7 @@ impl ChangeCounts {
     /// "3 objects changed (1 added, 1 changed, 1 removed): 4 paths", or for a first run "first
     /// run for this site (no manifest yet): all 12 objects: 1 path".
     pub fn describe(&self, site: &str) -> String {
-        let paths = match self.paths {
-            1 => "1 path".to_owned(),
-            n => format!("{n} paths"),
-        };
+        let paths = paths_named(self.paths);
         if self.first_run {
             return format!(
                 "first run for {site} (no manifest yet): all {} objects: {paths}",
@@ -223,17 +226,44 @@ pub struct SiteUpdate {
     pub site: String,
     /// The manifest's key in the state bucket.
     pub manifest_key: String,
-    /// The ETag of the manifest the run compared with; none on a first run.
+    /// The ETag of the manifest the run found (compared with, or could not read); none on a
+    /// first run: what the manifest's write is conditional on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_etag: Option<String>,
+    /// Why the manifest found could not be read, if it could not: the run is then a first run,
+    /// and its manifest replaces that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_unreadable: Option<String>,
+    /// Where the run's listing waits in the state bucket until the run succeeded; named by its
+    /// digest, so that the plan stored first names its own listing whatever another attempt
+    /// of the same step listed.
+    pub listing_key: String,
     /// What changed.
     pub counts: ChangeCounts,
 }
 
+/// The longest reason for an unreadable manifest a run state keeps.
+pub const MAX_UNREADABLE_CHARS: usize = 200;
+
 impl SiteUpdate {
     /// The summary's sentence of what changed.
     pub fn describe(&self) -> String {
-        self.counts.describe(&self.site)
+        match &self.manifest_unreadable {
+            Some(why) => format!(
+                "first run for {} (its manifest could not be read: {why}): all {} objects: {}",
+                self.site,
+                self.counts.objects,
+                paths_named(self.counts.paths)
+            ),
+            None => self.counts.describe(&self.site),
+        }
+    }
+}
+
+fn paths_named(count: usize) -> String {
+    match count {
+        1 => "1 path".to_owned(),
+        n => format!("{n} paths"),
     }
 }
 
@@ -338,6 +368,12 @@ pub fn changed_paths(
             Change::Same => {}
         }
     }
+    // Without a manifest nothing says what is cached: objects deleted before this run may be,
+    // so everything under the prefix goes, listed or not.
+    if previous.is_none() {
+        counts.paths = 1;
+        return (vec![format!("{}*", site.url_path(&site.prefix))], counts);
+    }
     // Each directory at or below the prefix: how many paths its changed objects would take,
     // and whether anything under it is unchanged.
     #[derive(Default)]
@@ -358,12 +394,19 @@ pub fn changed_paths(
             entry.has_changed_index |= changed && is_index == Some(directory);
         }
     }
-    // Wildcards for the wholly changed directories, outermost first: descendants of a chosen
-    // directory sort right after it.
-    let mut wildcards: Vec<&str> = Vec::new();
-    let mut paths = Vec::new();
+    // The outermost wholly changed directories whose wildcard is cheaper than their paths
+    // (descendants of a candidate sort right after it, and are skipped)…
+    struct Candidate<'k> {
+        directory: &'k str,
+        saves: usize,
+        bare: bool,
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
     for (directory, stats) in &directories {
-        if stats.has_unchanged || wildcards.last().is_some_and(|w| directory.starts_with(w)) {
+        let inside_last = candidates
+            .last()
+            .is_some_and(|c| directory.starts_with(c.directory));
+        if stats.has_unchanged || inside_last {
             continue;
         }
         let bare = site.slashless_directories
@@ -371,11 +414,24 @@ pub fn changed_paths(
             && directory.len() > site.origin_prefix.len();
         let cost = 1 + usize::from(bare);
         if stats.paths > cost {
-            wildcards.push(directory);
-            paths.push(format!("{}*", site.url_path(directory)));
-            if bare {
-                paths.push(site.url_path(directory.trim_end_matches('/')));
-            }
+            candidates.push(Candidate {
+                directory,
+                saves: stats.paths - cost,
+                bare,
+            });
+        }
+    }
+    // …at most as many as CloudFront lets be in progress on a distribution, those that save
+    // the most first, so that the changes go in one invalidation where they fit.
+    candidates.sort_by(|a, b| b.saves.cmp(&a.saves).then(a.directory.cmp(b.directory)));
+    candidates.truncate(MAX_WILDCARD_PATHS);
+    candidates.sort_by(|a, b| a.directory.cmp(b.directory));
+    let wildcards: Vec<&str> = candidates.iter().map(|c| c.directory).collect();
+    let mut paths = Vec::new();
+    for candidate in &candidates {
+        paths.push(format!("{}*", site.url_path(candidate.directory)));
+        if candidate.bare {
+            paths.push(site.url_path(candidate.directory.trim_end_matches('/')));
         }
     }
     for (key, change) in &entries {
@@ -456,16 +512,21 @@ impl SiteSource {
 
     /// How many paths [`SiteSource::url_paths_of`] gives for `key`.
     fn paths_of(&self, key: &str) -> usize {
-        match self.index_directory(key) {
-            None => 1,
-            Some(directory) if directory == self.origin_prefix => 2,
-            Some(_) => 2 + usize::from(self.slashless_directories),
-        }
+        self.url_paths_of(key).len()
     }
 
     /// The URL paths that serve `key`: its own, and its directory's for an index document.
+    ///
+    /// A key with an empty segment (`a//b.html`, or `/x` right under the origin) is served at
+    /// a URL no invalidation path can name exactly, since the planner makes repeated slashes
+    /// one (as the CloudFront console does): the wildcard of its part before the first `//`
+    /// covers it instead.
     pub fn url_paths_of(&self, key: &str) -> Vec<String> {
-        let mut paths = vec![self.url_path(key)];
+        let path = self.url_path(key);
+        if let Some(at) = path.find("//") {
+            return vec![format!("{}*", &path[..=at])];
+        }
+        let mut paths = vec![path];
         if let Some(directory) = self.index_directory(key) {
             paths.push(self.url_path(directory));
             if self.slashless_directories && directory != self.origin_prefix {
@@ -631,8 +692,47 @@ mod tests {
             counts.describe("s3://my-site/public/"),
             "first run for s3://my-site/public/ (no manifest yet): all 2 objects: 1 path"
         );
+        // With nothing listed too: what was deleted before may still be cached.
         let (paths, _) = changed_paths(&site("public/blog/", None), None, &after[..0]);
-        assert!(paths.is_empty());
+        assert_eq!(paths, ["/public/blog/*"]);
+    }
+
+    #[test]
+    fn at_most_fifteen_directories_become_wildcards_those_saving_the_most() {
+        // GIVEN 20 wholly changed directories, directory n holding n + 2 changed files, beside
+        // an unchanged file at the root
+        let mut before = vec![("kept.html".to_owned(), "1")];
+        for n in 0..20 {
+            for file in 0..n + 2 {
+                before.push((format!("d{n:02}/f{file}.html"), "1"));
+            }
+        }
+        let after: Vec<(String, &str)> = before
+            .iter()
+            .map(|(key, _)| (key.clone(), if key == "kept.html" { "1" } else { "2" }))
+            .collect();
+        let as_objects = |entries: &[(String, &str)]| {
+            let borrowed: Vec<(&str, &str)> =
+                entries.iter().map(|(k, e)| (k.as_str(), *e)).collect();
+            objects(&borrowed)
+        };
+        let (paths, _) = changed_paths(
+            &site("", None),
+            Some(&as_objects(&before)),
+            &as_objects(&after),
+        );
+        // THEN the 15 largest are wildcards, the 5 smallest keep their files
+        let wildcards: Vec<&String> = paths.iter().filter(|p| p.ends_with('*')).collect();
+        assert_eq!(wildcards.len(), MAX_WILDCARD_PATHS);
+        assert_eq!(wildcards[0], "/d05/*");
+        assert_eq!(paths.len(), 15 + (2 + 3 + 4 + 5 + 6));
+    }
+
+    #[test]
+    fn a_key_with_an_empty_segment_is_covered_by_a_wildcard() {
+        let source = site("", None);
+        assert_eq!(source.url_paths_of("a//b.html"), ["/a/*"]);
+        assert_eq!(source.url_paths_of("/x.html"), ["/*"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `runs/<run>/plan.json` | the step that planned: pipeline-entry, or start-invalidation | start-invalidation, check-status |
 //! | `runs/<run>/continued-<job id>.json` | report-result, replying "in progress" to that job | start-invalidation of the job that carries on |
-//! | `runs/<run>/manifest.jsonl.gz` | the step that planned a run with `changesIn`: its listing of the site | report-result, once the run succeeded |
+//! | `runs/<run>/manifest-<digest>.jsonl.gz` | the step that planned a run with `changesIn`: its listing of the site | report-result, once the run succeeded |
 //! | `manifests/<bucket>/<hash>.jsonl.gz` | report-result: the listing of the last successful run for a site | the step that plans the next run for it |
 //!
 //! `<run>` is the execution name of the run that planned (`job-<job id>` for a Lambda invoke
@@ -31,11 +31,11 @@ use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
 use crate::aws_error::classify;
-use crate::error::{shorten, ErrorKind, WorkflowError};
+use crate::error::{shorten, truncate_chars, ErrorKind, WorkflowError};
 use crate::run::{RunPlan, RunState, PLAN_FORMAT};
 use crate::site::{
     changed_paths, decode_manifest, encode_manifest, ManifestKept, SiteChanges, SiteObject,
-    SiteSource, SiteUpdate,
+    SiteSource, SiteUpdate, MAX_UNREADABLE_CHARS,
 };
 
 /// The environment variable that names the state bucket (the template's `StateBucket`).
@@ -62,8 +62,20 @@ pub const MANIFESTS_PREFIX: &str = "manifests/";
 pub fn manifest_key(site: &SiteSource, targets: &[String]) -> String {
     let mut sorted: Vec<&str> = targets.iter().map(String::as_str).collect();
     sorted.sort_unstable();
+    // Everything that maps the site's keys to the URLs it invalidates: when one of these
+    // changes, the run starts afresh with a first run rather than compare across mappings.
     let mut hash = Sha256::new();
-    for part in [site.prefix.as_str(), &sorted.join(",")] {
+    for part in [
+        site.prefix.as_str(),
+        &site.origin_prefix,
+        site.index_document.as_deref().unwrap_or(""),
+        if site.slashless_directories {
+            "slashless"
+        } else {
+            ""
+        },
+        &sorted.join(","),
+    ] {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
@@ -79,9 +91,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where a run keeps its listing of the site until it succeeded.
-pub fn pending_manifest_key(run: &str) -> String {
-    format!("{RUNS_PREFIX}{run}/manifest.jsonl.gz")
+/// Where run `run` keeps its listing of the site (`listing`, a manifest) until it succeeded:
+/// named by the listing's digest, so two attempts of one step that listed different objects
+/// never overwrite each other's.
+pub fn listing_key(run: &str, listing: &[u8]) -> String {
+    format!(
+        "{RUNS_PREFIX}{run}/manifest-{}.jsonl.gz",
+        hex(&Sha256::digest(listing)[..8])
+    )
 }
 
 /// When a write happens.
@@ -531,23 +548,22 @@ pub async fn find_changes(
     run: &str,
 ) -> Result<SiteChanges, WorkflowError> {
     let manifest_key = manifest_key(site, targets);
-    let previous = match store.get(&manifest_key).await? {
-        None => None,
+    let (previous, previous_etag, manifest_unreadable) = match store.get(&manifest_key).await? {
+        None => (None, None, None),
         Some(stored) => match decode_manifest(&stored.body) {
-            Ok((_, objects)) => Some((objects, stored.etag)),
+            Ok((_, objects)) => (Some(objects), Some(stored.etag), None),
+            // Counted as none (a first run: never too little), and replaced by this run's,
+            // on the ETag it has now.
             Err(why) => {
                 tracing::warn!(key = %manifest_key, why, "manifest unreadable: a first run");
-                None
+                let why = truncate_chars(&why, MAX_UNREADABLE_CHARS);
+                (None, Some(stored.etag), Some(why))
             }
         },
     };
     let mut listing = store.list(&site.bucket, &site.prefix).await?;
     listing.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let (paths, counts) = changed_paths(
-        site,
-        previous.as_ref().map(|(objects, _)| objects.as_slice()),
-        &listing,
-    );
+    let (paths, counts) = changed_paths(site, previous.as_deref(), &listing);
     tracing::info!(
         bucket = %site.bucket,
         prefix = %site.prefix,
@@ -559,15 +575,18 @@ pub async fn find_changes(
         first_run = counts.first_run,
         "site compared with its manifest"
     );
+    let manifest = encode_manifest(site, targets, run, &listing);
     Ok(SiteChanges {
         paths,
-        manifest: encode_manifest(site, targets, run, &listing),
         update: SiteUpdate {
             site: format!("s3://{}/{}", site.bucket, site.prefix),
             manifest_key,
-            previous_etag: previous.map(|(_, etag)| etag),
+            previous_etag,
+            manifest_unreadable,
+            listing_key: listing_key(run, &manifest),
             counts,
         },
+        manifest,
     })
 }
 
@@ -592,8 +611,8 @@ async fn try_keep_manifest(
     run: &str,
     update: &SiteUpdate,
 ) -> Result<ManifestKept, WorkflowError> {
-    let pending = pending_manifest_key(run);
-    let Some(listing) = store.get(&pending).await? else {
+    let pending = &update.listing_key;
+    let Some(listing) = store.get(pending).await? else {
         return Ok(ManifestKept::NotWritten {
             why: format!("the run's listing {pending} is gone from the state bucket"),
         });

@@ -2,6 +2,8 @@
 //! report, on a state bucket and a site bucket in memory.
 
 use super::common::*;
+use invalidation::request::parse_request;
+use invalidation::state_bucket::{manifest_key, WriteCondition};
 
 const SITE: &str = "my-site";
 
@@ -321,4 +323,115 @@ async fn a_bad_changes_in_is_refused_naming_it_with_nothing_listed() {
         "changesIn.bucket `no-such-site` does not exist (ListObjectsV2 s3://no-such-site/: \
          NoSuchBucket)"
     );
+}
+
+#[tokio::test]
+async fn an_unreadable_manifest_makes_a_first_run_whose_manifest_replaces_it() {
+    // GIVEN a site whose manifest is not one (another version's, or damaged)
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    let site = parse_request(&input(json!({}))).unwrap().site.unwrap();
+    let key = manifest_key(&site, &["E2QWRUHEXAMPLE".to_owned()]);
+    store
+        .put(&key, b"not a manifest".to_vec(), WriteCondition::Always)
+        .await
+        .unwrap();
+    // WHEN a run invalidates the site's changes
+    let first = run_to_the_end(&store, "run-1", input(json!({}))).await;
+    // THEN it is a first run that says why, and its manifest takes the place of that one
+    assert_eq!(first.sent, ["/*"]);
+    assert!(
+        first
+            .outcome
+            .summary
+            .starts_with("First run for s3://my-site/public/ (its manifest could not be read: "),
+        "{}",
+        first.outcome.summary
+    );
+    assert!(first.outcome.summary.ends_with("Manifest updated."));
+    deploy(&store, &[("b.html", "b, v2")]);
+    let next = run_to_the_end(&store, "run-2", input(json!({}))).await;
+    assert_eq!(next.sent, ["/b.html"]);
+}
+
+/// The state bucket as a step sees it when another attempt of the same step stores the run's
+/// plan just after this one looked for it: the first read of a plan finds nothing.
+struct PlanStoredMeanwhile<'a> {
+    inner: &'a MemoryStore,
+    looked: std::sync::atomic::AtomicBool,
+}
+
+impl ObjectStore for PlanStoredMeanwhile<'_> {
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Result<Option<invalidation::state_bucket::StoredObject>, WorkflowError> {
+        let first_look = !self.looked.swap(true, std::sync::atomic::Ordering::Relaxed);
+        if key.ends_with("/plan.json") && first_look {
+            return Ok(None);
+        }
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        condition: WriteCondition,
+    ) -> Result<invalidation::state_bucket::Written, WorkflowError> {
+        self.inner.put(key, body, condition).await
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<invalidation::site::SiteObject>, WorkflowError> {
+        self.inner.list(bucket, prefix).await
+    }
+}
+
+#[tokio::test]
+async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its_own_listing() {
+    // GIVEN a site with its manifest, changed twice in a row
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    run_to_the_end(&store, "run-1", input(json!({}))).await;
+    deploy(&store, &[("a.html", "a, v2")]);
+    // WHEN one attempt plans run-2 and stores its plan…
+    let first = parse_request(&input(json!({})))
+        .unwrap()
+        .plan_once(&store, &NoArtifacts, "run-2")
+        .await
+        .unwrap();
+    deploy(&store, &[("b.html", "b, v2")]);
+    // …while another, which looked for the plan before it was stored, lists the site later
+    let second = parse_request(&input(json!({})))
+        .unwrap()
+        .plan_once(
+            &PlanStoredMeanwhile {
+                inner: &store,
+                looked: Default::default(),
+            },
+            &NoArtifacts,
+            "run-2",
+        )
+        .await
+        .unwrap();
+    // THEN the second attempt takes the stored plan, whose listing is still its own: the
+    // manifest the run leaves is what it invalidated, and b.html's change waits for the next run
+    assert_eq!(second, first);
+    assert_eq!(first.batches, [["/a.html"]]);
+    let update = first.site.as_ref().unwrap();
+    let listings: Vec<String> = store
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with("runs/run-2/manifest-"))
+        .collect();
+    assert_eq!(listings.len(), 2, "{listings:?}");
+    assert!(listings.contains(&update.listing_key));
+    let kept = invalidation::state_bucket::keep_manifest(&store, "run-2", update).await;
+    assert_eq!(kept, invalidation::site::ManifestKept::Written);
+    let next = run_to_the_end(&store, "run-3", input(json!({}))).await;
+    assert_eq!(next.sent, ["/b.html"]);
 }
