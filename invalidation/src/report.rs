@@ -1,6 +1,7 @@
 //! report-result: tells CodePipeline how the run ended, and shapes the execution's output.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_codepipeline::Client;
 use backon::ExponentialBuilder;
@@ -19,7 +20,12 @@ use crate::payload::{
 use crate::planning::{estimated_cost_usd, items_named};
 use crate::run::{describe_created, Phase, RunState};
 use crate::secrets::Secrets;
+use crate::site::ManifestKept;
 use crate::state_bucket::{keep_manifest, store_continuation, ObjectStore};
+
+/// What report-result keeps of its time for the job's result (its calls and retries, see
+/// [`record_job_result`]) when it writes a site's manifest first.
+pub const RESULT_RESERVE: Duration = Duration::from_secs(30);
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff` while `budget`
@@ -322,10 +328,19 @@ impl Report {
             secrets,
             earlier_attempts,
         } = self;
-        // The site's manifest first, so that the job's summary says what became of it.
+        // The site's manifest first, so that the job's summary says what became of it; in the
+        // time the job's result does not need, which matters more.
         if let (RunStatus::Succeeded, Some(run)) = (outcome.status, &run) {
             if let Some(update) = &run.site {
-                let kept = keep_manifest(store, &run.key, update).await;
+                let room = budget.remaining().saturating_sub(RESULT_RESERVE);
+                let kept = tokio::time::timeout(room, keep_manifest(store, &run.key, update))
+                    .await
+                    .unwrap_or_else(|_| ManifestKept::NotWritten {
+                        why: format!(
+                            "report-result keeps {} s of its time for the job's result",
+                            RESULT_RESERVE.as_secs()
+                        ),
+                    });
                 outcome.summary = format!("{} {}", outcome.summary, kept.describe());
                 outcome.site = Some(SiteReport {
                     update: update.clone(),

@@ -435,3 +435,77 @@ async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its
     let next = run_to_the_end(&store, "run-3", input(json!({}))).await;
     assert_eq!(next.sent, ["/b.html"]);
 }
+
+/// The state bucket with a run's listing that never comes back: S3 as slow as it can be.
+struct ListingNeverAnswers<'a>(&'a MemoryStore);
+
+impl ObjectStore for ListingNeverAnswers<'_> {
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Result<Option<invalidation::state_bucket::StoredObject>, WorkflowError> {
+        if key.contains("/manifest-") {
+            std::future::pending::<()>().await;
+        }
+        self.0.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        condition: WriteCondition,
+    ) -> Result<invalidation::state_bucket::Written, WorkflowError> {
+        self.0.put(key, body, condition).await
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<invalidation::site::SiteObject>, WorkflowError> {
+        self.0.list(bucket, prefix).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_manifest_that_cannot_be_written_in_time_leaves_the_job_its_result() {
+    // GIVEN a successful run of a job whose listing S3 never returns
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a")]);
+    let run = report_input_of_job(&store).await;
+    let put = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+        .then_output(|| PutJobSuccessResultOutput::builder().build());
+    // WHEN report-result reports it
+    let outcome = report_with_store(
+        &codepipeline(&[&put]),
+        &ListingNeverAnswers(&store),
+        json!({"state": {"run": run}, "retryCount": 0}),
+    )
+    .await
+    .unwrap();
+    // THEN the job gets its success, which says the manifest was not written and why
+    assert_eq!(put.num_calls(), 1);
+    assert!(
+        outcome.summary.ends_with(
+            "The manifest could not be updated (report-result keeps 30 s of its time for the \
+             job's result); the next run invalidates these changes again."
+        ),
+        "{}",
+        outcome.summary
+    );
+}
+
+/// A completed run of the sample job over the site, as check-status hands it to report-result.
+async fn report_input_of_job(store: &MemoryStore) -> RunState {
+    let name = format!("job-{JOB_ID}");
+    let mut request = event("codepipeline-job.json");
+    request["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
+        json!(input(json!({})).to_string());
+    parse_request(&request)
+        .unwrap()
+        .plan_once(store, &NoArtifacts, &name)
+        .await
+        .unwrap();
+    report_input_of(store, &name).await
+}
