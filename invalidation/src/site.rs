@@ -519,8 +519,7 @@ impl SiteSource {
     ///
     /// A key with an empty segment (`a//b.html`, or `/x` right under the origin) is served at
     /// a URL no invalidation path can name exactly, since the planner makes repeated slashes
-    /// one (as the CloudFront console does): the wildcard of its part before the first `//`
-    /// covers it instead.
+    /// one: the wildcard of its part before the first `//` covers it instead.
     pub fn url_paths_of(&self, key: &str) -> Vec<String> {
         let path = self.url_path(key);
         if let Some(at) = path.find("//") {
