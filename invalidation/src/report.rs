@@ -1,7 +1,6 @@
 //! report-result: tells CodePipeline how the run ended, and shapes the execution's output.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_codepipeline::Client;
 use backon::ExponentialBuilder;
@@ -22,10 +21,6 @@ use crate::run::{describe_created, Phase, RunState};
 use crate::secrets::Secrets;
 use crate::site::ManifestKept;
 use crate::state_bucket::{keep_manifest, store_continuation, ObjectStore};
-
-/// What report-result keeps of its time for the job's result (its calls and retries, see
-/// [`record_job_result`]) when it writes a site's manifest first.
-pub const RESULT_RESERVE: Duration = Duration::from_secs(30);
 
 /// Decides the outcome from what the run knows, records it on the CodePipeline job when there is
 /// one (PutJobSuccessResult or PutJobFailureResult, retried with `backoff` while `budget`
@@ -328,18 +323,16 @@ impl Report {
             secrets,
             earlier_attempts,
         } = self;
-        // The site's manifest first, so that the job's summary says what became of it; in the
-        // time the job's result does not need, which matters more.
+        // The site's manifest first, so that the job's summary says what became of it; in half
+        // of the time left at most, the other half kept for the job's result (its calls and
+        // retries, see [`record_job_result`]), which matters more.
         if let (RunStatus::Succeeded, Some(run)) = (outcome.status, &run) {
             if let Some(update) = &run.site {
-                let room = budget.remaining().saturating_sub(RESULT_RESERVE);
+                let room = budget.remaining() / 2;
                 let kept = tokio::time::timeout(room, keep_manifest(store, &run.key, update))
                     .await
                     .unwrap_or_else(|_| ManifestKept::NotWritten {
-                        why: format!(
-                            "report-result keeps {} s of its time for the job's result",
-                            RESULT_RESERVE.as_secs()
-                        ),
+                        why: "report-result keeps half of its time for the job's result".to_owned(),
                     });
                 outcome.summary = format!("{} {}", outcome.summary, kept.describe());
                 outcome.site = Some(SiteReport {

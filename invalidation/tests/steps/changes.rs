@@ -488,7 +488,7 @@ async fn a_manifest_that_cannot_be_written_in_time_leaves_the_job_its_result() {
     assert_eq!(put.num_calls(), 1);
     assert!(
         outcome.summary.ends_with(
-            "The manifest could not be updated (report-result keeps 30 s of its time for the \
+            "The manifest could not be updated (report-result keeps half of its time for the \
              job's result); the next run invalidates these changes again."
         ),
         "{}",
