@@ -282,23 +282,25 @@ async fn report_input_of(store: &MemoryStore, name: &str) -> RunState {
     run
 }
 
-#[tokio::test]
-async fn a_bad_changes_in_is_refused_naming_it_with_nothing_listed() {
-    let store = MemoryStore::new();
-    let client = cloudfront(&[]);
+/// How start-invalidation refuses console input with this `changesIn`: (error, cause).
+async fn refusal(store: &MemoryStore, changes_in: Value) -> (&'static str, String) {
     let run = start(
-        &client,
+        &cloudfront(&[]),
         &NoArtifacts,
-        &store,
-        start_payload(
-            json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": {"bucket": "Not A Bucket"}}),
-        ),
+        store,
+        start_payload(json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": changes_in})),
         at("2026-11-26T12:00:01Z"),
         WINDOW,
     )
     .await
     .unwrap();
-    let (error, cause) = failure(&run).unwrap();
+    failure(&run).expect("the run is refused")
+}
+
+#[tokio::test]
+async fn a_bad_changes_in_is_refused_naming_it_with_nothing_listed() {
+    let store = MemoryStore::new();
+    let (error, cause) = refusal(&store, json!({"bucket": "Not A Bucket"})).await;
     assert_eq!(error, "InvalidInput");
     assert!(
         cause.starts_with("changesIn.bucket `Not A Bucket` is not an S3 bucket name"),
@@ -306,20 +308,10 @@ async fn a_bad_changes_in_is_refused_naming_it_with_nothing_listed() {
     );
     assert!(store.keys().is_empty());
     // A bucket that does not exist is named too.
-    let run = start(
-        &client,
-        &NoArtifacts,
-        &store,
-        start_payload(
-            json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": {"bucket": "no-such-site"}}),
-        ),
-        at("2026-11-26T12:00:01Z"),
-        WINDOW,
-    )
-    .await
-    .unwrap();
+    let (error, cause) = refusal(&store, json!({"bucket": "no-such-site"})).await;
+    assert_eq!(error, "InvalidInput");
     assert_eq!(
-        failure(&run).unwrap().1,
+        cause,
         "changesIn.bucket `no-such-site` does not exist (ListObjectsV2 s3://no-such-site/: \
          NoSuchBucket)"
     );
