@@ -24,6 +24,35 @@ struct Ran {
     outcome: Outcome,
 }
 
+/// start-invalidation for the run named `name`, at the tests' moment.
+async fn start_named(
+    client: &aws_sdk_cloudfront::Client,
+    store: &impl ObjectStore,
+    name: &str,
+    input: Value,
+) -> RunState {
+    let payload = start_payload_named(input, name);
+    start(
+        client,
+        &NoArtifacts,
+        store,
+        payload,
+        at("2026-11-26T12:00:01Z"),
+        WINDOW,
+    )
+    .await
+    .unwrap()
+}
+
+/// A site of two pages whose first run left its manifest, and one page changed since.
+async fn site_changed_since_its_manifest() -> MemoryStore {
+    let store = MemoryStore::new();
+    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
+    run_to_the_end(&store, "run-1", input(json!({}))).await;
+    deploy(&store, &[("a.html", "a, v2")]);
+    store
+}
+
 /// Starts the run named `name`, lets CloudFront complete what it created, and reports.
 async fn run_to_the_end(store: &MemoryStore, name: &str, input: Value) -> Ran {
     let (create, sent) = recording_create_rule("IA");
@@ -31,16 +60,7 @@ async fn run_to_the_end(store: &MemoryStore, name: &str, input: Value) -> Ran {
         mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| get_output("Completed"));
     let client = cloudfront(&[&create, &get]);
     let now = at("2026-11-26T12:00:01Z");
-    let mut run = start(
-        &client,
-        &NoArtifacts,
-        store,
-        start_payload_named(input, name),
-        now,
-        WINDOW,
-    )
-    .await
-    .unwrap();
+    let mut run = start_named(&client, store, name, input).await;
     while run.phase == Phase::InProgress {
         run = check(&client, store, checking(&run), now).await.unwrap();
     }
@@ -152,10 +172,7 @@ async fn a_first_run_invalidates_the_site_and_the_next_only_what_changed() {
 
 #[tokio::test]
 async fn paths_and_cache_tags_go_beside_the_changes() {
-    let store = MemoryStore::new();
-    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
-    run_to_the_end(&store, "run-1", input(json!({}))).await;
-    deploy(&store, &[("a.html", "a, v2")]);
+    let store = site_changed_since_its_manifest().await;
     let ran = run_to_the_end(
         &store,
         "run-2",
@@ -167,11 +184,8 @@ async fn paths_and_cache_tags_go_beside_the_changes() {
 
 #[tokio::test]
 async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so() {
-    // GIVEN a site with its manifest, and two runs that both read it
-    let store = MemoryStore::new();
-    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
-    run_to_the_end(&store, "run-1", input(json!({}))).await;
-    deploy(&store, &[("a.html", "a, v2")]);
+    // GIVEN a site with its manifest, changed since, and two runs that both read it
+    let store = site_changed_since_its_manifest().await;
     let (create, _) = recording_create_rule("IA");
     let get =
         mock!(aws_sdk_cloudfront::Client::get_invalidation).then_output(|| get_output("Completed"));
@@ -179,16 +193,7 @@ async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so
     let now = at("2026-11-26T12:00:01Z");
     let mut runs = Vec::new();
     for name in ["run-2", "run-3"] {
-        let run = start(
-            &client,
-            &NoArtifacts,
-            &store,
-            start_payload_named(input(json!({})), name),
-            now,
-            WINDOW,
-        )
-        .await
-        .unwrap();
+        let run = start_named(&client, &store, name, input(json!({}))).await;
         runs.push(check(&client, &store, checking(&run), now).await.unwrap());
     }
     deploy(&store, &[("b.html", "b, v2")]);
@@ -219,23 +224,11 @@ async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so
 
 #[tokio::test]
 async fn a_failed_run_leaves_the_manifest_and_a_retried_report_finds_its_own() {
-    let store = MemoryStore::new();
-    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
-    run_to_the_end(&store, "run-1", input(json!({}))).await;
-    deploy(&store, &[("a.html", "a, v2")]);
+    let store = site_changed_since_its_manifest().await;
     // GIVEN a run that fails after planning
     let (create, _) = recording_create_rule("IA");
     let client = cloudfront(&[&create]);
-    let mut run = start(
-        &client,
-        &NoArtifacts,
-        &store,
-        start_payload_named(input(json!({})), "run-2"),
-        at("2026-11-26T12:00:01Z"),
-        WINDOW,
-    )
-    .await
-    .unwrap();
+    let mut run = start_named(&client, &store, "run-2", input(json!({}))).await;
     let before = store.body(&manifests(&store)[0]);
     run.fail(WorkflowError::new(
         ErrorKind::InvalidationTimedOut,
@@ -284,16 +277,8 @@ async fn report_input_of(store: &MemoryStore, name: &str) -> RunState {
 
 /// How start-invalidation refuses console input with this `changesIn`: (error, cause).
 async fn refusal(store: &MemoryStore, changes_in: Value) -> (&'static str, String) {
-    let run = start(
-        &cloudfront(&[]),
-        &NoArtifacts,
-        store,
-        start_payload(json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": changes_in})),
-        at("2026-11-26T12:00:01Z"),
-        WINDOW,
-    )
-    .await
-    .unwrap();
+    let refused = json!({"distributionId": "E2QWRUHEXAMPLE", "changesIn": changes_in});
+    let run = start_named(&cloudfront(&[]), store, "run-42", refused).await;
     failure(&run).expect("the run is refused")
 }
 
@@ -385,11 +370,8 @@ impl ObjectStore for PlanStoredMeanwhile<'_> {
 
 #[tokio::test]
 async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its_own_listing() {
-    // GIVEN a site with its manifest, changed twice in a row
-    let store = MemoryStore::new();
-    deploy(&store, &[("a.html", "a"), ("b.html", "b")]);
-    run_to_the_end(&store, "run-1", input(json!({}))).await;
-    deploy(&store, &[("a.html", "a, v2")]);
+    // GIVEN a site with its manifest, changed twice in a row (once here, once below)
+    let store = site_changed_since_its_manifest().await;
     // WHEN one attempt plans run-2 and stores its plan…
     let first = parse_request(&input(json!({})))
         .unwrap()
