@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use local_run::{Environment, SeededObject};
 use serde_json::json;
-use workflow_tests::{job_with, repo_root, settings, DISTRIBUTION, JOB_ID};
+use workflow_tests::{
+    job_with, repo_root, run_job_past_its_reply, settings, settings_outlasting_the_reply,
+    DISTRIBUTION, JOB_ID,
+};
 
 /// A directory of its own under the system's temporary directory, empty.
 fn scratch(name: &str) -> PathBuf {
@@ -208,12 +211,8 @@ async fn of_two_runs_racing_for_one_manifest_one_writes_it_and_the_other_says_so
 #[tokio::test]
 async fn a_lambda_action_job_carried_on_past_its_reply_writes_the_manifest_when_it_succeeds() {
     // GIVEN a job of the Lambda invoke action naming a site, whose invalidation outlasts the
-    // job's reply window (one real second; thirty virtual days, which pass only once a
-    // continued job's run has begun, as in tests/pipeline.rs)
-    const FOREVER: Duration = Duration::from_secs(30 * 24 * 3600);
-    let mut settings = settings(&[DISTRIBUTION]);
-    settings.invalidation_time = FOREVER;
-    settings.reply_window = Some(Duration::from_secs(1));
+    // job's reply window
+    let mut settings = settings_outlasting_the_reply(&[DISTRIBUTION]);
     settings.objects = ["index.html", "a.html", "docs/b.html"]
         .iter()
         .map(|key| SeededObject {
@@ -225,19 +224,9 @@ async fn a_lambda_action_job_carried_on_past_its_reply_writes_the_manifest_when_
     let environment = Environment::start(settings).await.unwrap();
     let job =
         job_with(json!({"distributionId": DISTRIBUTION, "changesIn": {"bucket": "pipeline-site"}}));
-    let first_run = format!("job-{JOB_ID}");
-    let mut finished = false;
     // WHEN CodePipeline runs it: pipeline-entry plans, the run replies "in progress", a new job
     // carries it on
-    environment
-        .run_pipeline_job(&job, |run, _| {
-            if run != first_run && !finished {
-                environment.advance_clock(FOREVER).unwrap();
-                finished = true;
-            }
-        })
-        .await
-        .unwrap();
+    run_job_past_its_reply(&environment, &job).await;
     // THEN the "in progress" replies say nothing of the manifest, and the final success, to the
     // continued job, says what changed and that the manifest was written
     let seen = environment.snapshot();

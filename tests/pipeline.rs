@@ -7,7 +7,6 @@
 //! Needs the tools of scripts/setup and the binaries of `cargo build --workspace --all-targets`.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use aws_emulator::{Operation, Snapshot};
 use local_run::artifacts::{artifact_access_key, attach_paths_file};
@@ -16,7 +15,8 @@ use local_run::hosts::free_port;
 use local_run::{Environment, FunctionHost, FunctionNames, LambdaEndpoint, Settings};
 use serde_json::{json, Value};
 use workflow_tests::{
-    read_repo_json, repo_root, summary, the_failure, the_result, CREDENTIALS, DISTRIBUTION, JOB_ID,
+    read_repo_json, repo_root, run_job_past_its_reply, settings_outlasting_the_reply, summary,
+    the_failure, the_result, CREDENTIALS, DISTRIBUTION, JOB_ID,
 };
 
 fn settings() -> Settings {
@@ -83,26 +83,15 @@ async fn the_same_job_delivered_twice_makes_one_execution_one_invalidation_one_r
 
 #[tokio::test]
 async fn an_invalidation_that_outlasts_the_reply_window_continues_in_a_new_job() {
-    // The reply window is real time (the functions' clock), CloudFront's time is the
-    // emulator's (virtual). So that no machine is fast enough to finish first, the invalidation
-    // takes thirty virtual days, which pass only when the continued job's run has begun: the
-    // first run must reply "in progress" after its second, the next one sees it completed.
-    const FOREVER: Duration = Duration::from_secs(30 * 24 * 3600);
-    let mut settings = settings();
-    settings.invalidation_time = FOREVER;
-    settings.reply_window = Some(Duration::from_secs(1));
-    let environment = Environment::start(settings).await.unwrap();
-    let first_run = format!("job-{JOB_ID}");
-    let mut finished = false;
-    let executions = environment
-        .run_pipeline_job(&read_repo_json("events/codepipeline-job.json"), |run, _| {
-            if run != first_run && !finished {
-                environment.advance_clock(FOREVER).unwrap();
-                finished = true;
-            }
-        })
+    // The first run must reply "in progress", the next one sees the invalidation completed.
+    let environment = Environment::start(settings_outlasting_the_reply(&[DISTRIBUTION]))
         .await
         .unwrap();
+    let executions = run_job_past_its_reply(
+        &environment,
+        &read_repo_json("events/codepipeline-job.json"),
+    )
+    .await;
     let seen = environment.snapshot();
 
     let results = &seen.job_results;

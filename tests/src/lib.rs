@@ -2,9 +2,10 @@
 //! the end-to-end suites ask of a local run.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aws_emulator::{JobResult, Operation, Snapshot};
-use local_run::{Execution, Settings};
+use local_run::{Environment, Execution, Settings};
 use serde_json::{json, Value};
 
 /// The job of `events/codepipeline-job.json`.
@@ -46,6 +47,39 @@ pub fn settings(distributions: &[&str]) -> Settings {
     let mut settings = Settings::for_tests(repo_root());
     settings.distributions = distributions.iter().map(|d| d.to_string()).collect();
     settings
+}
+
+/// How long an invalidation takes that outlasts a job's reply window on any machine: the
+/// reply window is real time (the functions' clock), CloudFront's time the emulator's
+/// (virtual), and thirty virtual days pass only when [`run_job_past_its_reply`] moves them.
+pub const OUTLASTS_THE_REPLY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// [`settings`] in which a run with a job replies "in progress" after a second, its
+/// invalidations taking [`OUTLASTS_THE_REPLY`].
+pub fn settings_outlasting_the_reply(distributions: &[&str]) -> Settings {
+    let mut settings = settings(distributions);
+    settings.invalidation_time = OUTLASTS_THE_REPLY;
+    settings.reply_window = Some(Duration::from_secs(1));
+    settings
+}
+
+/// Runs `job` down the Lambda invoke action path in an environment of
+/// [`settings_outlasting_the_reply`]: the first run must reply "in progress"; once a continued
+/// job's run has begun, the emulator's clock moves past the invalidation, and that run sees it
+/// completed.
+pub async fn run_job_past_its_reply(environment: &Environment, job: &Value) -> Vec<Execution> {
+    let job_id = job["CodePipeline.job"]["id"].as_str().unwrap_or_default();
+    let first_run = format!("job-{job_id}");
+    let mut finished = false;
+    environment
+        .run_pipeline_job(job, |run, _| {
+            if run != first_run && !finished {
+                environment.advance_clock(OUTLASTS_THE_REPLY).unwrap();
+                finished = true;
+            }
+        })
+        .await
+        .unwrap()
 }
 
 /// The sample job event with other UserParameters (a string as it is, else its JSON).
