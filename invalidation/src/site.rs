@@ -382,14 +382,22 @@ pub fn changed_paths(
         has_unchanged: bool,
         has_changed_index: bool,
     }
+    // The URL paths of each changed key, worked out once: counted here, sent below unless a
+    // wildcard covers them.
+    let urls: Vec<Vec<String>> = entries
+        .iter()
+        .map(|(key, change)| match change {
+            Change::Same => Vec::new(),
+            _ => site.url_paths_of(key),
+        })
+        .collect();
     let mut directories: BTreeMap<&str, Directory> = BTreeMap::new();
-    for (key, change) in &entries {
+    for ((key, change), urls) in entries.iter().zip(&urls) {
         let changed = *change != Change::Same;
-        let paths = if changed { site.paths_of(key) } else { 0 };
         let is_index = site.index_directory(key);
         for directory in site.directories_of(key) {
             let entry = directories.entry(directory).or_default();
-            entry.paths += paths;
+            entry.paths += urls.len();
             entry.has_unchanged |= !changed;
             entry.has_changed_index |= changed && is_index == Some(directory);
         }
@@ -434,11 +442,11 @@ pub fn changed_paths(
             paths.push(site.url_path(candidate.directory.trim_end_matches('/')));
         }
     }
-    for (key, change) in &entries {
+    for ((key, change), urls) in entries.iter().zip(urls) {
         if *change == Change::Same || covered(&wildcards, key) {
             continue;
         }
-        paths.extend(site.url_paths_of(key));
+        paths.extend(urls);
     }
     paths.sort_unstable();
     paths.dedup();
@@ -508,11 +516,6 @@ impl SiteSource {
         (directory.len() >= self.origin_prefix.len()
             && (directory.ends_with('/') || directory == self.origin_prefix))
             .then_some(directory)
-    }
-
-    /// How many paths [`SiteSource::url_paths_of`] gives for `key`.
-    fn paths_of(&self, key: &str) -> usize {
-        self.url_paths_of(key).len()
     }
 
     /// The URL paths that serve `key`: its own, and its directory's for an index document.
