@@ -329,7 +329,7 @@ impl Report {
         if let (RunStatus::Succeeded, Some(run)) = (outcome.status, &run) {
             if let Some(update) = &run.site {
                 let room = budget.remaining() / 2;
-                let kept = tokio::time::timeout(room, keep_manifest(store, &run.key, update))
+                let kept = tokio::time::timeout(room, keep_manifest(store, update))
                     .await
                     .unwrap_or_else(|_| ManifestKept::NotWritten {
                         why: "report-result keeps half of its time for the job's result".to_owned(),

@@ -590,17 +590,14 @@ pub async fn find_changes(
     })
 }
 
-/// Keeps the listing of the run `run` as the site's manifest, once the run succeeded: written
+/// Keeps the run's listing (`update.listing_key`) as the site's manifest, once the run
+/// succeeded: written
 /// with `If-None-Match: *` on a first run, with `If-Match` on the ETag of the manifest the run
 /// compared with after, so that of two runs that read the same manifest only one replaces it,
 /// and no change either saw goes uninvalidated by the next run. A retried report finds its own
 /// write. Never fails the run: what it could not do it says.
-pub async fn keep_manifest(
-    store: &impl ObjectStore,
-    run: &str,
-    update: &SiteUpdate,
-) -> ManifestKept {
-    match try_keep_manifest(store, run, update).await {
+pub async fn keep_manifest(store: &impl ObjectStore, update: &SiteUpdate) -> ManifestKept {
+    match try_keep_manifest(store, update).await {
         Ok(kept) => kept,
         Err(error) => ManifestKept::NotWritten { why: error.message },
     }
@@ -608,7 +605,6 @@ pub async fn keep_manifest(
 
 async fn try_keep_manifest(
     store: &impl ObjectStore,
-    run: &str,
     update: &SiteUpdate,
 ) -> Result<ManifestKept, WorkflowError> {
     let pending = &update.listing_key;
@@ -633,25 +629,21 @@ async fn try_keep_manifest(
             .await?
         {
             Written::Yes(_) => Ok(ManifestKept::Written),
-            Written::ConditionFailed => Ok(winner(store, key, run).await),
+            Written::ConditionFailed => Ok(lost_to(store.get(key).await?.as_ref())),
         },
+        // A retried report, its manifest written by the attempt before.
         Some(stored) if stored.body == listing.body => Ok(ManifestKept::Written),
-        Some(_) => Ok(winner(store, key, run).await),
+        Some(stored) => Ok(lost_to(Some(&stored))),
     }
 }
 
-async fn winner(store: &impl ObjectStore, key: &str, run: &str) -> ManifestKept {
-    let written_by = match store.get(key).await {
-        Ok(Some(stored)) => decode_manifest(&stored.body)
-            .map(|(header, _)| header.run)
-            .unwrap_or_else(|_| "unknown".to_owned()),
-        _ => "unknown".to_owned(),
-    };
-    if written_by == run {
-        return ManifestKept::Written;
-    }
-    tracing::warn!(key, winner = %written_by, "another run updated the manifest first");
-    ManifestKept::LostRace { winner: written_by }
+/// The race lost to the run that wrote `stored`, as its manifest says.
+fn lost_to(stored: Option<&StoredObject>) -> ManifestKept {
+    let winner = stored
+        .and_then(|stored| decode_manifest(&stored.body).ok())
+        .map_or_else(|| "unknown".to_owned(), |(header, _)| header.run);
+    tracing::warn!(%winner, "another run updated the manifest first");
+    ManifestKept::LostRace { winner }
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ async fn plan_as_the_function(endpoint: &str, run: &str, keep: bool) -> Value {
     let site = plan.site.clone().expect("a changesIn plan has its site");
     let kept = if keep {
         let started = Instant::now();
-        let kept = keep_manifest(&store, run, &site).await;
+        let kept = keep_manifest(&store, &site).await;
         Some((started.elapsed(), kept))
     } else {
         None

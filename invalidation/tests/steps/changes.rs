@@ -404,7 +404,7 @@ async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its
         .collect();
     assert_eq!(listings.len(), 2, "{listings:?}");
     assert!(listings.contains(&update.listing_key));
-    let kept = invalidation::state_bucket::keep_manifest(&store, "run-2", update).await;
+    let kept = invalidation::state_bucket::keep_manifest(&store, update).await;
     assert_eq!(kept, invalidation::site::ManifestKept::Written);
     let next = run_to_the_end(&store, "run-3", input(json!({}))).await;
     assert_eq!(next.sent, ["/b.html"]);
