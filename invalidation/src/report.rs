@@ -482,7 +482,7 @@ fn success_summary(run: &RunState) -> String {
     let changes = run
         .site
         .as_ref()
-        .map(|site| format!("{}. ", capitalized(&site.describe())))
+        .map(|site| format!("{}. ", site.describe()))
         .unwrap_or_default();
     if plan.items == 0 {
         let targets: Vec<&str> = run.targets.iter().map(|t| t.id.as_str()).collect();
@@ -517,13 +517,6 @@ fn success_summary(run: &RunState) -> String {
             ""
         }
     )
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
 }
 
 fn status_checks(count: u32) -> String {

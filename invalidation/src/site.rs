@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{shorten, WorkflowError};
 use crate::limits::MAX_WILDCARD_PATHS;
+use crate::planning::items_named;
 
 /// The version of the manifest's format.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -196,13 +197,19 @@ pub struct ChangeCounts {
 }
 
 impl ChangeCounts {
-    /// "3 objects changed (1 added, 1 changed, 1 removed): 4 paths", or for a first run "first
-    /// run for this site (no manifest yet): all 12 objects: 1 path".
-    pub fn describe(&self, site: &str) -> String {
-        let paths = paths_named(self.paths);
+    /// The summary's sentence: "3 objects changed in s3://b/ (1 added, 1 changed, 1 removed):
+    /// 4 paths", or for a first run "First run for s3://b/ (no manifest yet): all 12 objects:
+    /// 1 path", with why the manifest could not be read in place of "no manifest yet" when
+    /// `unreadable` says.
+    pub fn describe(&self, site: &str, unreadable: Option<&str>) -> String {
+        let paths = items_named(self.paths, 0);
         if self.first_run {
+            let why = match unreadable {
+                Some(why) => format!("its manifest could not be read: {why}"),
+                None => "no manifest yet".to_owned(),
+            };
             return format!(
-                "first run for {site} (no manifest yet): all {} objects: {paths}",
+                "First run for {site} ({why}): all {} objects: {paths}",
                 self.objects
             );
         }
@@ -246,24 +253,10 @@ pub struct SiteUpdate {
 pub const MAX_UNREADABLE_CHARS: usize = 200;
 
 impl SiteUpdate {
-    /// The summary's sentence of what changed.
+    /// The summary's sentence of what changed (see [`ChangeCounts::describe`]).
     pub fn describe(&self) -> String {
-        match &self.manifest_unreadable {
-            Some(why) => format!(
-                "first run for {} (its manifest could not be read: {why}): all {} objects: {}",
-                self.site,
-                self.counts.objects,
-                paths_named(self.counts.paths)
-            ),
-            None => self.counts.describe(&self.site),
-        }
-    }
-}
-
-fn paths_named(count: usize) -> String {
-    match count {
-        1 => "1 path".to_owned(),
-        n => format!("{n} paths"),
+        self.counts
+            .describe(&self.site, self.manifest_unreadable.as_deref())
     }
 }
 
@@ -647,7 +640,7 @@ mod tests {
         let (paths, counts) = changed_paths(&site("", None), Some(&before), &after);
         assert_eq!(paths, ["/a.html", "/b.html", "/c.html"]);
         assert_eq!(
-            counts.describe("s3://my-site/"),
+            counts.describe("s3://my-site/", None),
             "3 objects changed in s3://my-site/ (1 added, 1 changed, 1 removed): 3 paths"
         );
     }
@@ -691,8 +684,8 @@ mod tests {
         let (paths, counts) = changed_paths(&site("public/", Some("/public")), None, &after);
         assert_eq!(paths, ["/*"]);
         assert_eq!(
-            counts.describe("s3://my-site/public/"),
-            "first run for s3://my-site/public/ (no manifest yet): all 2 objects: 1 path"
+            counts.describe("s3://my-site/public/", None),
+            "First run for s3://my-site/public/ (no manifest yet): all 2 objects: 1 path"
         );
         // With nothing listed too: what was deleted before may still be cached.
         let (paths, _) = changed_paths(&site("public/blog/", None), None, &after[..0]);
