@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::RunError;
 
@@ -95,18 +95,22 @@ pub fn attach_paths_file(
         key: key.to_owned(),
         zip: zip_files(&[(file_name, contents)]),
     };
-    set_user_parameter(data, "pathsFile", json!(file_name));
+    edit_user_parameters(data, |fields| {
+        fields.insert("pathsFile".to_owned(), json!(file_name));
+    });
     Ok(artifact)
 }
 
-/// Sets `name` in a job's UserParameters (`data` is the event's `data`); a bare distribution id
-/// becomes `{"distributionId": …}` first.
-pub fn set_user_parameter(data: &mut Value, name: &str, value: Value) {
+/// Edits a job's UserParameters (`data` is the event's `data`) as the JSON object they hold; a
+/// bare distribution id becomes `{"distributionId": …}` first.
+pub fn edit_user_parameters(data: &mut Value, edit: impl FnOnce(&mut Map<String, Value>)) {
     let configuration = &mut data["actionConfiguration"]["configuration"];
     let text = configuration["UserParameters"].as_str().unwrap_or_default();
     let mut parameters: Value =
         serde_json::from_str(text).unwrap_or_else(|_| json!({"distributionId": text.trim()}));
-    parameters[name] = value;
+    if let Some(fields) = parameters.as_object_mut() {
+        edit(fields);
+    }
     configuration["UserParameters"] = json!(parameters.to_string());
 }
 

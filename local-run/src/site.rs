@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use invalidation::state_bucket::MANIFESTS_PREFIX;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use crate::artifacts::{files_under, set_user_parameter};
+use crate::artifacts::{edit_user_parameters, files_under};
 use crate::deployment::LOCAL_STATE_BUCKET;
 use crate::{Environment, RunError, SeededObject, Settings};
 
@@ -87,18 +87,16 @@ impl LocalSite {
 /// Names the site bucket as `changesIn` in the input (console input, or a job event's
 /// UserParameters) unless it names one already.
 pub fn name_site(input: &mut Value, bucket: &str) {
-    let changes_in = json!({"bucket": bucket});
+    let name = |fields: &mut Map<String, Value>| {
+        fields
+            .entry("changesIn")
+            .or_insert_with(|| json!({"bucket": bucket}));
+    };
     match input.pointer_mut("/CodePipeline.job/data") {
-        Some(data) => {
-            let configuration = &data["actionConfiguration"]["configuration"];
-            let text = configuration["UserParameters"].as_str().unwrap_or_default();
-            if !text.contains("\"changesIn\"") {
-                set_user_parameter(data, "changesIn", changes_in);
-            }
-        }
+        Some(data) => edit_user_parameters(data, name),
         None => {
             if let Some(fields) = input.as_object_mut() {
-                fields.entry("changesIn").or_insert(changes_in);
+                name(fields);
             }
         }
     }
@@ -130,5 +128,14 @@ mod tests {
             json!({"distributionId": "E1", "changesIn": {"bucket": "b", "prefix": "p/"}});
         name_site(&mut given, "local-site");
         assert_eq!(given["changesIn"]["prefix"], "p/");
+        name_site(&mut job, "another-site");
+        let parameters = job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]
+            ["UserParameters"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(parameters).unwrap()["changesIn"],
+            json!({"bucket": "local-site"})
+        );
     }
 }
