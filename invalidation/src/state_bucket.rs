@@ -288,10 +288,13 @@ impl ObjectStore for StateBucket {
                     return Err(error);
                 }
             };
-            objects.extend(page.contents().iter().map(|object| SiteObject {
-                key: object.key().unwrap_or_default().to_owned(),
-                etag: object.e_tag().unwrap_or_default().to_owned(),
-                size: object.size().unwrap_or_default().max(0) as u64,
+            // Moved out of the page, not copied: 100,000 keys and ETags at the largest.
+            objects.extend(page.contents.unwrap_or_default().into_iter().map(|object| {
+                SiteObject {
+                    key: object.key.unwrap_or_default(),
+                    etag: object.e_tag.unwrap_or_default(),
+                    size: object.size.unwrap_or_default().max(0) as u64,
+                }
             }));
         }
         Ok(objects)
