@@ -331,21 +331,37 @@ async fn an_unreadable_manifest_makes_a_first_run_whose_manifest_replaces_it() {
     assert_eq!(next.sent, ["/b.html"]);
 }
 
-/// The state bucket as a step sees it when another attempt of the same step stores the run's
-/// plan just after this one looked for it: the first read of a plan finds nothing.
-struct PlanStoredMeanwhile<'a> {
+/// The state bucket as a step sees it when something happens between its calls.
+struct Interfered<'a> {
     inner: &'a MemoryStore,
-    looked: std::sync::atomic::AtomicBool,
+    interference: Interference,
 }
 
-impl ObjectStore for PlanStoredMeanwhile<'_> {
+enum Interference {
+    /// Another attempt of the same step stores the run's plan just after this one looked for
+    /// it: the first read of a plan finds nothing.
+    PlanStoredMeanwhile(std::sync::atomic::AtomicBool),
+    /// A run's listing never comes back: S3 as slow as it can be.
+    ListingNeverAnswers,
+}
+
+impl ObjectStore for Interfered<'_> {
     async fn get(
         &self,
         key: &str,
     ) -> Result<Option<invalidation::state_bucket::StoredObject>, WorkflowError> {
-        let first_look = !self.looked.swap(true, std::sync::atomic::Ordering::Relaxed);
-        if key.ends_with("/plan.json") && first_look {
-            return Ok(None);
+        match &self.interference {
+            Interference::PlanStoredMeanwhile(looked) => {
+                let first_look = !looked.swap(true, std::sync::atomic::Ordering::Relaxed);
+                if key.ends_with("/plan.json") && first_look {
+                    return Ok(None);
+                }
+            }
+            Interference::ListingNeverAnswers => {
+                if key.contains("/manifest-") {
+                    std::future::pending::<()>().await;
+                }
+            }
         }
         self.inner.get(key).await
     }
@@ -383,9 +399,9 @@ async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its
     let second = parse_request(&input(json!({})))
         .unwrap()
         .plan_once(
-            &PlanStoredMeanwhile {
+            &Interfered {
                 inner: &store,
-                looked: Default::default(),
+                interference: Interference::PlanStoredMeanwhile(Default::default()),
             },
             &NoArtifacts,
             "run-2",
@@ -410,38 +426,6 @@ async fn of_two_attempts_planning_one_run_the_plan_stored_first_is_kept_with_its
     assert_eq!(next.sent, ["/b.html"]);
 }
 
-/// The state bucket with a run's listing that never comes back: S3 as slow as it can be.
-struct ListingNeverAnswers<'a>(&'a MemoryStore);
-
-impl ObjectStore for ListingNeverAnswers<'_> {
-    async fn get(
-        &self,
-        key: &str,
-    ) -> Result<Option<invalidation::state_bucket::StoredObject>, WorkflowError> {
-        if key.contains("/manifest-") {
-            std::future::pending::<()>().await;
-        }
-        self.0.get(key).await
-    }
-
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<invalidation::state_bucket::Written, WorkflowError> {
-        self.0.put(key, body, condition).await
-    }
-
-    async fn list(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<invalidation::site::SiteObject>, WorkflowError> {
-        self.0.list(bucket, prefix).await
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_manifest_that_cannot_be_written_in_time_leaves_the_job_its_result() {
     // GIVEN a successful run of a job whose listing S3 never returns
@@ -453,7 +437,10 @@ async fn a_manifest_that_cannot_be_written_in_time_leaves_the_job_its_result() {
     // WHEN report-result reports it
     let outcome = report_with_store(
         &codepipeline(&[&put]),
-        &ListingNeverAnswers(&store),
+        &Interfered {
+            inner: &store,
+            interference: Interference::ListingNeverAnswers,
+        },
         json!({"state": {"run": run}, "retryCount": 0}),
     )
     .await
